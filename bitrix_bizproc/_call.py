@@ -1,0 +1,77 @@
+"""A described call (method, params, how to read the answer) and the awaitable handle it becomes.
+
+Service namespaces build :class:`Call` objects and hand them to an :class:`Executor`. The client's
+executor sends them (directly, or coalesced into batches); a batch composer's executor queues them.
+Either way the service method returns a :class:`Pending`, so one namespace class serves both::
+
+    await client.workflows.terminate(wf_id)          # a DirectCall: awaiting sends it
+    cmd = batch.workflows.terminate(wf_id)           # a BatchCommand: resolved when the batch is sent
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Generator, Mapping
+from typing import Any, Generic, Protocol, TypeVar
+
+import attrs
+
+from .protocol.envelope import ApiResponse
+from .protocol.errors import BitrixError
+
+__all__ = ["Call", "Executor", "Pending", "result_of"]
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+def result_of(response: ApiResponse) -> Any:
+    """The default parser: the bare ``result``."""
+    return response.result
+
+
+@attrs.frozen
+class Call(Generic[T]):
+    """One REST call, fully validated and encoded to wire values, plus the parser for its answer."""
+
+    method: str
+    params: Mapping[str, Any] = attrs.field(factory=dict)
+    parse: Callable[[ApiResponse], T] = result_of  # type: ignore[assignment]
+    # Whether the call may be sent again after an ambiguous failure (sent, no answer).
+    idempotent: bool = True
+    # False for calls that must go out on their own (never inside a batch).
+    batchable: bool = True
+
+
+class Pending(abc.ABC, Generic[T]):
+    """The outcome of a submitted call: await it, or read ``result()``/``error``/``ok`` once done."""
+
+    @abc.abstractmethod
+    def __await__(self) -> Generator[Any, None, T]: ...
+
+    @property
+    @abc.abstractmethod
+    def done(self) -> bool:
+        """Whether the outcome is known."""
+
+    @property
+    @abc.abstractmethod
+    def error(self) -> BitrixError | None:
+        """The typed error, or ``None`` on success (or while not done)."""
+
+    @abc.abstractmethod
+    def result(self) -> T:
+        """The parsed result; raises the call's error, or :class:`RuntimeError` if not done yet."""
+
+    @property
+    def ok(self) -> bool:
+        """True once the call has succeeded."""
+        return self.done and self.error is None
+
+
+class Executor(Protocol):
+    """Where service namespaces send their calls."""
+
+    def submit(self, call: Call[T]) -> Pending[T]:
+        """Send (or queue) ``call`` and return its handle."""
+        ...

@@ -1,0 +1,1 @@
+"""The Bitrix24 REST protocol without I/O: encoding, envelopes, errors, batch, paging, limits, retries."""

@@ -1,0 +1,186 @@
+"""Parameter encoding: JSON-ready values, and the PHP ``http_build_query``/``parse_str`` query format.
+
+A direct call sends its parameters as JSON; a ``batch`` command carries them as a query string that the
+portal decodes with PHP's ``parse_str``. :func:`normalize` turns Python values into the one wire form
+both share, so that a command means the same whether it is sent alone or inside a batch. Every key part
+and every value is percent-encoded, so no value can split a command or inject a parameter.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import quote, unquote_plus
+
+from .errors import ValidationError
+
+__all__ = ["WireValue", "encode_query", "normalize", "parse_query", "php_arrays_to_lists"]
+
+WireValue = Any  # str | int | float | bool | None | list[WireValue] | dict[str, WireValue]
+
+
+def _to_wire_hook(value: Any) -> Any:
+    """Values with a wire form of their own (references, document ids) expose ``__bitrix_wire__``."""
+    hook = getattr(value, "__bitrix_wire__", None)
+    return hook() if callable(hook) else _MISSING
+
+
+_MISSING = object()
+
+
+def normalize(value: Any) -> WireValue:
+    """Turn a Python value into its JSON wire form (datetimes as ISO 8601, enums by value, tuples as lists)."""
+    if value is None or isinstance(value, str | bool | int | float):
+        if isinstance(value, enum.Enum):
+            return normalize(value.value)
+        return value
+    if isinstance(value, enum.Enum):
+        return normalize(value.value)
+    wired = _to_wire_hook(value)
+    if wired is not _MISSING:
+        return normalize(wired)
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            raise ValidationError(
+                f"naive datetime {value.isoformat()} is ambiguous: give it a timezone", code="CLIENT_VALIDATION"
+            )
+        return value.isoformat()
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {_key(k): normalize(v) for k, v in value.items()}
+    if isinstance(value, bytes | bytearray):
+        raise ValidationError("bytes cannot be sent as a parameter; encode them first", code="CLIENT_VALIDATION")
+    if isinstance(value, Sequence | set | frozenset):
+        return [normalize(v) for v in value]
+    raise ValidationError(
+        f"cannot send a value of type {type(value).__name__} as a parameter", code="CLIENT_VALIDATION"
+    )
+
+
+def _key(key: Any) -> str:
+    if isinstance(key, enum.Enum):
+        key = key.value
+    if isinstance(key, bool) or not isinstance(key, str | int):
+        raise ValidationError(f"parameter names must be strings, not {type(key).__name__}", code="CLIENT_VALIDATION")
+    return str(key)
+
+
+def _scalar(value: WireValue) -> str:
+    if value is None:
+        return ""
+    if value is True:
+        return "1"
+    if value is False:
+        return "0"
+    if isinstance(value, float) and value.is_integer():
+        return repr(value)
+    return str(value)
+
+
+def _q(text: str) -> str:
+    return quote(text, safe="")
+
+
+def encode_query(params: Mapping[str, Any]) -> str:
+    """Encode parameters as a PHP ``parse_str``-compatible query string (``filter[>ID]=5&select[0]=ID``).
+
+    ``None`` and empty lists/maps become an empty value (``key=``): the closest a query string gets to them.
+    """
+    wire = normalize(params)
+    pairs: list[str] = []
+    for key, value in wire.items():
+        if "[" in key or "]" in key:
+            raise ValidationError(f"parameter name {key!r} may not contain brackets", code="CLIENT_VALIDATION")
+        _flatten(_q(key), value, pairs)
+    return "&".join(pairs)
+
+
+def _flatten(prefix: str, value: WireValue, out: list[str]) -> None:
+    if isinstance(value, dict):
+        if not value:
+            out.append(f"{prefix}=")
+        for k, v in value.items():
+            if "[" in k or "]" in k:
+                raise ValidationError(f"parameter name {k!r} may not contain brackets", code="CLIENT_VALIDATION")
+            _flatten(f"{prefix}[{_q(k)}]", v, out)
+    elif isinstance(value, list):
+        if not value:
+            out.append(f"{prefix}=")
+        for i, v in enumerate(value):
+            _flatten(f"{prefix}[{i}]", v, out)
+    else:
+        out.append(f"{prefix}={_q(_scalar(value))}")
+
+
+def _php_top_key(name: str) -> str:
+    # PHP turns spaces and dots in the top-level variable name into underscores.
+    return name.replace(" ", "_").replace(".", "_")
+
+
+def parse_query(query: str) -> dict[str, Any]:
+    """Decode a query string as PHP's ``parse_str`` does, nested brackets included.
+
+    Maps whose keys are exactly ``0..n-1`` become lists (as PHP's JSON encoder would emit them).
+    """
+    root: dict[str, Any] = {}
+    if query.startswith("?"):
+        query = query[1:]
+    for part in query.split("&"):
+        if not part:
+            continue
+        raw_key, _, raw_value = part.partition("=")
+        key = unquote_plus(raw_key)
+        value = unquote_plus(raw_value)
+        if not key:
+            continue
+        bracket = key.find("[")
+        if bracket <= 0:
+            root[_php_top_key(key)] = value
+            continue
+        segments = [_php_top_key(key[:bracket])]
+        rest = key[bracket:]
+        ok = True
+        while rest.startswith("["):
+            close = rest.find("]")
+            if close < 0:
+                ok = False
+                break
+            segments.append(rest[1:close])
+            rest = rest[close + 1 :]
+        if not ok:  # PHP keeps an unterminated bracket literally, as '_'
+            root[_php_top_key(key.replace("[", "_", 1))] = value
+            continue
+        node: dict[str, Any] = root
+        for i, seg in enumerate(segments):
+            last = i == len(segments) - 1
+            if seg == "" and i > 0:
+                seg = str(_next_index(node))
+            if last:
+                node[seg] = value
+            else:
+                child = node.get(seg)
+                if not isinstance(child, dict):
+                    child = {}
+                    node[seg] = child
+                node = child
+    return php_arrays_to_lists(root)
+
+
+def _next_index(node: dict[str, Any]) -> int:
+    ints = [int(k) for k in node if k.lstrip("-").isdigit()]
+    return max(ints) + 1 if ints else 0
+
+
+def php_arrays_to_lists(value: Any) -> Any:
+    """Turn ``{"0": a, "1": b}`` maps into lists, recursively, as PHP's ``json_encode`` does."""
+    if isinstance(value, dict):
+        converted = {k: php_arrays_to_lists(v) for k, v in value.items()}
+        if converted and list(converted) == [str(i) for i in range(len(converted))]:
+            return list(converted.values())
+        return converted
+    if isinstance(value, list):
+        return [php_arrays_to_lists(v) for v in value]
+    return value

@@ -1,0 +1,295 @@
+"""The error tree, and the mapping from portal error codes to classes.
+
+::
+
+    BitrixError                      code, description, status, method
+    ├── TransportError               connection reset, DNS, timeout (no portal answer)
+    │   └── OutcomeUnknownError      a non-idempotent call was sent and no answer came back
+    ├── AuthError
+    │   ├── ExpiredTokenError        expired_token (refreshed and retried by the session)
+    │   ├── InvalidCredentialsError  INVALID_CREDENTIALS, NO_AUTH_FOUND, invalid_token, ...
+    │   ├── InsufficientScopeError   insufficient_scope
+    │   └── InvalidGrantError        invalid_grant, invalid_client (the token server refused)
+    ├── AccessDeniedError            ACCESS_DENIED, user_access_error, SCOPE_DENIED, ...
+    ├── RateLimitError
+    │   ├── QueryLimitError          QUERY_LIMIT_EXCEEDED, RATE_LIMITED (retried)
+    │   ├── OperationTimeLimitError  OPERATION_TIME_LIMIT (waits for operating_reset_at)
+    │   └── OverloadError            OVERLOAD_LIMIT (a manual block: never retried)
+    ├── NotFoundError                ERROR_METHOD_NOT_FOUND, ERROR_*_NOT_FOUND, "WorkflowNotFound"
+    ├── ValidationError              the portal or the client refused the parameters
+    │   └── UnsupportedOperationError   the transport cannot express the operation
+    ├── ServerError                  5xx, INTERNAL_SERVER_ERROR, a non-JSON body
+    └── NotExecutedError             a batch command the portal skipped (halt=True)
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "AccessDeniedError",
+    "AuthError",
+    "BitrixError",
+    "ExpiredTokenError",
+    "InsufficientScopeError",
+    "InvalidCredentialsError",
+    "InvalidGrantError",
+    "NotExecutedError",
+    "NotFoundError",
+    "OperationTimeLimitError",
+    "OutcomeUnknownError",
+    "OverloadError",
+    "QueryLimitError",
+    "RateLimitError",
+    "ServerError",
+    "TransportError",
+    "UnsupportedOperationError",
+    "ValidationError",
+    "error_from_code",
+]
+
+
+class BitrixError(Exception):
+    """Base of every error this library raises: the portal's code and description, HTTP status, method."""
+
+    retryable: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        description: str = "",
+        *,
+        code: str = "",
+        status: int | None = None,
+        method: str | None = None,
+        retry_after: float | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self.code = code
+        self.description = description
+        self.status = status
+        self.method = method
+        self.retry_after = retry_after
+        self.details = details or {}
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        parts = []
+        if self.method:
+            parts.append(f"{self.method}:")
+        if self.code:
+            parts.append(self.code)
+        if self.description:
+            parts.append(f"- {self.description}" if self.code else self.description)
+        if self.status is not None:
+            parts.append(f"(HTTP {self.status})")
+        return " ".join(parts) or type(self).__name__
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(code={self.code!r}, description={self.description!r}, "
+            f"status={self.status!r}, method={self.method!r})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild,
+            (type(self), self.description, self.code, self.status, self.method, self.retry_after, self.details),
+        )
+
+
+def _rebuild(
+    cls: type[BitrixError],
+    description: str,
+    code: str,
+    status: int | None,
+    method: str | None,
+    retry_after: float | None,
+    details: dict[str, Any],
+) -> BitrixError:
+    return cls(description, code=code, status=status, method=method, retry_after=retry_after, details=details)
+
+
+class TransportError(BitrixError):
+    """No answer from the portal: connection refused or reset, DNS failure, timeout."""
+
+    retryable = True
+
+
+class OutcomeUnknownError(TransportError):
+    """A call that creates something was sent but no answer came back: it may or may not have run."""
+
+    retryable = False
+
+
+class AuthError(BitrixError):
+    """The portal or the token server did not accept the credentials."""
+
+
+class ExpiredTokenError(AuthError):
+    """The OAuth access token has expired (``expired_token``)."""
+
+
+class InvalidCredentialsError(AuthError):
+    """Wrong webhook code or access token, or none at all."""
+
+
+class InsufficientScopeError(AuthError):
+    """The webhook or app lacks the scope the method needs (``insufficient_scope``)."""
+
+
+class InvalidGrantError(AuthError):
+    """The token server refused the refresh token or the client credentials."""
+
+
+class AccessDeniedError(BitrixError):
+    """The user behind the credentials may not do this (``ACCESS_DENIED``)."""
+
+
+class RateLimitError(BitrixError):
+    """The portal refused the call because of one of its limits."""
+
+    retryable = True
+
+
+class QueryLimitError(RateLimitError):
+    """The leaky bucket is full (``QUERY_LIMIT_EXCEEDED``, HTTP 503)."""
+
+
+class OperationTimeLimitError(RateLimitError):
+    """The method used up its 10-minute operating budget (``OPERATION_TIME_LIMIT``, HTTP 429)."""
+
+
+class OverloadError(RateLimitError):
+    """The vendor blocked the REST API by hand (``OVERLOAD_LIMIT``); retrying does not help."""
+
+    retryable = False
+
+
+class NotFoundError(BitrixError):
+    """The method, workflow, template, task, activity or robot does not exist."""
+
+
+class ValidationError(BitrixError):
+    """The parameters were refused, by the portal or before sending by this library."""
+
+
+class UnsupportedOperationError(ValidationError):
+    """The transport (e.g. the Vibecode gateway) cannot express this operation."""
+
+
+class ServerError(BitrixError):
+    """The portal failed: HTTP 5xx, an internal error code, or a body that is not JSON."""
+
+    retryable = True
+
+
+class NotExecutedError(BitrixError):
+    """A batch command the portal did not run because an earlier one failed with ``halt=True``."""
+
+
+_CODE_CLASSES: dict[str, type[BitrixError]] = {
+    # auth
+    "expired_token": ExpiredTokenError,
+    "invalid_token": InvalidCredentialsError,
+    "INVALID_CREDENTIALS": InvalidCredentialsError,
+    "NO_AUTH_FOUND": InvalidCredentialsError,
+    "WRONG_AUTH_TYPE": InvalidCredentialsError,
+    "insufficient_scope": InsufficientScopeError,
+    "invalid_scope": InsufficientScopeError,
+    "invalid_grant": InvalidGrantError,
+    "invalid_client": InvalidGrantError,
+    "invalid_request": ValidationError,
+    "MISSING_API_KEY": InvalidCredentialsError,
+    "INVALID_API_KEY": InvalidCredentialsError,
+    "TOKEN_MISSING": InvalidCredentialsError,
+    "TOKEN_EXPIRED": ExpiredTokenError,
+    # access
+    "ACCESS_DENIED": AccessDeniedError,
+    "user_access_error": AccessDeniedError,
+    "PAYMENT_REQUIRED": AccessDeniedError,
+    "SCOPE_DENIED": AccessDeniedError,
+    "BITRIX_ACCESS_DENIED": AccessDeniedError,
+    "ERROR_TEMPLATE_NOT_OWNER": AccessDeniedError,
+    "ERROR_DELEGATION_NOT_ALLOWED": AccessDeniedError,
+    # limits
+    "QUERY_LIMIT_EXCEEDED": QueryLimitError,
+    "RATE_LIMITED": QueryLimitError,
+    "OPERATION_TIME_LIMIT": OperationTimeLimitError,
+    "OVERLOAD_LIMIT": OverloadError,
+    # not found
+    "ERROR_METHOD_NOT_FOUND": NotFoundError,
+    "ERROR_MANIFEST_IS_NOT_AVAILABLE": NotFoundError,
+    "ERROR_TEMPLATE_NOT_FOUND": NotFoundError,
+    "ERROR_ACTIVITY_NOT_FOUND": NotFoundError,
+    "ERROR_TASK_NOT_FOUND": NotFoundError,
+    "ERROR_NOT_FOUND": NotFoundError,
+    "ENTITY_NOT_FOUND": NotFoundError,
+    "NOT_FOUND": NotFoundError,
+    # validation
+    "INVALID_REQUEST": ValidationError,
+    "ERROR_ARGUMENT": ValidationError,
+    "ERROR_WRONG_WORKFLOW_ID": ValidationError,
+    "ERROR_BATCH_LENGTH_EXCEEDED": ValidationError,
+    "ERROR_BATCH_METHOD_NOT_ALLOWED": ValidationError,
+    "ERROR_ACTIVITY_VALIDATION_FAILURE": ValidationError,
+    "ERROR_ACTIVITY_ADD_FAILURE": ValidationError,
+    "ERROR_ACTIVITY_ALREADY_INSTALLED": ValidationError,
+    "ERROR_WRONG_HANDLER_URL": ValidationError,
+    "ERROR_UNSUPPORTED_PROTOCOL": ValidationError,
+    "ERROR_TEMPLATE_VALIDATION_FAILURE": ValidationError,
+    "ERROR_SELECT_VALIDATION_FAILURE": ValidationError,
+    "ERROR_EMPTY_LOG_MESSAGE": ValidationError,
+    "ERROR_INVALID_USER_ID": ValidationError,
+    "ERROR_TASK_VALIDATION": ValidationError,
+    "ERROR_TASK_COMPLETED": ValidationError,
+    "ERROR_TASK_TYPE": ValidationError,
+    "ERROR_TASK_EXECUTION": ValidationError,
+    "VALIDATION_ERROR": ValidationError,
+    "UNSUPPORTED_OPERATION": UnsupportedOperationError,
+    # server
+    "INTERNAL_SERVER_ERROR": ServerError,
+    "ERROR_UNEXPECTED_ANSWER": ServerError,
+    "PORTAL_DELETED": ServerError,
+    "BITRIX_UNAVAILABLE": ServerError,
+    "ERROR_CORE": ServerError,
+}
+
+_NOT_FOUND_HINTS = ("not found", "notfound", "не найден")
+
+
+def error_class_for(code: str, status: int | None = None, description: str = "") -> type[BitrixError]:
+    """The class for a portal error code; unknown codes fall back on the HTTP status and the text."""
+    cls = _CODE_CLASSES.get(code)
+    if cls is not None:
+        return cls
+    lowered = description.lower()
+    if any(hint in lowered for hint in _NOT_FOUND_HINTS):
+        return NotFoundError
+    if status is not None:
+        if status >= 500:
+            return ServerError
+        if status == 401:
+            return InvalidCredentialsError
+        if status == 403:
+            return AccessDeniedError
+        if status == 404:
+            return NotFoundError
+        if status == 429:
+            return QueryLimitError
+        if 400 <= status < 500:
+            return ValidationError
+    return BitrixError
+
+
+def error_from_code(
+    code: str,
+    description: str = "",
+    *,
+    status: int | None = None,
+    method: str | None = None,
+    retry_after: float | None = None,
+    details: dict[str, Any] | None = None,
+) -> BitrixError:
+    """Build the typed error for a portal answer; an unknown code keeps its code."""
+    cls = error_class_for(code, status, description)
+    return cls(description, code=code, status=status, method=method, retry_after=retry_after, details=details)
