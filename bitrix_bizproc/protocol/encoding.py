@@ -16,9 +16,18 @@ from urllib.parse import quote, unquote_plus
 
 from .errors import ValidationError
 
-__all__ = ["WireValue", "encode_query", "normalize", "parse_query", "php_arrays_to_lists"]
+__all__ = ["Verbatim", "WireValue", "encode_query", "normalize", "parse_query", "php_arrays_to_lists"]
 
 WireValue = Any  # str | int | float | bool | None | list[WireValue] | dict[str, WireValue]
+
+
+class Verbatim(str):
+    """A value :func:`encode_query` writes unencoded (batch reference macros such as ``$result[a][ID]``).
+
+    Only for text its creator has validated: it must not contain ``&``, ``=``, ``%``, ``+`` or ``#``.
+    """
+
+    __slots__ = ()
 
 
 def _to_wire_hook(value: Any) -> Any:
@@ -111,6 +120,8 @@ def _flatten(prefix: str, value: WireValue, out: list[str]) -> None:
             out.append(f"{prefix}=")
         for i, v in enumerate(value):
             _flatten(f"{prefix}[{i}]", v, out)
+    elif isinstance(value, Verbatim):
+        out.append(f"{prefix}={value}")
     else:
         out.append(f"{prefix}={_q(_scalar(value))}")
 

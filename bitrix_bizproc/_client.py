@@ -1,0 +1,299 @@
+"""The client users hold: a session plus the service namespaces, built from a webhook or an OAuth app."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import aiohttp
+
+from ._auth import MemoryTokenStore, OAuthAuth, TokenCallback, TokenStore, WebhookAuth
+from ._call import Call, Pending
+from ._limiter import Limiter
+from ._session import Session
+from ._stats import Stats
+from ._transport import AiohttpTransport, Transport
+from .protocol.auth import DEFAULT_TOKEN_URL, OAuthApp, OAuthTokens, WebhookCredentials, check_base_url
+from .protocol.envelope import ApiResponse
+from .protocol.errors import BitrixError, ServerError
+from .protocol.limits import LimiterOption, bucket_spec
+from .protocol.retry import RetryPolicy
+from .services import (
+    ActivitiesService,
+    EventsService,
+    RobotsService,
+    TasksService,
+    TemplatesService,
+    UsersService,
+    WorkflowsService,
+)
+
+if TYPE_CHECKING:
+    from ._batch import BatchComposer, Coalescer
+    from ._paging import Paginator
+
+__all__ = ["BizprocClient", "DirectCall"]
+
+T = TypeVar("T")
+
+
+class DirectCall(Pending[T]):
+    """A call sent when first awaited (once, however often it is awaited)."""
+
+    def __init__(self, client: BizprocClient, call: Call[T]) -> None:
+        self.call = call
+        self._client = client
+        self._task: asyncio.Future[T] | None = None
+
+    def __await__(self) -> Generator[Any, None, T]:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+        return self._task.__await__()
+
+    async def _run(self) -> T:
+        client, call = self._client, self.call
+        if client.auto_batch and call.batchable:
+            response = await client._get_coalescer().submit(
+                call.method, call.params, idempotent=call.idempotent
+            )
+        else:
+            response = await client.session.call(call.method, call.params, idempotent=call.idempotent)
+        try:
+            return call.parse(response)
+        except BitrixError:
+            raise
+        except Exception as exc:  # a parser bug or an answer of an unexpected shape
+            raise ServerError(
+                f"could not read the answer ({type(exc).__name__}: {exc})", method=call.method
+            ) from exc
+
+    @property
+    def done(self) -> bool:
+        """Whether the outcome is known."""
+        return self._task is not None and self._task.done()
+
+    @property
+    def error(self) -> BitrixError | None:
+        """The typed error, or ``None`` on success or while not done."""
+        if self._task is None or not self._task.done() or self._task.cancelled():
+            return None
+        exc = self._task.exception()
+        return exc if isinstance(exc, BitrixError) else None
+
+    def result(self) -> T:
+        """The parsed result; raises the error, or :class:`RuntimeError` if the call has not finished."""
+        if self._task is None or not self._task.done():
+            raise RuntimeError(f"{self.call.method} has not finished: await it first")
+        return self._task.result()
+
+    def __repr__(self) -> str:
+        state = "pending" if not self.done else ("failed" if self._task and self._task.exception() else "ok")
+        return f"DirectCall({self.call.method}, {state})"
+
+
+class _ClientExecutor:
+    """Sends the calls that service namespaces build, directly or through the coalescer."""
+
+    def __init__(self, client: BizprocClient) -> None:
+        self.client = client
+
+    def submit(self, call: Call[T]) -> DirectCall[T]:
+        """Wrap ``call`` in a :class:`DirectCall`; it is sent when awaited."""
+        return DirectCall(self.client, call)
+
+
+def _check_kwargs(timeout: object, auto_batch: object, http_session: object, retry: object) -> None:
+    if isinstance(timeout, bool) or not (timeout is None or isinstance(timeout, int | float)):
+        raise TypeError(f"timeout must be a number of seconds or None, not {type(timeout).__name__}")
+    if timeout is not None and not timeout > 0:
+        raise ValueError(f"timeout must be positive, got {timeout!r}")
+    if not isinstance(auto_batch, bool):
+        raise TypeError(f"auto_batch must be True or False, not {type(auto_batch).__name__}")
+    if http_session is not None and not isinstance(http_session, aiohttp.ClientSession):
+        raise TypeError(f"http_session must be an aiohttp.ClientSession, not {type(http_session).__name__}")
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise TypeError(f"retry must be a RetryPolicy, not {type(retry).__name__}")
+
+
+class BizprocClient:
+    """The Bitrix24 bizproc client: ``await client.call(...)`` plus one namespace per API area."""
+
+    def __init__(self, session: Session, *, auto_batch: bool = False) -> None:
+        if not isinstance(session, Session):
+            raise TypeError(f"session must be a Session, not {type(session).__name__}")
+        if not isinstance(auto_batch, bool):
+            raise TypeError(f"auto_batch must be True or False, not {type(auto_batch).__name__}")
+        self.session = session
+        self.auto_batch = auto_batch
+        self._executor = _ClientExecutor(self)
+        self._coalescer: Coalescer | None = None
+        self.workflows = WorkflowsService(self._executor)
+        self.templates = TemplatesService(self._executor)
+        self.tasks = TasksService(self._executor)
+        self.activities = ActivitiesService(self._executor)
+        self.robots = RobotsService(self._executor)
+        self.events = EventsService(self._executor)
+        self.users = UsersService(self._executor)
+
+    @property
+    def stats(self) -> Stats:
+        """Counters of requests, retries, throttling, refreshes and errors."""
+        return self.session.stats
+
+    @classmethod
+    def from_webhook(
+        cls,
+        url: str,
+        *,
+        limiter: LimiterOption = "standard",
+        retry: RetryPolicy | None = None,
+        timeout: float | None = 30,
+        http_session: aiohttp.ClientSession | None = None,
+        auto_batch: bool = False,
+        operating_limit: float | None = 480.0,
+        transport: Transport | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> BizprocClient:
+        """A client for an incoming webhook URL (``https://<portal>/rest/<user_id>/<code>/``)."""
+        _check_kwargs(timeout, auto_batch, http_session, retry)
+        credentials = WebhookCredentials.parse(url)
+        stats = Stats()
+        transport = transport or AiohttpTransport(http_session, timeout=timeout)
+        session = Session(
+            auth=WebhookAuth(credentials),
+            transport=transport,
+            limiter=Limiter(
+                bucket_spec(limiter), operating_limit=operating_limit, clock=clock, sleep=sleep, stats=stats
+            ),
+            retry=retry,
+            stats=stats,
+            clock=clock,
+            sleep=sleep,
+        )
+        return cls(session, auto_batch=auto_batch)
+
+    @classmethod
+    def from_oauth(
+        cls,
+        *,
+        client_id: str,
+        client_secret: str,
+        access_token: str | None = None,
+        refresh_token: str | None = None,
+        client_endpoint: str | None = None,
+        expires_at: float | None = None,
+        token_store: TokenStore | None = None,
+        on_tokens: TokenCallback | None = None,
+        token_url: str = DEFAULT_TOKEN_URL,
+        limiter: LimiterOption = "standard",
+        retry: RetryPolicy | None = None,
+        timeout: float | None = 30,
+        http_session: aiohttp.ClientSession | None = None,
+        auto_batch: bool = False,
+        operating_limit: float | None = 480.0,
+        refresh_leeway: float = 60.0,
+        transport: Transport | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> BizprocClient:
+        """A client for an OAuth application; tokens come from the arguments or from ``token_store``."""
+        _check_kwargs(timeout, auto_batch, http_session, retry)
+        for name, value in (("client_id", client_id), ("client_secret", client_secret)):
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{name} must be a non-empty string")
+        given = (access_token, refresh_token, client_endpoint)
+        initial: OAuthTokens | None = None
+        if any(v is not None for v in given):
+            if not all(isinstance(v, str) and v for v in given):
+                raise ValueError(
+                    "access_token, refresh_token and client_endpoint go together: give all three"
+                )
+            assert access_token and refresh_token and client_endpoint
+            initial = OAuthTokens(
+                access_token=access_token,
+                refresh_token=refresh_token,
+                client_endpoint=check_base_url(client_endpoint, what="client_endpoint"),
+                expires_at=expires_at,
+            )
+        elif token_store is None:
+            raise ValueError(
+                "give access_token, refresh_token and client_endpoint, or a token_store holding them"
+            )
+        if on_tokens is not None and not callable(on_tokens):
+            raise TypeError("on_tokens must be callable")
+        check_base_url(token_url, what="token_url")
+        stats = Stats()
+        transport = transport or AiohttpTransport(http_session, timeout=timeout)
+        auth = OAuthAuth(
+            OAuthApp(client_id, client_secret, token_url),
+            token_store if token_store is not None else MemoryTokenStore(),
+            transport=transport,
+            clock=clock,
+            on_tokens=on_tokens,
+            leeway=refresh_leeway,
+            stats=stats,
+            initial=initial,
+        )
+        session = Session(
+            auth=auth,
+            transport=transport,
+            limiter=Limiter(
+                bucket_spec(limiter), operating_limit=operating_limit, clock=clock, sleep=sleep, stats=stats
+            ),
+            retry=retry,
+            stats=stats,
+            clock=clock,
+            sleep=sleep,
+        )
+        return cls(session, auto_batch=auto_batch)
+
+    async def call(
+        self, method: str, params: Mapping[str, Any] | None = None, *, idempotent: bool | None = None
+    ) -> ApiResponse:
+        """Call any REST method; returns its ``result`` with ``total``, ``next`` and ``time``."""
+        return await self.session.call(method, params, idempotent=idempotent)
+
+    def batch(self, *, halt: bool = False) -> BatchComposer:
+        """A composer: ``async with client.batch() as b:`` queues calls and sends them as batches."""
+        from ._batch import BatchComposer
+
+        return BatchComposer(self, halt=halt)
+
+    def paginate(
+        self, method: str, params: Mapping[str, Any] | None = None, **options: Any
+    ) -> Paginator[Any]:
+        """A lazy walk over every row of a list method."""
+        from ._paging import Paginator
+
+        return Paginator(self, method, params, **options)
+
+    def _get_coalescer(self) -> Coalescer:
+        if self._coalescer is None:
+            from ._batch import Coalescer
+
+            self._coalescer = Coalescer(self.session)
+        return self._coalescer
+
+    async def aclose(self) -> None:
+        """Flush the coalescer, then close the session (a user's ``http_session`` stays open)."""
+        coalescer, self._coalescer = self._coalescer, None
+        try:
+            if coalescer is not None:
+                await coalescer.aclose()
+        finally:
+            await self.session.aclose()
+
+    async def __aenter__(self) -> BizprocClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"BizprocClient({self.session!r}, auto_batch={self.auto_batch})"

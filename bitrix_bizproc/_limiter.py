@@ -1,0 +1,130 @@
+"""The async limiter: the portal's request bucket and the per-method operating budget, over asyncio.
+
+Waiters queue in FIFO order; a single pacer task sleeps until the bucket has room and then wakes exactly
+one waiter, so a thousand callers cost one timer, not a thousand wake-ups. A rejection from the portal
+re-plans the queue at once, because capacity is handed out only when a request is actually let go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from ._stats import Stats
+from .protocol.envelope import TimeInfo
+from .protocol.limits import BucketSpec, LeakyBucket, OperatingBudget
+
+__all__ = ["Limiter"]
+
+logger = logging.getLogger("bitrix_bizproc")
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Limiter:
+    """Paces requests to the portal: the shared bucket first waits per method, then in one FIFO queue."""
+
+    def __init__(
+        self,
+        spec: BucketSpec | None,
+        *,
+        operating_limit: float | None = 480.0,
+        clock: Clock,
+        sleep: Sleep = asyncio.sleep,
+        stats: Stats | None = None,
+    ) -> None:
+        self.spec = spec
+        self._clock = clock
+        self._sleep = sleep
+        self._stats = stats if stats is not None else Stats()
+        self.bucket = LeakyBucket(spec, now=clock()) if spec is not None else None
+        self.budget = OperatingBudget(operating_limit)
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._pacer: asyncio.Task[None] | None = None
+        self._throttling = False
+
+    @property
+    def waiting(self) -> int:
+        """Callers queued for the bucket right now."""
+        return len(self._waiters)
+
+    async def acquire(self, method: str) -> None:
+        """Wait until ``method`` may be sent, then take its place in the bucket."""
+        await self._wait_operating(method)
+        bucket = self.bucket
+        if bucket is None:
+            return
+        if not self._waiters and bucket.delay(self._clock()) <= 0:
+            bucket.reserve(self._clock())
+            return
+        started = self._clock()
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        if self._pacer is None or self._pacer.done():
+            self._pacer = asyncio.create_task(self._pace(bucket))
+        try:
+            await fut
+        finally:
+            if not fut.done():
+                fut.cancel()  # the pacer skips it; the slot goes to the next waiter
+            self._stats.throttled_seconds += max(0.0, self._clock() - started)
+
+    async def _wait_operating(self, method: str) -> None:
+        while (wait := self.budget.delay(method, self._clock())) > 0:
+            logger.info("operating budget of %s nearly used up: waiting %.1f s for its reset", method, wait)
+            self._stats.throttled_seconds += wait
+            await self._sleep(wait)
+
+    async def _pace(self, bucket: LeakyBucket) -> None:
+        while self._waiters:
+            if self._waiters[0].done():
+                self._waiters.popleft()
+                continue
+            epoch = bucket.epoch
+            wait = bucket.reserve(self._clock())
+            if wait > 0:
+                if not self._throttling:
+                    self._throttling = True
+                    logger.info("rate limit: throttling, %d request(s) queued", len(self._waiters))
+                await self._sleep(wait)
+                if bucket.epoch != epoch:
+                    continue  # the portal rejected a request meanwhile: this slot no longer exists
+            while self._waiters:
+                fut = self._waiters.popleft()
+                if not fut.done():
+                    fut.set_result(None)
+                    break
+        if self._throttling:
+            self._throttling = False
+            logger.info("rate limit: queue drained")
+
+    def on_rejected(self) -> None:
+        """The portal answered ``QUERY_LIMIT_EXCEEDED``: assume its bucket is full, slow down."""
+        if self.bucket is not None:
+            self.bucket.on_rejected(self._clock())
+
+    def on_accepted(self, method: str, time: TimeInfo | None) -> None:
+        """An answer came back: learn from its ``time`` block."""
+        if self.bucket is not None:
+            self.bucket.on_accepted()
+        self.budget.observe(method, time, self._clock())
+
+    def on_operation_blocked(
+        self, method: str, *, time: TimeInfo | None = None, retry_after: float | None = None
+    ) -> float:
+        """The portal answered 429 ``OPERATION_TIME_LIMIT`` for ``method``: block it until its reset."""
+        return self.budget.on_blocked(method, self._clock(), time=time, retry_after=retry_after)
+
+    async def aclose(self) -> None:
+        """Stop the pacer and release every waiter with a cancellation."""
+        pacer, self._pacer = self._pacer, None
+        if pacer is not None and not pacer.done():
+            pacer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pacer
+        while self._waiters:
+            self._waiters.popleft().cancel()

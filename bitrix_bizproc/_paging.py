@@ -1,0 +1,398 @@
+"""Async walks over list methods: ``async for row in Paginator(...)``, ``.pages()``, ``.collect()``.
+
+The strategy (see :mod:`bitrix_bizproc.protocol.paging` for what each guarantees under change) is picked
+per method and may be overridden. Every walk is lazy: nothing is sent before iteration starts, breaking
+out (or ``aclose()``, or cancelling the consuming task) cancels the requests still in flight, and
+``limit`` stops the walk without fetching further pages.
+
+A job that removes the rows it walks (terminating workflow instances takes them out of the list, shifting
+every later offset) must not page by offset. Two safe patterns::
+
+    ids = await client.paginate("bizproc.workflow.instances", params).snapshot_ids()  # then terminate
+    async for inst in client.paginate("bizproc.workflow.instances", params).drain():  # re-reads start=0
+        await client.workflows.terminate(inst["ID"])
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import weakref
+from collections import deque
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+import attrs
+
+from .protocol import paging as pg
+from .protocol.batch import Ref, build_batch_params, encode_command, parse_batch_result
+from .protocol.envelope import ApiResponse
+from .protocol.errors import ServerError, ValidationError
+
+__all__ = ["Page", "Paginator", "SupportsSession"]
+
+if TYPE_CHECKING:  # rows are plain dicts unless an ``item`` parser says otherwise (PEP 696 default)
+    from typing_extensions import TypeVar as _TypeVarWithDefault
+
+    T = _TypeVarWithDefault("T", default=dict[str, Any])
+else:
+    T = TypeVar("T")
+G = TypeVar("G", bound=AsyncGenerator[Any, None])
+log = logging.getLogger("bitrix_bizproc")
+
+
+class _Session(Protocol):
+    def call(
+        self, method: str, params: Mapping[str, Any] | None = None, *, idempotent: bool | None = None
+    ) -> Awaitable[ApiResponse]: ...
+
+
+class SupportsSession(Protocol):
+    """Anything with a ``session`` that can ``call`` (the client)."""
+
+    @property
+    def session(self) -> _Session: ...
+
+
+def identity(row: Any) -> Any:
+    """The default row parser: the row as the portal sent it."""
+    return row
+
+
+@attrs.frozen
+class Page(Generic[T]):
+    """One page of a walk: its new rows (repeats removed) and the list's ``total`` when known."""
+
+    items: list[T]
+    total: int | None = None
+
+
+@attrs.frozen
+class _Raw:
+    rows: list[Any]
+    total: int | None
+    next: int | None
+
+
+def _rows(result: Any, method: str) -> list[Any]:
+    if isinstance(result, list):
+        return result
+    if isinstance(result, Mapping):  # PHP: an empty list may arrive as {} and 0..n-1 keys as a map
+        return list(result.values())
+    if result in (None, ""):
+        return []
+    raise ServerError(f"a list method answered with {type(result).__name__}, not a list", method=method)
+
+
+class Paginator(Generic[T]):
+    """A lazy walk over a list method; iterate it for rows, or use ``pages()``/``collect()``.
+
+    ``strategy`` is ``"auto"`` (keyset where the method allows it, else parallel offsets for known list
+    methods, else sequential), or one of ``"sequential"``, ``"parallel"``, ``"keyset"``. Guarantees while
+    rows change: no row is yielded twice (by ``id_key``); keyset never skips a row that matched throughout;
+    offset walks can skip rows when earlier rows are removed (use :meth:`drain` or :meth:`snapshot_ids`).
+    Without an ``order`` of the caller's, offset walks order by ``ID ASC`` and dedupe in constant memory;
+    with one, the IDs seen are kept in a set. At most ``max_buffered_pages`` pages are fetched ahead.
+    """
+
+    def __init__(
+        self,
+        client: SupportsSession,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        item: Callable[[Any], T] = identity,
+        id_key: str = "ID",
+        numeric_id: bool | None = None,
+        strategy: str | pg.Strategy = "auto",
+        limit: int | None = None,
+        progress: Callable[[int, int | None], None] | None = None,
+        max_buffered_pages: int = 200,
+    ) -> None:
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise ValidationError(
+                f"limit must be a non-negative int, got {limit!r}", code="CLIENT_VALIDATION"
+            )
+        if (
+            isinstance(max_buffered_pages, bool)
+            or not isinstance(max_buffered_pages, int)
+            or max_buffered_pages < 1
+        ):
+            raise ValidationError("max_buffered_pages must be a positive int", code="CLIENT_VALIDATION")
+        self._session = client.session
+        self.method = method
+        self._params = pg.normalize_list_params(params, id_key=id_key)
+        self.strategy = pg.choose_strategy(
+            method, strategy, params=self._params, id_key=id_key, numeric_id=numeric_id
+        )
+        self._numeric = pg.numeric_ids(method, numeric_id)
+        self._item = item
+        self._id_key = id_key
+        self._limit = limit
+        self._progress = progress
+        self._max_buffered = max_buffered_pages
+        # Weak: a walk abandoned by ``break`` is finalized (and its requests cancelled) by the event loop.
+        self._walks: weakref.WeakSet[AsyncGenerator[Any, None]] = weakref.WeakSet()
+
+    def __repr__(self) -> str:
+        return f"Paginator({self.method!r}, strategy={self.strategy.value}, limit={self._limit})"
+
+    # -- public views ------------------------------------------------------------------------------
+
+    def __aiter__(self) -> AsyncGenerator[T, None]:
+        return self._track(self._items())
+
+    def pages(self) -> AsyncGenerator[Page[T], None]:
+        """The walk page by page (repeats removed, ``limit`` applied to the rows)."""
+        return self._track(self._pages(self._walk(), pg.SeenIds.for_order(self._order(), self._id_key)))
+
+    async def collect(self, limit: int | None = None) -> list[T]:
+        """Every row of the walk (at most ``limit`` of them) in a list."""
+        cap = self._limit if limit is None else limit if self._limit is None else min(limit, self._limit)
+        out: list[T] = []
+        if cap == 0:
+            return out
+        walk = self._pages(self._walk(cap), pg.SeenIds.for_order(self._order(), self._id_key), cap)
+        async with aclosing(walk):
+            async for page in walk:
+                out.extend(page.items)
+        return out
+
+    async def snapshot_ids(self) -> list[Any]:
+        """The IDs of every matching row, read before anything is changed (then terminate from this list)."""
+        only_ids = copy.copy(self)
+        only_ids._params = attrs.evolve(self._params, select=(self._id_key,))
+        only_ids._item = identity
+        only_ids._walks = weakref.WeakSet()
+        return [pg.id_value(row, self._id_key, numeric=self._numeric) for row in await only_ids.collect()]
+
+    def drain(self) -> AsyncGenerator[T, None]:
+        """Rows for a consumer that removes each one: every round re-reads from ``start=0``.
+
+        Never skips a row that matches throughout, whatever this consumer removes; yields each ID once.
+        Rows the consumer keeps (a failed termination) are skipped on later rounds at the cost of re-reads.
+        Keeps the yielded IDs in memory.
+        """
+        return self._track(self._drain())
+
+    async def aclose(self) -> None:
+        """Stop every walk started from this paginator, cancelling requests in flight."""
+        for walk in list(self._walks):
+            await walk.aclose()
+
+    async def __aenter__(self) -> Paginator[T]:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- plumbing ----------------------------------------------------------------------------------
+
+    def _track(self, walk: G) -> G:
+        self._walks.add(walk)
+        return walk
+
+    def _order(self) -> dict[str, str]:
+        if self.strategy is pg.Strategy.KEYSET:
+            return {self._id_key: "ASC"}
+        order: dict[str, str] = pg.stable_order(self._params, self._id_key)
+        return order
+
+    async def _items(self) -> AsyncGenerator[T, None]:
+        pages = self.pages()
+        try:
+            async for page in pages:
+                for item in page.items:
+                    yield item
+        finally:
+            await pages.aclose()
+            self._walks.discard(pages)
+
+    async def _pages(
+        self, walk: AsyncGenerator[_Raw, None], seen: pg.SeenIds, limit: int | None = None
+    ) -> AsyncGenerator[Page[T], None]:
+        limit = self._limit if limit is None else limit
+        count = 0
+        first_total: int | None = None
+        async with aclosing(walk):
+            if limit == 0:
+                return
+            async for raw in walk:
+                ids = [pg.id_value(row, self._id_key, numeric=self._numeric) for row in raw.rows]
+                seen.check_page(ids)
+                items: list[T] = []
+                for row, row_id in zip(raw.rows, ids, strict=True):
+                    if seen.first_time(row_id):
+                        items.append(self._item(row))
+                        count += 1
+                        if count == limit:
+                            break
+                if first_total is None:
+                    first_total = raw.total
+                elif raw.total is not None and raw.total < first_total:
+                    self._warn_shrunk(first_total, raw.total)
+                    first_total = raw.total
+                if self._progress is not None:
+                    self._progress(count, raw.total)
+                yield Page(items, raw.total)
+                if count == limit:
+                    return
+
+    def _warn_shrunk(self, before: int, now: int) -> None:
+        log.info(
+            "%s: the list shrank from %d to %d rows during an offset walk, so rows may have been skipped;"
+            " use snapshot_ids() or drain() when removing rows",
+            self.method,
+            before,
+            now,
+        )
+
+    def _walk(self, limit: int | None = None) -> AsyncGenerator[_Raw, None]:
+        cap = self._limit if limit is None else limit
+        if self.strategy is pg.Strategy.KEYSET:
+            return self._keyset(cap)
+        if self.strategy is pg.Strategy.PARALLEL:
+            return self._parallel(cap)
+        return self._sequential()
+
+    async def _get(self, params: Mapping[str, Any]) -> _Raw:
+        response = await self._session.call(self.method, params)
+        return _Raw(_rows(response.result, self.method), response.total, response.next)
+
+    async def _batch(self, commands: Mapping[str, Mapping[str, Any]]) -> list[_Raw | Exception]:
+        """Send up to 50 page requests of this method as one ``batch``; each page or its own error."""
+        wire = {key: encode_command(self.method, params) for key, params in commands.items()}
+        response = await self._session.call("batch", build_batch_params(wire, halt=False))
+        keys = list(commands)
+        outcomes = parse_batch_result(
+            keys, response.result, halt=False, methods=dict.fromkeys(keys, self.method)
+        )
+        out: list[_Raw | Exception] = []
+        for outcome in outcomes.values():
+            if outcome.error is not None:
+                out.append(outcome.error)
+            else:
+                out.append(_Raw(_rows(outcome.result, self.method), outcome.total, outcome.next))
+        return out
+
+    def _offset(self, start: int) -> dict[str, Any]:
+        params: dict[str, Any] = pg.offset_params(self._params, start, id_key=self._id_key)
+        return params
+
+    # -- strategies --------------------------------------------------------------------------------
+
+    async def _sequential(self) -> AsyncGenerator[_Raw, None]:
+        """``start``/``next``, one request at a time."""
+        start = 0
+        while True:
+            page = await self._get(self._offset(start))
+            yield page
+            if page.next is None or not page.rows:
+                return
+            start = page.next
+
+    async def _parallel(self, limit: int | None) -> AsyncGenerator[_Raw, None]:
+        """The first page gives ``total``; the other offsets go out 50 pages a batch, a few batches ahead."""
+        first = await self._get(self._offset(0))
+        yield first
+        if first.next is None or not first.rows:
+            return
+        per_batch = min(pg.MAX_BATCH_COMMANDS, self._max_buffered)
+        ahead = max(1, self._max_buffered // per_batch)
+        plan = _Plan(limit, per_batch)
+        plan.extend(first, len(first.rows))
+        pending: deque[asyncio.Task[list[_Raw | Exception]]] = deque()
+        try:
+            while True:
+                while len(pending) < ahead and (starts := plan.take()) is not None:
+                    commands = {f"s{start}": self._offset(start) for start in starts}
+                    pending.append(asyncio.ensure_future(self._batch(commands)))
+                if not pending:
+                    return
+                results = await pending[0]
+                pending.popleft()
+                for result in results:
+                    if isinstance(result, Exception):
+                        raise result
+                    yield result
+                    plan.rows += len(result.rows)
+                last = results[-1]
+                if not pending and plan.exhausted and isinstance(last, _Raw):
+                    plan.extend(last, plan.rows)  # the list grew: walk on from the last page
+        finally:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _keyset(self, limit: int | None) -> AsyncGenerator[_Raw, None]:
+        """``>ID`` after the last ID, ``start=-1``; after the first page, chains of pages in one batch."""
+        page = await self._get(pg.keyset_params(self._params, None, id_key=self._id_key))
+        yield page
+        rows, chain = len(page.rows), 2
+        while len(page.rows) >= pg.PAGE_SIZE:
+            wanted = pg.MAX_BATCH_COMMANDS if limit is None else pg.pages_needed(limit - rows)
+            size = max(1, min(chain, wanted, self._max_buffered, pg.MAX_BATCH_COMMANDS))
+            after: Any = pg.id_value(page.rows[-1], self._id_key, numeric=True)
+            commands: dict[str, dict[str, Any]] = {}
+            for i in range(size):
+                commands[f"k{i}"] = pg.keyset_params(self._params, after, id_key=self._id_key)
+                after = Ref(f"k{i}")[pg.PAGE_SIZE - 1][self._id_key]
+            for result in await self._batch(commands):
+                if isinstance(result, Exception):
+                    raise result
+                page = result
+                yield page
+                rows += len(page.rows)
+                if len(page.rows) < pg.PAGE_SIZE:
+                    return  # later commands read a short page's missing row: their answers mean nothing
+            chain *= 2
+
+    async def _drain(self) -> AsyncGenerator[T, None]:
+        seen: set[Any] = set()
+        count = 0
+        while self._limit is None or count < self._limit:
+            start, fresh = 0, list[Any]()
+            while not fresh:
+                page = await self._get(self._offset(start))
+                fresh = [
+                    r for r in page.rows if pg.id_value(r, self._id_key, numeric=self._numeric) not in seen
+                ]
+                if not fresh and (page.next is None or len(page.rows) < pg.PAGE_SIZE):
+                    return
+                start = page.next if page.next is not None else start + pg.PAGE_SIZE
+            for row in fresh:
+                seen.add(pg.id_value(row, self._id_key, numeric=self._numeric))
+                count += 1
+                if self._progress is not None:
+                    self._progress(count, None)
+                yield self._item(row)
+                if count == self._limit:
+                    return
+
+
+@attrs.define
+class _Plan:
+    """Offsets still to fetch in a parallel walk, capped by ``limit`` rows."""
+
+    limit: int | None
+    per_batch: int
+    rows: int = 0
+    _batches: deque[Sequence[int]] = attrs.field(factory=deque)
+
+    @property
+    def exhausted(self) -> bool:
+        return not self._batches
+
+    def extend(self, last: _Raw, rows: int) -> None:
+        if last.next is None or last.total is None or not last.rows:
+            return
+        room = None if self.limit is None else self.limit - rows
+        if room is not None and room <= 0:
+            return
+        end = last.total if room is None else min(last.total, last.next + room)
+        self._batches.extend(pg.batch_starts(end, first=last.next, per_batch=self.per_batch))
+
+    def take(self) -> Sequence[int] | None:
+        return self._batches.popleft() if self._batches else None

@@ -1,0 +1,205 @@
+"""The async session: one REST call through the limiter, auth, transport, retries and stats."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from ._auth import Authenticator
+from ._limiter import Limiter
+from ._stats import Stats
+from ._transport import HttpResponse, Transport
+from .protocol.auth import redact
+from .protocol.encoding import normalize
+from .protocol.envelope import ApiResponse, TimeInfo, parse_response
+from .protocol.errors import (
+    BitrixError,
+    ExpiredTokenError,
+    OperationTimeLimitError,
+    QueryLimitError,
+    ValidationError,
+)
+from .protocol.methods import method_info
+from .protocol.retry import RetryPolicy, RetryReason
+
+__all__ = ["Session"]
+
+logger = logging.getLogger("bitrix_bizproc")
+
+_METHOD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*")
+
+
+def _check_method(method: object) -> str:
+    if not isinstance(method, str):
+        raise ValidationError(
+            f"method must be a string, not {type(method).__name__}", code="CLIENT_VALIDATION"
+        )
+    if not _METHOD_NAME.fullmatch(method):
+        raise ValidationError(f"{method!r} is not a REST method name", code="CLIENT_VALIDATION")
+    return method
+
+
+def _retry_after(response: HttpResponse) -> float | None:
+    raw = response.headers.get("Retry-After")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None  # an HTTP date: rare enough to fall back on the backoff
+
+
+def _error_time(response: HttpResponse) -> TimeInfo | None:
+    """The ``time`` block of an error answer, if the portal sent one (429s may carry the reset)."""
+    try:
+        data = json.loads(response.body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return TimeInfo.from_wire(data.get("time")) if isinstance(data, Mapping) else None
+
+
+def batch_methods(params: Mapping[str, Any]) -> dict[str, str]:
+    """Map each command key of a ``batch`` call to the method it runs."""
+    cmd = params.get("cmd")
+    if isinstance(cmd, list | tuple):
+        cmd = {str(i): v for i, v in enumerate(cmd)}
+    if not isinstance(cmd, Mapping):
+        return {}
+    return {str(k): v.partition("?")[0].strip() for k, v in cmd.items() if isinstance(v, str)}
+
+
+class Session:
+    """Sends REST calls: paced by the limiter, authorised, retried by the policy, counted in ``stats``."""
+
+    def __init__(
+        self,
+        *,
+        auth: Authenticator,
+        transport: Transport,
+        limiter: Limiter,
+        retry: RetryPolicy | None = None,
+        stats: Stats | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.auth = auth
+        self.transport = transport
+        self.limiter = limiter
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.stats = stats if stats is not None else Stats()
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng
+        self._closed = False
+
+    async def call(
+        self, method: str, params: Mapping[str, Any] | None = None, *, idempotent: bool | None = None
+    ) -> ApiResponse:
+        """Call ``method`` with ``params``; ``idempotent=None`` takes it from the method registry."""
+        if self._closed:
+            raise RuntimeError("the session is closed")
+        _check_method(method)
+        if params is not None and not isinstance(params, Mapping):
+            raise ValidationError(
+                f"params must be a mapping, not {type(params).__name__}",
+                code="CLIENT_VALIDATION",
+                method=method,
+            )
+        if idempotent is None:
+            idempotent = not method_info(method).creates
+        wire: dict[str, Any] = normalize(params) if params else {}
+        self.stats.calls += 1
+        try:
+            return await self._call(method, wire, idempotent)
+        except BitrixError as exc:
+            self.stats.errors[exc.code or type(exc).__name__] += 1
+            raise
+
+    async def _call(self, method: str, wire: dict[str, Any], idempotent: bool) -> ApiResponse:
+        attempt = 0
+        refreshed = False
+        debug = logger.isEnabledFor(logging.DEBUG)
+        while True:
+            await self.limiter.acquire(method)
+            request, used = await self.auth.request(method, wire)
+            if debug:
+                url = redact(request.url, self.auth.secrets())
+                logger.debug("-> %s %s (try %d)", request.method, url, attempt + 1)
+            self.stats.requests += 1
+            response: HttpResponse | None = None
+            try:
+                response = await self.transport.send(request)
+                result = parse_response(
+                    response.status, response.body, method=method, retry_after=_retry_after(response)
+                )
+            except ExpiredTokenError:
+                if refreshed or not await self.auth.on_expired(used):
+                    raise
+                refreshed = True
+                logger.info("%s: access token expired, refreshed; sending the call again", method)
+                continue
+            except BitrixError as exc:
+                exc.method = exc.method or method
+                wait_hint = self._on_failure(method, exc, response)
+                decision = self.retry.decide(
+                    exc, attempt, idempotent=idempotent, wait_hint=wait_hint, rng=self._rng
+                )
+                if decision is None:
+                    raise
+                self._log_retry(method, exc, decision.reason, decision.delay, attempt)
+                if decision.delay > 0:
+                    await self._sleep(decision.delay)
+                attempt += 1
+                continue
+            if debug:
+                logger.debug("<- %s HTTP %d", method, response.status)
+            self.limiter.on_accepted(method, result.time)
+            if method == "batch" and isinstance(result.result, Mapping):
+                self.limiter.budget.observe_batch(
+                    batch_methods(wire), result.result.get("result_time"), self._clock()
+                )
+            return result
+
+    def _on_failure(self, method: str, exc: BitrixError, response: HttpResponse | None) -> float | None:
+        """Tell the limiter about a limit answer; return a wait the retry must honour, if any."""
+        if isinstance(exc, QueryLimitError):
+            self.limiter.on_rejected()
+            return None
+        if isinstance(exc, OperationTimeLimitError):
+            info = _error_time(response) if response is not None else None
+            # The limiter holds this method until its reset (other methods go on); the retry waits as long.
+            return self.limiter.on_operation_blocked(method, time=info, retry_after=exc.retry_after)
+        return None
+
+    def _log_retry(
+        self, method: str, exc: BitrixError, reason: RetryReason, delay: float, attempt: int
+    ) -> None:
+        self.stats.retries[reason.value] += 1
+        logger.info(
+            "%s: %s; retry %d/%d in %.2f s",
+            method,
+            redact(str(exc), self.auth.secrets()),
+            attempt + 1,
+            self.retry.max_attempts - 1,
+            delay,
+        )
+
+    async def aclose(self) -> None:
+        """Stop the limiter and close the transport (an HTTP session passed in by the user stays open)."""
+        if self._closed:
+            return
+        self._closed = True
+        await self.limiter.aclose()
+        await self.transport.aclose()
+
+    def __repr__(self) -> str:
+        spec = self.limiter.spec
+        limiter = f"{spec.rate:g}/s burst {spec.burst}" if spec is not None else "off"
+        return f"Session(auth={self.auth!r}, limiter={limiter!r})"

@@ -1,0 +1,232 @@
+"""The Vibecode gateway as a session: the same ``call`` as :class:`Session`, answered by the gateway's routes.
+
+Nothing of the session's machinery is rewritten. :class:`VibecodeAuth` is an authenticator that turns a
+bizproc call into its gateway request (route, query, JSON body, ``X-Api-Key``/``Authorization`` headers);
+:class:`GatewayAnswers` wraps the transport and rewrites each gateway answer into the portal's envelope
+(``{"result", "total", "next"}`` or ``{"error", "error_description"}`` with the status and ``Retry-After``
+kept), so the limiter, the retry policy, stats and logging treat the gateway exactly as a portal.
+:class:`VibecodeSession` adds what only the gateway needs: refusing unsupported operations before any
+request, and splitting a REST ``batch`` into one gateway batch plus the calls it cannot carry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import aiohttp
+import attrs
+
+from ._limiter import Limiter
+from ._session import Session, _check_method
+from ._stats import Stats
+from ._transport import AiohttpTransport, HttpRequest, HttpResponse, Transport
+from .protocol.encoding import normalize
+from .protocol.envelope import ApiResponse
+from .protocol.errors import BitrixError
+from .protocol.limits import BucketSpec, LimiterOption, bucket_spec
+from .protocol.retry import RetryPolicy
+from .protocol.vibecode import (
+    DEFAULT_BASE_URL,
+    GatewayRequest,
+    VibecodeCredentials,
+    build_request,
+    validate_base_url,
+)
+from .protocol.vibecode_answers import parse_gateway_response, read_envelope
+from .protocol.vibecode_batch import BatchPlan, Outcome, combine, plan_batch, rest_batch_result
+
+__all__ = [
+    "VIBECODE_BUCKET",
+    "GatewayAnswers",
+    "GatewayHttpRequest",
+    "VibecodeAuth",
+    "VibecodeSession",
+    "vibecode_session",
+]
+
+VIBECODE_BUCKET = BucketSpec(rate=4.5, burst=30)
+"""300 requests/min per key: at most 28 at once plus 4.5/s, so no 60 s window holds more than 298."""
+
+Reader = Callable[[int, bytes, "str | None"], Any]
+
+
+@attrs.frozen(repr=False)
+class GatewayHttpRequest(HttpRequest):
+    """An HTTP request to the gateway that knows how to read its own answer back into the REST shape."""
+
+    read: Reader = attrs.field(kw_only=True)
+
+
+def _dumps(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class VibecodeAuth:
+    """Authorises gateway requests with the API key (and the user's session token for app keys)."""
+
+    def __init__(self, credentials: VibecodeCredentials, base_url: str) -> None:
+        self.credentials = credentials
+        self.base_url = validate_base_url(base_url)
+
+    async def request(self, method: str, params: dict[str, Any]) -> tuple[HttpRequest, object]:
+        """The gateway request standing for ``method(params)``."""
+        if method.lower() == "batch":
+            plan = plan_batch(params)
+            gateway = plan.gateway_request()
+            read: Reader = _batch_reader(plan)
+        else:
+            gateway = build_request(method, params)
+            read = _reader(gateway)
+        headers = {"Accept": "application/json", **self.credentials.headers()}
+        body = gateway.json_body()
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        url = gateway.url(self.base_url)
+        return GatewayHttpRequest(gateway.http_method, url, body, headers, read=read), None
+
+    async def on_expired(self, used: object) -> bool:
+        """A gateway session token cannot be refreshed from here: the user re-authorises."""
+        return False
+
+    def secrets(self) -> tuple[str, ...]:
+        """The API key and the session token, for redaction."""
+        return tuple(s for s in (self.credentials.api_key, self.credentials.session_token) if s)
+
+    def __repr__(self) -> str:
+        return f"VibecodeAuth({self.base_url!r}, {self.credentials.kind} key)"
+
+
+def _reader(gateway: GatewayRequest) -> Reader:
+    def read(status: int, body: bytes, retry_after: str | None) -> ApiResponse:
+        return parse_gateway_response(gateway, status, body, retry_after=retry_after)
+
+    return read
+
+
+def _batch_reader(plan: BatchPlan) -> Reader:
+    def read(status: int, body: bytes, retry_after: str | None) -> ApiResponse:
+        data, _ = read_envelope(status, body, method="batch", retry_after=retry_after)
+        return ApiResponse(rest_batch_result(plan, data), method="batch")
+
+    return read
+
+
+class GatewayAnswers:
+    """A transport wrapper: gateway answers come out in the portal's envelope, errors keep their status."""
+
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        """Send ``request``; a :class:`GatewayHttpRequest`'s answer is rewritten into the REST shape."""
+        response = await self.inner.send(request)
+        if not isinstance(request, GatewayHttpRequest):
+            return response
+        try:
+            answer = request.read(response.status, response.body, response.headers.get("Retry-After"))
+        except BitrixError as exc:
+            headers = {} if exc.retry_after is None else {"Retry-After": f"{exc.retry_after:g}"}
+            body = {"error": exc.code, "error_description": exc.description}
+            return HttpResponse(exc.status or response.status, _dumps(body), headers)
+        wire: dict[str, Any] = {"result": answer.result}
+        if answer.total is not None:
+            wire["total"] = answer.total
+        if answer.next is not None:
+            wire["next"] = answer.next
+        return HttpResponse(200, _dumps(wire))
+
+    async def aclose(self) -> None:
+        """Close the wrapped transport."""
+        await self.inner.aclose()
+
+
+class VibecodeSession(Session):
+    """A :class:`Session` whose calls go to the Vibecode gateway; unsupported ones fail before any request."""
+
+    def __init__(
+        self, credentials: VibecodeCredentials, *, base_url: str, transport: Transport, **options: Any
+    ) -> None:
+        super().__init__(
+            auth=VibecodeAuth(credentials, base_url), transport=GatewayAnswers(transport), **options
+        )
+
+    async def call(
+        self, method: str, params: Mapping[str, Any] | None = None, *, idempotent: bool | None = None
+    ) -> ApiResponse:
+        """Call ``method`` through the gateway; raises :class:`UnsupportedOperationError` before sending."""
+        _check_method(method)
+        wire = normalize(params) if isinstance(params, Mapping) else params
+        if method.lower() == "batch" and isinstance(wire, Mapping):
+            return await self._batch(wire, idempotent)
+        if isinstance(wire, Mapping) or wire is None:
+            build_request(method, wire)  # the same checks the request will pass, before the limiter
+        return await super().call(method, params, idempotent=idempotent)
+
+    async def _batch(self, params: Mapping[str, Any], idempotent: bool | None) -> ApiResponse:
+        plan = plan_batch(params)
+        cmd = {str(k).upper(): v for k, v in params.items()}["CMD"]
+        if isinstance(cmd, list):
+            cmd = {str(i): v for i, v in enumerate(cmd)}
+        grouped: asyncio.Future[ApiResponse] | None = None
+        if plan.grouped:
+            subset = {"halt": 0, "cmd": {c.key: cmd[c.key] for c in plan.grouped}}
+            grouped = asyncio.ensure_future(super().call("batch", subset, idempotent=idempotent))
+        if not plan.alone and grouped is not None:
+            return await grouped  # a whole-request error fails the batch, as on a portal
+        lone = [Session.call(self, c.method, c.params, idempotent=idempotent) for c in plan.alone]
+        answers = await asyncio.gather(*lone, return_exceptions=True)
+        alone: dict[str, Outcome] = {}
+        for command, answer in zip(plan.alone, answers, strict=True):
+            if isinstance(answer, BaseException) and not isinstance(answer, BitrixError):
+                if grouped is not None:
+                    grouped.cancel()
+                raise answer
+            alone[command.key] = answer
+        grouped_result: Mapping[str, Any] | BitrixError | None = None
+        if grouped is not None:
+            try:
+                grouped_result = (await grouped).result
+            except BitrixError as exc:
+                grouped_result = exc
+        return ApiResponse(combine(plan, grouped_result, alone), method="batch")
+
+    def __repr__(self) -> str:
+        spec = self.limiter.spec
+        limiter = f"{spec.rate:g}/s burst {spec.burst}" if spec is not None else "off"
+        return f"VibecodeSession(auth={self.auth!r}, limiter={limiter!r})"
+
+
+def _limiter_spec(limiter: LimiterOption | str) -> BucketSpec | None:
+    return VIBECODE_BUCKET if limiter == "vibecode" else bucket_spec(limiter)
+
+
+def vibecode_session(
+    *,
+    api_key: str,
+    session_token: str | None = None,
+    base_url: str = DEFAULT_BASE_URL,
+    limiter: LimiterOption | str = "vibecode",
+    retry: RetryPolicy | None = None,
+    timeout: float | None = 30,
+    http_session: aiohttp.ClientSession | None = None,
+    transport: Transport | None = None,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> VibecodeSession:
+    """A session on the gateway, paced by the gateway's own limit (the ``"vibecode"`` limiter preset)."""
+    credentials = VibecodeCredentials(api_key, session_token)
+    stats = Stats()
+    return VibecodeSession(
+        credentials,
+        base_url=base_url,
+        transport=transport or AiohttpTransport(http_session, timeout=timeout),
+        limiter=Limiter(_limiter_spec(limiter), operating_limit=None, clock=clock, sleep=sleep, stats=stats),
+        retry=retry,
+        stats=stats,
+        clock=clock,
+        sleep=sleep,
+    )

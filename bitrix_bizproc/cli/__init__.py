@@ -1,0 +1,46 @@
+"""The ``bizproc`` command: subcommands are the ``*_cmd`` modules of this package, found at start."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+__all__ = ["SubcommandModule", "build_parser", "main"]
+
+Runner = Callable[[argparse.Namespace], int]
+
+
+class SubcommandModule(Protocol):
+    """A ``<name>_cmd`` module: ``register(subparsers)`` adds its parser and sets ``run`` as a default."""
+
+    def register(self, subparsers: argparse._SubParsersAction[Any]) -> None: ...
+
+
+def _subcommand_modules() -> list[SubcommandModule]:
+    names = sorted(info.name for info in pkgutil.iter_modules(__path__) if info.name.endswith("_cmd"))
+    return [importlib.import_module(f"{__name__}.{name}") for name in names]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every discovered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="bizproc", description="Bitrix24 business processes from the shell."
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _subcommand_modules():
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``bizproc``; the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run: Runner | None = getattr(args, "run", None)
+    if run is None:
+        parser.print_help()
+        return 2
+    return run(args)

@@ -1,0 +1,193 @@
+"""What every ``bizproc`` command shares: the connection, exit codes, error messages, dates, confirmation.
+
+Exit codes (stable; scripts may rely on them):
+
+====  ===========================================================================
+0     everything matched was done (or nothing matched; a dry run that listed fine)
+1     the job ran but some items failed (the report lists them with their codes)
+2     usage or bad input: unknown option, bad date or filter, no credentials, user not found
+3     connection or authentication: portal unreachable, credentials refused, job stopped early
+130   interrupted (Ctrl+C); rerun with the same ``--journal`` to resume
+====  ===========================================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as _dt
+import os
+import re
+import sys
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, TextIO
+
+from .._client import BizprocClient
+from ..jobs import JobAbortedError
+from ..protocol.auth import redact
+from ..protocol.errors import (
+    AccessDeniedError,
+    AuthError,
+    BitrixError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+from ..protocol.limits import LimiterOption
+
+__all__ = [
+    "EXIT_CONNECTION",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "OAUTH_ENV",
+    "UsageError",
+    "add_connection_options",
+    "ask",
+    "client_from_args",
+    "iso_date",
+    "key_value",
+    "run_async",
+]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_CONNECTION = 3
+EXIT_INTERRUPTED = 130
+
+WEBHOOK_ENV = "BITRIX24_WEBHOOK_URL"
+OAUTH_ENV = {
+    "client_id": "BITRIX24_CLIENT_ID",
+    "client_secret": "BITRIX24_CLIENT_SECRET",
+    "access_token": "BITRIX24_ACCESS_TOKEN",
+    "refresh_token": "BITRIX24_REFRESH_TOKEN",
+    "client_endpoint": "BITRIX24_CLIENT_ENDPOINT",
+}
+TOKEN_URL_ENV = "BITRIX24_TOKEN_URL"  # optional: another OAuth server (region, or the emulator)
+
+
+class UsageError(Exception):
+    """Bad input found by the command itself (exit code 2)."""
+
+
+def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    """``--webhook`` and ``--limiter`` (credentials otherwise come from the environment)."""
+    group = parser.add_argument_group(
+        "connection",
+        f"--webhook, or {WEBHOOK_ENV}, or the OAuth variables {', '.join(OAUTH_ENV.values())} "
+        f"(and optionally {TOKEN_URL_ENV})",
+    )
+    group.add_argument(
+        "--webhook", metavar="URL", help="incoming webhook URL https://<portal>/rest/<user>/<code>/"
+    )
+    group.add_argument(
+        "--limiter",
+        choices=("standard", "enterprise", "off"),
+        default="standard",
+        help="the portal plan's request bucket to stay under (default standard: 2 req/s, burst 50)",
+    )
+
+
+def client_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> BizprocClient:
+    """A client from ``--webhook``, else ``BITRIX24_WEBHOOK_URL``, else the OAuth variables."""
+    env = os.environ if env is None else env
+    limiter: LimiterOption = getattr(args, "limiter", "standard")
+    url = getattr(args, "webhook", None) or env.get(WEBHOOK_ENV)
+    try:
+        if url:
+            return BizprocClient.from_webhook(url, limiter=limiter)
+        oauth = {name: env.get(var) for name, var in OAUTH_ENV.items()}
+        if any(oauth.values()):
+            missing = [OAUTH_ENV[name] for name, value in oauth.items() if not value]
+            if missing:
+                raise UsageError(f"incomplete OAuth settings: {', '.join(missing)} not set")
+            extra: dict[str, Any] = {"token_url": env[TOKEN_URL_ENV]} if env.get(TOKEN_URL_ENV) else {}
+            return BizprocClient.from_oauth(**oauth, limiter=limiter, **extra)  # type: ignore[arg-type]
+    except (ValueError, TypeError) as exc:
+        raise UsageError(redact(str(exc), [v for v in env.values() if len(v) >= 8])) from None
+    raise UsageError(
+        f"no credentials: pass --webhook URL, or set {WEBHOOK_ENV}, "
+        f"or the OAuth variables {', '.join(OAUTH_ENV.values())}"
+    )
+
+
+_DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+
+
+def iso_date(text: str) -> _dt.datetime:
+    """An argparse type: ``2025-01-01``, ``2025-01-01T10:00:00+03:00`` or ``01.01.2025`` (naive = UTC)."""
+    value = text.strip()
+    dotted = _DOTTED.fullmatch(value)
+    if dotted:
+        value = f"{dotted.group(3)}-{int(dotted.group(2)):02d}-{int(dotted.group(1)):02d}"
+    try:
+        parsed = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a date: {text!r} (use 2025-01-01, 2025-01-01T09:00:00+03:00 or 01.01.2025)"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.UTC)
+
+
+def key_value(text: str) -> tuple[str, Any]:
+    """An argparse type for ``--filter KEY=VALUE`` (digits become numbers; ``<STARTED=2025-01-01`` works)."""
+    key, sep, value = text.partition("=")
+    if sep and key.strip() in ("<", ">", "!"):  # "<=STARTED=...", "!=ID=...": split at the operator's "="
+        rest, sep, value = value.partition("=")
+        key = key.strip() + "=" + rest
+    if not sep or not key.strip("!<>= "):
+        raise argparse.ArgumentTypeError(
+            f"expected KEY=VALUE, e.g. TEMPLATE_ID=12 or '<STARTED=2025-01-01', got {text!r}"
+        )
+    return key.strip(), int(value) if value.strip().isdigit() else value
+
+
+def ask(question: str, *, stdin: TextIO | None = None, out: TextIO | None = None) -> bool:
+    """Ask a yes/no question on the terminal; anything but y/yes is no."""
+    stdin = stdin or sys.stdin
+    out = out or sys.stderr
+    out.write(f"{question} [y/N] ")
+    out.flush()
+    answer = stdin.readline()
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _message(exc: BaseException) -> str:
+    return redact(str(exc))
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit code an error maps to."""
+    if isinstance(exc, UsageError | ValidationError | NotFoundError):
+        return EXIT_USAGE
+    if isinstance(exc, AuthError | AccessDeniedError | TransportError | ServerError | RateLimitError):
+        return EXIT_CONNECTION
+    if isinstance(exc, JobAbortedError):
+        return EXIT_CONNECTION
+    return EXIT_FAILED
+
+
+def run_async(
+    command: Callable[[], Coroutine[Any, Any, int]], *, err: TextIO | None = None, prog: str = "bizproc"
+) -> int:
+    """Run a command's coroutine; map errors to exit codes with a one-line message, never a traceback."""
+    err = err or sys.stderr
+    try:
+        return asyncio.run(command())
+    except KeyboardInterrupt:
+        err.write(f"{prog}: interrupted; rerun with the same --journal to resume\n")
+        return EXIT_INTERRUPTED
+    except JobAbortedError as exc:
+        err.write("\n".join(exc.report.lines()) + "\n")
+        err.write(f"{prog}: stopped early: {_message(exc.cause)}\n")
+        return EXIT_CONNECTION
+    except (UsageError, BitrixError) as exc:
+        err.write(f"{prog}: error: {_message(exc)}\n")
+        return exit_code_for(exc)
+    except OSError as exc:  # a journal that cannot be written, an output pipe closed
+        err.write(f"{prog}: error: {_message(exc)}\n")
+        return EXIT_FAILED

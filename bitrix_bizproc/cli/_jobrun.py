@@ -1,0 +1,99 @@
+"""The parts of ``terminate`` and ``offboard`` that are the same: dry run or confirm, progress, the report."""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from ..jobs import JobReport, ReportOutcome
+from ..jobs._runner import Confirm
+from ._common import EXIT_FAILED, EXIT_OK, ask
+from ._progress import ProgressDisplay
+
+__all__ = ["RunMode", "add_job_options", "confirmer", "finish", "run_mode"]
+
+EPILOG = (
+    "exit codes: 0 all done (or a dry run), 1 some items failed, 2 bad input or no credentials, "
+    "3 connection or authentication error, 130 interrupted (rerun with the same --journal to resume)"
+)
+
+
+class RunMode(enum.Enum):
+    """Whether a destructive command lists only, asks first, or acts."""
+
+    DRY_RUN = "dry_run"
+    ASK = "ask"
+    YES = "yes"
+
+
+def add_job_options(parser: argparse.ArgumentParser) -> None:
+    """``--dry-run | --yes``, ``--journal``, ``--json``, ``--show``."""
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="list what would be done; change nothing")
+    mode.add_argument("-y", "--yes", action="store_true", help="act without asking for confirmation")
+    parser.add_argument(
+        "--journal",
+        metavar="FILE",
+        help="record every item's outcome in FILE (JSON lines); rerun with the same FILE to resume",
+    )
+    parser.add_argument("--json", action="store_true", help="print the final report as JSON")
+    parser.add_argument(
+        "--show", type=int, default=20, metavar="N", help="items listed by a dry run or a prompt (default 20)"
+    )
+
+
+def run_mode(args: argparse.Namespace, stdin: TextIO | None = None, err: TextIO | None = None) -> RunMode:
+    """--dry-run, --yes, or ask on a terminal; without a terminal and without --yes: a dry run."""
+    if args.dry_run:
+        return RunMode.DRY_RUN
+    if args.yes:
+        return RunMode.YES
+    if (stdin or sys.stdin).isatty():
+        return RunMode.ASK
+    (err or sys.stderr).write("stdin is not a terminal: dry run only (pass --yes to act)\n")
+    return RunMode.DRY_RUN
+
+
+def _preview(items: Sequence[str], show: int, out: TextIO) -> None:
+    for item in items[: max(0, show)]:
+        out.write(f"  {item}\n")
+    if len(items) > show:
+        out.write(f"  ... and {len(items) - max(0, show)} more\n")
+
+
+def confirmer(
+    display: ProgressDisplay, question: Callable[[int], str], show: int, out: TextIO | None = None
+) -> Confirm:
+    """A ``confirm`` callback: stops the progress bar, previews the items, asks on the terminal."""
+
+    def confirm(items: Sequence[str]) -> bool:
+        stream = out or sys.stderr
+        display.close()
+        stream.write(f"{len(items)} to do:\n")
+        _preview(items, show, stream)
+        return ask(question(len(items)), out=stream)
+
+    return confirm
+
+
+def finish(report: JobReport, args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Print the report (text or JSON) and return the exit code."""
+    out = out or sys.stdout
+    if args.json:
+        out.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+    else:
+        if report.dry_run and report.planned:
+            out.write(f"would {report.action} {len(report.planned)}:\n")
+            _preview(report.planned, args.show, out)
+        out.write("\n".join(report.lines()) + "\n")
+        if report.dry_run:
+            out.write("dry run: nothing was changed\n")
+        elif report.remaining:
+            out.write(f"note: {report.remaining} still match (new since the listing, or failed)\n")
+    if report.count(ReportOutcome.FAILED) or report.count(ReportOutcome.NOT_ATTEMPTED):
+        return EXIT_FAILED
+    return EXIT_OK

@@ -1,0 +1,65 @@
+"""``bizproc emulator``: serve the emulated portal until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from typing import Any
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add the ``emulator`` subcommand."""
+    parser = subparsers.add_parser(
+        "emulator",
+        help="serve an emulated Bitrix24 portal on this machine",
+        description="Serve an emulated Bitrix24 portal. The first line printed is 'webhook: <url>'.",
+    )
+    parser.add_argument("--port", type=int, default=0, help="TCP port (0 picks a free one; default 0)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--plan",
+        choices=("standard", "enterprise", "unlimited"),
+        default="standard",
+        help="limits (default standard)",
+    )
+    parser.add_argument(
+        "--seed-instances", type=int, default=0, metavar="N", help="seed N workflow instances"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the deterministic generator (default 0)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until SIGINT or SIGTERM; exit status 0."""
+    if args.seed_instances < 0:
+        print("bizproc emulator: --seed-instances must be >= 0", file=sys.stderr)
+        return 2
+    return asyncio.run(_serve(args))
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    from ..emulator import EmulatedPortal, Plan, PortalConfig
+
+    portal = EmulatedPortal(PortalConfig(plan=Plan.named(args.plan)), host=args.host, port=args.port)
+    if args.seed_instances:
+        from ..emulator.seed import seed
+
+        seed(portal.state, instances=args.seed_instances, seed=args.seed)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with portal:
+        print(f"webhook: {portal.webhook_url}", flush=True)
+        app = portal.oauth_app
+        print(f"oauth client_id: {app.client_id}")
+        print(f"oauth client_secret: {app.client_secret}")
+        print(f"oauth token url: {portal.token_url}")
+        print(f"oauth rest url: {portal.rest_url}")
+        print(f"plan: {portal.config.plan.name}; press Ctrl+C to stop", flush=True)
+        await stop.wait()
+    return 0

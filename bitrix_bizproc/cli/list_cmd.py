@@ -1,0 +1,121 @@
+"""``bizproc instances list``, ``bizproc templates list``, ``bizproc tasks list``: read-only listings."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from ..models.converter import unstructure
+from ._common import EXIT_OK, UsageError, add_connection_options, client_from_args, key_value, run_async
+from ._output import FORMATS, write_rows
+
+__all__ = ["register"]
+
+
+@attrs.frozen
+class _Listing:
+    noun: str  # the command: "instances"
+    namespace: str  # the client attribute: "workflows"
+    method: str  # the namespace's paginator: "instances"
+    columns: tuple[str, ...]  # the default SELECT, in display order
+    what: str
+
+
+LISTINGS = (
+    _Listing(
+        "instances",
+        "workflows",
+        "instances",
+        ("ID", "STARTED", "STARTED_BY", "TEMPLATE_ID", "MODULE_ID", "ENTITY", "DOCUMENT_ID", "MODIFIED"),
+        "running workflow instances (bizproc.workflow.instances)",
+    ),
+    _Listing(
+        "templates",
+        "templates",
+        "list",
+        ("ID", "NAME", "MODULE_ID", "ENTITY", "DOCUMENT_TYPE", "AUTO_EXECUTE", "USER_ID", "MODIFIED"),
+        "workflow templates (bizproc.workflow.template.list)",
+    ),
+    _Listing(
+        "tasks",
+        "tasks",
+        "list",
+        ("ID", "WORKFLOW_ID", "NAME", "USER_ID", "STATUS", "DOCUMENT_NAME", "MODIFIED"),
+        "workflow tasks (bizproc.task.list)",
+    ),
+)
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add ``instances``, ``templates`` and ``tasks``, each with a ``list`` action."""
+    for listing in LISTINGS:
+        noun = subparsers.add_parser(listing.noun, help=f"list {listing.what}")
+        actions = noun.add_subparsers(dest="action", metavar="ACTION", required=True)
+        parser = actions.add_parser("list", help=f"list {listing.what}", description=f"List {listing.what}.")
+        add_connection_options(parser)
+        parser.add_argument(
+            "--filter",
+            action="append",
+            type=key_value,
+            default=[],
+            metavar="KEY=VALUE",
+            help="a filter condition, repeatable; operators go before the key: '<STARTED=2025-01-01'",
+        )
+        parser.add_argument(
+            "--select", metavar="FIELDS", help=f"comma-separated fields (default {','.join(listing.columns)})"
+        )
+        parser.add_argument(
+            "--format", choices=FORMATS, default="table", help="output format (default table)"
+        )
+        parser.add_argument(
+            "--limit", type=_limit, default=100, metavar="N", help="at most N rows (default 100; 0 = all)"
+        )
+        parser.set_defaults(run=_runner(listing))
+
+
+def _limit(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"--limit takes a number >= 0, got {text!r}")
+    return int(text)
+
+
+def _runner(listing: _Listing) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        return run_async(lambda: _list(listing, args))
+
+    return run
+
+
+def _select(args: argparse.Namespace, listing: _Listing) -> list[str]:
+    if not args.select:
+        return list(listing.columns)
+    fields = [f.strip().upper() for f in args.select.split(",") if f.strip()]
+    if not fields:
+        raise UsageError("--select needs at least one field name")
+    return fields
+
+
+def _filter(pairs: Sequence[tuple[str, Any]]) -> dict[str, Any] | None:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise UsageError(f"--filter {key} given twice")
+        out[key] = value
+    return out or None
+
+
+async def _list(listing: _Listing, args: argparse.Namespace) -> int:
+    select = _select(args, listing)
+    client = client_from_args(args)
+    async with client:
+        namespace = getattr(client, listing.namespace)
+        walk = getattr(namespace, listing.method)(_filter(args.filter), select=select)
+        rows = await walk.collect(limit=args.limit or None)
+    shown = write_rows((unstructure(r) for r in rows), sys.stdout, fmt=args.format, columns=select)
+    if args.limit and shown == args.limit:
+        print(f"(first {shown} rows; --limit N for more, --limit 0 for all)", file=sys.stderr)
+    return EXIT_OK

@@ -1,0 +1,77 @@
+"""``bizproc offboard``: clear out the workflows (or hand over the tasks) of a dismissed employee."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ..jobs import offboard_employee
+from ..jobs.offboard import OffboardAction
+from ._common import UsageError, add_connection_options, client_from_args, run_async
+from ._jobrun import EPILOG, RunMode, add_job_options, confirmer, finish, run_mode
+from ._progress import ProgressDisplay
+
+__all__ = ["register"]
+
+
+def _user(text: str) -> int | str:
+    value = text.strip()
+    if not value:
+        raise argparse.ArgumentTypeError("--user takes an ID (57) or a name ('Anna Petrova')")
+    return int(value) if value.isdigit() else value
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive user ID, got {text!r}")
+    return int(text)
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add the ``offboard`` subcommand."""
+    parser = subparsers.add_parser(
+        "offboard",
+        help="terminate the workflows of a dismissed employee's open tasks, or delegate the tasks",
+        description=(
+            "Find a dismissed (inactive) employee by ID or name, walk all of their open tasks, and terminate "
+            "(or --kill) the workflows behind them, or --delegate-to another employee."
+        ),
+        epilog=EPILOG,
+    )
+    add_connection_options(parser)
+    parser.add_argument("--user", required=True, type=_user, metavar="ID|NAME", help="57 or 'Anna Petrova'")
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument(
+        "--delegate-to", type=_positive, metavar="USER_ID", help="hand the open tasks to this user"
+    )
+    how.add_argument("--kill", action="store_true", help="delete the workflows (default: terminate them)")
+    parser.add_argument("--status", metavar="TEXT", help="status text shown for terminated workflows")
+    add_job_options(parser)
+    parser.set_defaults(run=lambda args: run_async(lambda: _offboard(args)))
+
+
+async def _offboard(args: argparse.Namespace) -> int:
+    action: OffboardAction = "delegate" if args.delegate_to else "kill" if args.kill else "terminate"
+    if args.status is not None and action != "terminate":
+        raise UsageError("--status applies to terminate only")
+    mode = run_mode(args)
+    with ProgressDisplay(sys.stderr) as display:
+        if action == "delegate":
+            question = f"Delegate {{n}} open tasks to user {args.delegate_to}?"
+        else:
+            question = f"{action.capitalize()} the {{n}} workflows behind the open tasks?"
+        confirm = confirmer(display, lambda n: question.format(n=n), args.show)
+        async with client_from_args(args) as client:
+            report = await offboard_employee(
+                client,
+                user=args.user,
+                action=action,
+                to_user=args.delegate_to,
+                status=args.status,
+                dry_run=mode is RunMode.DRY_RUN,
+                confirm=confirm if mode is RunMode.ASK else None,
+                journal=args.journal,
+                progress=display,
+            )
+    return finish(report, args)

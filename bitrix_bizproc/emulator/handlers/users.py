@@ -1,0 +1,103 @@
+"""user.get: employees by FILTER (``ACTIVE``, ``NAME``, ``LAST_NAME`` ...), SORT/ORDER and start."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ..context import CallContext, HandlerResult
+from ..state import PortalState
+from ..table import NO_MATCH, Condition, Query
+from .common import Handler
+from .filtering import Field, list_result, parse_select, parse_start, render
+from .params import as_bool, as_int, as_list, as_str
+
+__all__ = ["HANDLERS", "USER_FIELDS"]
+
+USER_FIELDS: dict[str, Field] = {
+    "ID": Field("id", "int"),
+    "ACTIVE": Field("active", "bool", "raw"),
+    "NAME": Field("name"),
+    "LAST_NAME": Field("last_name"),
+    "SECOND_NAME": Field("second_name"),
+    "EMAIL": Field("email"),
+    "LAST_LOGIN": Field("last_login", "datetime", "iso"),
+    "DATE_REGISTER": Field("date_register", "datetime", "iso"),
+    "IS_ONLINE": Field("active", "bool", "str", lambda u: "N"),
+    "TIME_ZONE": Field("id", "str", "str", lambda u: ""),
+    "WORK_POSITION": Field("work_position"),
+    "UF_DEPARTMENT": Field("departments", "str", "raw"),
+    "USER_TYPE": Field("user_type"),
+}
+_FILTERABLE = {k: v for k, v in USER_FIELDS.items() if k not in ("IS_ONLINE", "TIME_ZONE", "UF_DEPARTMENT")}
+_FILTERABLE["NAME_SEARCH"] = Field("search_text")
+_NOT_FILTER = frozenset({"SORT", "ORDER", "START", "SELECT", "ADMIN_MODE", "IMAGE_RESIZE", "FILTER"})
+# prefix -> (operator, how the value is read): "=" plain, "in" a list, "like" %value%, "mask" a % pattern
+_PREFIXES = {
+    "": ("=", "plain"), "=": ("=", "plain"), "!": ("!=", "plain"), "!=": ("!=", "plain"),
+    ">=": (">=", "plain"), ">": (">", "plain"), "<=": ("<=", "plain"), "<": ("<", "plain"),
+    "@": ("=", "in"), "!@": ("!=", "in"),
+    "%": ("~", "like"), "!%": ("!~", "like"),
+    "=%": ("~", "mask"), "%=": ("~", "mask"), "!=%": ("!~", "mask"), "!%=": ("!~", "mask"),
+}  # fmt: skip
+_PREFIX = re.compile(r"^([^a-zA-Z]*)(.*)$", re.S)
+
+
+def _value(field: Field, raw: Any) -> Any:
+    if field.kind == "int":
+        number = as_int(raw)
+        return NO_MATCH if number is None else number
+    if field.kind == "bool":
+        flag = as_bool(raw)
+        return NO_MATCH if flag is None else flag
+    return as_str(raw)
+
+
+def _condition(key: str, raw: Any) -> Condition | None:
+    prefix, name = _PREFIX.match(key).groups()  # type: ignore[union-attr]
+    rule = _PREFIXES.get(prefix)
+    field = _FILTERABLE.get(name.upper())
+    if rule is None or field is None:
+        return None
+    op, mode = rule
+    if name.upper() == "NAME_SEARCH":
+        op, mode = "~", "like"
+    if mode in ("like", "mask"):
+        text = as_str(raw) or ""
+        pattern = (
+            re.escape(text) if mode == "like" else "^" + ".*".join(map(re.escape, text.split("%"))) + "$"
+        )
+        return Condition(field.attr, op, pattern)
+    if isinstance(raw, list | Mapping):
+        values = tuple(
+            _value(field, item) for item in as_list(raw) or [] if not isinstance(item, list | Mapping)
+        )
+        return Condition(
+            field.attr, op if op in ("=", "!=") else "=", values if op in ("=", "!=") else NO_MATCH
+        )
+    if mode == "in":
+        return Condition(field.attr, op, (_value(field, raw),))
+    return Condition(field.attr, op, _value(field, raw))
+
+
+def get(state: PortalState, ctx: CallContext, params: dict[str, Any]) -> HandlerResult:
+    """Users matching FILTER (or filter fields given at the top level), by ID unless SORT says otherwise."""
+    raw_filter = params.get("FILTER")
+    if not isinstance(raw_filter, Mapping):
+        raw_filter = {k: v for k, v in params.items() if k not in _NOT_FILTER}
+    conditions = tuple(c for c in (_condition(str(k), v) for k, v in raw_filter.items()) if c is not None)
+    sort_field = USER_FIELDS.get((as_str(params.get("SORT")) or "ID").upper(), USER_FIELDS["ID"])
+    descending = (as_str(params.get("ORDER")) or "").upper() == "DESC"
+    names = parse_select(params.get("SELECT"), USER_FIELDS, tuple(USER_FIELDS)) or list(USER_FIELDS)
+    return list_result(
+        state.users,
+        Query(conditions, ((sort_field.attr, descending),)),
+        parse_start(params.get("START")),
+        lambda row: render(row, names, USER_FIELDS, state.settings),
+        state.settings,
+        no_count_allowed=True,
+    )
+
+
+HANDLERS: dict[str, Handler] = {"user.get": get}

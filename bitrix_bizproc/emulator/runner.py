@@ -1,0 +1,148 @@
+"""Running one method for the HTTP layer and for batch: scope, operating budget, dispatch, ``time``."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import attrs
+
+from .auth import Credential
+from .config import PortalConfig
+from .context import CallContext, HandlerResult, PortalError
+from .counters import Counters
+from .limits import OperatingBudget
+
+__all__ = ["Dispatcher", "MethodRunner", "Outcome", "time_block"]
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher(Protocol):
+    """The method handlers' entry point: ``dispatch(state, ctx, method, params)``."""
+
+    def __call__(
+        self, state: Any, ctx: CallContext, method: str, params: dict[str, Any], /
+    ) -> HandlerResult: ...
+
+
+@attrs.frozen
+class Outcome:
+    """What one method call produced: a result or an error, and its ``time`` block (None if not run)."""
+
+    result: HandlerResult | None
+    error: PortalError | None
+    time: dict[str, Any] | None
+
+
+def time_block(
+    start: float, finish: float, processing: float, tz: _dt.timezone, operating: tuple[float, int] | None
+) -> dict[str, Any]:
+    """The ``time`` object of an answer; ``operating`` is ``(seconds, reset_at)`` when accounted."""
+    block: dict[str, Any] = {
+        "start": start,
+        "finish": finish,
+        "duration": finish - start,
+        "processing": processing,
+        "date_start": _dt.datetime.fromtimestamp(start, tz).isoformat(timespec="seconds"),
+        "date_finish": _dt.datetime.fromtimestamp(finish, tz).isoformat(timespec="seconds"),
+    }
+    if operating is not None:
+        block["operating_reset_at"] = operating[1]
+        block["operating"] = operating[0]
+    return block
+
+
+def _operating_limit_error() -> PortalError:
+    return PortalError("OPERATION_TIME_LIMIT", "Method is blocked due to operation time limit.", 429)
+
+
+class MethodRunner:
+    """Runs methods against the state through the dispatcher, with the portal's accounting around them."""
+
+    def __init__(
+        self,
+        *,
+        config: PortalConfig,
+        state: Any,
+        clock: Callable[[], float],
+        dispatcher: Dispatcher,
+        counters: Counters,
+        budget: OperatingBudget,
+        admin_of: Callable[[int], bool],
+    ) -> None:
+        self.config = config
+        self.state = state
+        self.clock = clock
+        self.dispatcher = dispatcher
+        self.counters = counters
+        self.budget = budget
+        self.admin_of = admin_of
+
+    @property
+    def tz(self) -> _dt.timezone:
+        """The portal's timezone."""
+        return _dt.timezone(_dt.timedelta(minutes=self.config.utc_offset_minutes))
+
+    def context(self, credential: Credential, *, in_batch: bool = False) -> CallContext:
+        """The handlers' view of the caller."""
+        admin = credential.admin if credential.admin is not None else self.admin_of(credential.user_id)
+        return CallContext(
+            user_id=credential.user_id,
+            is_admin=admin,
+            app_id=credential.app_id,
+            scopes=credential.scopes,
+            now=self.clock,
+            in_batch=in_batch,
+        )
+
+    def check_budget(self, credential: Credential, method: str) -> None:
+        """429 OPERATION_TIME_LIMIT when ``method`` is over its budget before this call."""
+        if self.budget.blocked(credential.key, method, self.clock(), self.config.plan.operating_limit):
+            raise _operating_limit_error()
+
+    def charge(self, credential: Credential, method: str, seconds: float) -> tuple[float, int]:
+        """Record ``seconds`` against the method; the (operating, reset_at) pair after it."""
+        now = self.clock()
+        self.budget.record(credential.key, method, now, seconds)
+        return self.budget.operating(credential.key, method, now), self.budget.reset_at(
+            credential.key, method, now
+        )
+
+    def run(
+        self,
+        credential: Credential,
+        method: str,
+        params: dict[str, Any],
+        *,
+        in_batch: bool = False,
+        bill: bool = True,
+    ) -> Outcome:
+        """Run one method (the dispatcher checks scope and rights); ``bill=False`` skips accounting."""
+        if bill:
+            try:
+                self.check_budget(credential, method)
+            except PortalError as refused:
+                return Outcome(None, refused, None)
+        start = self.clock()
+        started = time.perf_counter()
+        result: HandlerResult | None = None
+        error: PortalError | None = None
+        try:
+            result = self.dispatcher(self.state, self.context(credential, in_batch=in_batch), method, params)
+        except PortalError as exc:
+            error = exc
+        except Exception:  # a handler bug must not take the portal down nor leak a traceback
+            log.exception("handler for %s failed", method)
+            self.counters.internal_errors += 1
+            error = PortalError("INTERNAL_SERVER_ERROR", "Internal server error", 500)
+        self.counters.commands += 1
+        self.counters.methods[method] += 1
+        simulated = self.config.charge(method)
+        processing = simulated if simulated > 0 else time.perf_counter() - started
+        operating = self.charge(credential, method, simulated) if bill else None
+        finish = max(self.clock(), start + processing)
+        return Outcome(result, error, time_block(start, finish, processing, self.tz, operating))

@@ -1,0 +1,142 @@
+"""Read-only walks the jobs start from: a snapshot of matching IDs, a count, a dismissed user, open tasks.
+
+Every destructive job lists first and acts second: terminating an instance takes it out of
+``bizproc.workflow.instances``, which would shift every later offset of a walk still in progress (the
+paging trap). Snapshotting the IDs before the first command is sent makes each match processed exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from .._client import BizprocClient
+from ..models.filters import WORKFLOW_SPEC, FilterLike
+from ..protocol.errors import NotFoundError, ValidationError
+from .progress import ProgressCallback, ProgressTracker
+
+__all__ = [
+    "OpenTask",
+    "UserRef",
+    "check_instance_filter",
+    "count_instances",
+    "find_dismissed_user",
+    "open_tasks",
+    "snapshot_instance_ids",
+]
+
+
+def _invalid(message: str) -> ValidationError:
+    return ValidationError(message, code="CLIENT_VALIDATION")
+
+
+def check_instance_filter(filter: FilterLike) -> dict[str, Any]:
+    """The checked wire filter; refuses unknown fields/operators and an empty filter (it would match all)."""
+    checked = WORKFLOW_SPEC.check_filter(filter)
+    if not checked:
+        raise _invalid("an empty filter matches every running workflow; give at least one condition")
+    return checked
+
+
+async def snapshot_instance_ids(
+    client: BizprocClient,
+    filter: Mapping[str, Any],
+    *,
+    keep: Callable[[Any], bool] | None = None,
+    progress: ProgressCallback | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[str]:
+    """Every matching running instance's ID, unique, read completely before anything is changed."""
+    tracker = ProgressTracker("listing", None, progress, clock=clock)
+
+    def on_rows(rows: int, total: int | None) -> None:
+        tracker.total = total
+        tracker.advance(rows - tracker.done)
+
+    if keep is None:
+        walk = client.workflows.instances(dict(filter), select=["ID"], progress=on_rows)
+        ids = [str(i) for i in dict.fromkeys(await walk.snapshot_ids())]
+    else:
+        walk = client.workflows.instances(dict(filter), select=["ID", "DOCUMENT_ID"], progress=on_rows)
+        rows = await walk.collect()
+        ids = list(dict.fromkeys(str(r.id) for r in rows if r.id is not None and keep(r)))
+    tracker.done = tracker.total = len(ids)
+    tracker.report()
+    return ids
+
+
+async def count_instances(client: BizprocClient, filter: Mapping[str, Any]) -> int:
+    """How many running instances match ``filter`` now (one request: the list's ``total``)."""
+    response = await client.call("bizproc.workflow.instances", {"filter": dict(filter), "select": ["ID"]})
+    if response.total is not None:
+        return int(response.total)
+    return len(response.result or [])
+
+
+@attrs.frozen
+class UserRef:
+    """A dismissed employee found through ``user.get``."""
+
+    id: int
+    name: str
+
+
+@attrs.frozen
+class OpenTask:
+    """One open task of a user and the workflow it belongs to."""
+
+    id: int
+    workflow_id: str
+
+
+def _user_name(user: Any) -> str:
+    parts = [getattr(user, "name", None), getattr(user, "last_name", None)]
+    return " ".join(p for p in parts if p) or f"user {user.id}"
+
+
+async def find_dismissed_user(client: BizprocClient, user: int | str) -> UserRef:
+    """The dismissed (``ACTIVE`` false) user with this ID or "First Last" name; exactly one must match."""
+    if isinstance(user, bool):
+        raise _invalid("user must be an ID or a name")
+    text = str(user).strip()
+    if isinstance(user, int) or text.isdigit():
+        filter: dict[str, Any] = {"ID": int(text), "ACTIVE": False}
+    else:
+        first, _, last = text.partition(" ")
+        if not first:
+            raise _invalid("user must be an ID or a name such as 'Anna Petrova'")
+        filter = {"NAME": first, "ACTIVE": False}
+        if last.strip():
+            filter["LAST_NAME"] = last.strip()
+    matches = await client.users.list(filter=filter).collect()
+    if not matches:
+        raise NotFoundError(f"no dismissed (inactive) user matches {text!r}", code="USER_NOT_FOUND")
+    if len(matches) > 1:
+        found = ", ".join(f"{u.id} ({_user_name(u)})" for u in matches[:10])
+        raise _invalid(f"{len(matches)} dismissed users match {text!r}: {found}; pass the ID instead")
+    return UserRef(id=int(matches[0].id), name=_user_name(matches[0]))
+
+
+async def open_tasks(
+    client: BizprocClient,
+    user_id: int,
+    *,
+    progress: ProgressCallback | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[OpenTask]:
+    """All of the user's open (``STATUS`` 0) tasks, every page, unique by task ID."""
+    tracker = ProgressTracker("listing", None, progress, clock=clock)
+    seen: set[int] = set()
+    tasks: list[OpenTask] = []
+    walk = client.tasks.list(filter={"USER_ID": user_id, "STATUS": 0}, select=["ID", "WORKFLOW_ID"])
+    async for task in walk:
+        if task.id is None or task.workflow_id is None or task.id in seen:
+            continue
+        seen.add(task.id)
+        tasks.append(OpenTask(id=int(task.id), workflow_id=str(task.workflow_id)))
+    tracker.total = len(tasks)
+    tracker.advance(len(tasks))
+    return tasks

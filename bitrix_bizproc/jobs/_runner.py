@@ -1,0 +1,318 @@
+"""Run one action over many items: batched under the limiter, journaled, resumable, with progress.
+
+The shared engine of the bulk jobs. Items are plain strings (workflow IDs, ``task:<id>``); an
+:class:`Action` turns an item into a batch command. Chunks of 50 go out as one ``batch`` request each,
+``concurrency`` of them in flight, the client's limiter pacing them. Before a chunk is sent its items are
+journaled as ``started``; each answer is journaled as it arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .._call import Pending
+from ..protocol.errors import (
+    AccessDeniedError,
+    AuthError,
+    BitrixError,
+    NotExecutedError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+)
+from .journal import Journal, JournalEntry, Outcome
+from .progress import ProgressCallback, ProgressTracker
+from .report import ItemFailure, JobReport, ReportOutcome
+
+if TYPE_CHECKING:
+    from .._batch import BatchComposer
+    from .._client import BizprocClient
+
+__all__ = [
+    "Action",
+    "Confirm",
+    "JobAbortedError",
+    "JobOptions",
+    "JournalArg",
+    "opened_journal",
+    "plan_items",
+    "run_action",
+    "run_job",
+]
+
+JournalArg = Journal | str | os.PathLike[str] | None
+Confirm = Callable[[Sequence[str]], bool]  # shown the planned items; False cancels the run
+
+CHUNK = 50  # commands per batch request: the portal's maximum
+
+
+class JobAbortedError(Exception):
+    """A job stopped early (credentials refused, portal unreachable); ``report`` says how far it got."""
+
+    def __init__(self, report: JobReport, cause: BaseException) -> None:
+        super().__init__(f"{report.job} stopped early: {cause}")
+        self.report = report
+        self.cause = cause
+
+
+def _unanswered() -> NotExecutedError:
+    return NotExecutedError("the batch gave no answer for this command", code="NOT_EXECUTED")
+
+
+def _is_gone(error: BitrixError) -> bool:
+    return isinstance(error, NotFoundError)
+
+
+@attrs.frozen
+class Action:
+    """How to apply one action to an item inside a batch composer."""
+
+    name: str  # the journal's action name: "terminate", "kill", "delegate"
+    submit: Callable[[BatchComposer, str], Pending[Any]]  # (composer, item) -> command handle
+    # An error meaning the item no longer needs the action (it is already gone): counted as done.
+    is_gone: Callable[[BitrixError], bool] = _is_gone
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a failure is worth retrying later (a resumed run retries these)."""
+    return isinstance(error, TransportError | ServerError | RateLimitError | NotExecutedError | AuthError)
+
+
+def _fatal(error: BaseException) -> bool:
+    """Failures of a whole request that no item can get past: stop the job."""
+    return isinstance(error, AuthError | AccessDeniedError) and not isinstance(error, NotFoundError)
+
+
+def _systemic(first: BaseException, errors: Sequence[BaseException | None]) -> bool:
+    """Every command of the chunk failed alike, for a reason no item can get past (or the portal is down)."""
+    code = getattr(first, "code", None)
+    same = all(type(e) is type(first) and getattr(e, "code", None) == code for e in errors)
+    return same and (_fatal(first) or is_transient(first))
+
+
+@attrs.define
+class _Run:
+    client: BizprocClient
+    action: Action
+    journal: Journal | None
+    tracker: ProgressTracker
+    concurrency: int
+    results: dict[str, tuple[ReportOutcome, ItemFailure | None]] = attrs.field(factory=dict)
+    abort: BaseException | None = None
+    consecutive_chunk_failures: int = 0
+    max_chunk_failures: int = 3
+
+    async def run_pass(self, items: Sequence[str]) -> None:
+        queue: asyncio.Queue[list[str]] = asyncio.Queue()
+        for start in range(0, len(items), CHUNK):
+            queue.put_nowait(list(items[start : start + CHUNK]))
+        async with asyncio.TaskGroup() as group:
+            for _ in range(max(1, min(self.concurrency, queue.qsize()))):
+                group.create_task(self._worker(queue))
+
+    async def _worker(self, queue: asyncio.Queue[list[str]]) -> None:
+        while self.abort is None:
+            try:
+                chunk = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            await self._send(chunk)
+
+    async def _send(self, chunk: list[str]) -> None:
+        if self.journal is not None:
+            self.journal.record_started(chunk, self.action.name)
+        errors: list[BaseException | None] = [None] * len(chunk)
+        commands: list[Pending[Any] | None] = [None] * len(chunk)
+        try:
+            async with self.client.batch(halt=False) as batch:
+                for index, item in enumerate(chunk):
+                    try:
+                        commands[index] = self.action.submit(batch, item)
+                    except BitrixError as exc:  # refused before sending (e.g. a malformed ID)
+                        errors[index] = exc
+        except BitrixError as exc:  # the composer refused the whole chunk
+            errors = [exc] * len(chunk)
+            commands = [None] * len(chunk)
+        for index, command in enumerate(commands):
+            if command is not None:
+                errors[index] = command.error if command.done else _unanswered()
+        self._settle(chunk, errors)
+
+    def _settle(self, chunk: list[str], errors: list[BaseException | None]) -> None:
+        entries: list[JournalEntry] = []
+        failed = 0
+        for item, error in zip(chunk, errors, strict=True):
+            outcome, failure = self._classify(item, error)
+            self.results[item] = (outcome, failure)
+            failed += outcome is ReportOutcome.FAILED
+            entries.append(_journal_entry(item, self.action.name, outcome, error, failure))
+        if self.journal is not None:
+            self.journal.record(entries)
+        first = errors[0] if errors else None
+        if first is not None and _systemic(first, errors):
+            self.consecutive_chunk_failures += 1
+            if _fatal(first) or self.consecutive_chunk_failures >= self.max_chunk_failures:
+                self.abort = self.abort or first
+        else:
+            self.consecutive_chunk_failures = 0
+        self.tracker.advance(len(chunk), failed)
+
+    def _classify(self, item: str, error: BaseException | None) -> tuple[ReportOutcome, ItemFailure | None]:
+        if error is None:
+            return ReportOutcome.DONE, None
+        if isinstance(error, BitrixError) and self.action.is_gone(error):
+            return ReportOutcome.ALREADY_GONE, None
+        code = error.code if isinstance(error, BitrixError) else type(error).__name__
+        description = error.description if isinstance(error, BitrixError) else str(error)
+        failure = ItemFailure(item, self.action.name, code, description, is_transient(error))
+        return ReportOutcome.FAILED, failure
+
+
+def _journal_entry(
+    item: str, action: str, outcome: ReportOutcome, error: BaseException | None, failure: ItemFailure | None
+) -> JournalEntry:
+    if outcome is ReportOutcome.DONE:
+        return JournalEntry(item, action, Outcome.DONE)
+    if outcome is ReportOutcome.ALREADY_GONE:
+        code = error.code if isinstance(error, BitrixError) else ""
+        text = error.description if isinstance(error, BitrixError) else ""
+        return JournalEntry(item, action, Outcome.ALREADY_GONE, code=code, description=text)
+    assert failure is not None
+    return JournalEntry(item, action, Outcome.FAILED, failure.code, failure.description, failure.transient)
+
+
+@contextlib.contextmanager
+def opened_journal(journal: JournalArg) -> Iterator[Journal | None]:
+    """The journal to use: the caller's own (left open), or one opened from a path (closed afterwards)."""
+    if journal is None or isinstance(journal, Journal):
+        yield journal
+        return
+    with Journal(journal) as log:
+        yield log
+
+
+def plan_items(
+    items: Iterable[str], action: str, journal: Journal | None, report: JobReport, *, retry_failed: bool
+) -> list[str]:
+    """The items still to do, in order: unfinished journal items first, then new ones; counts the skipped."""
+    todo: list[str] = []
+    seen: set[str] = set()
+    candidates = list(items)
+    if journal is not None:
+        carried = [e.item for e in journal.entries(action) if e.needs_retry]
+        candidates = carried + candidates
+    for item in candidates:
+        if item in seen:
+            continue
+        seen.add(item)
+        entry = journal.entry(item, action) if journal is not None else None
+        if entry is not None and entry.outcome.final:
+            report.counts[ReportOutcome.SKIPPED_DONE.value] += 1
+        elif (
+            entry is not None and entry.outcome is Outcome.FAILED and not entry.transient and not retry_failed
+        ):
+            report.counts[ReportOutcome.SKIPPED_FAILED.value] += 1
+        else:
+            todo.append(item)
+    return todo
+
+
+async def run_action(
+    client: BizprocClient,
+    items: Sequence[str],
+    action: Action,
+    report: JobReport,
+    *,
+    journal: Journal | None = None,
+    progress: ProgressCallback | None = None,
+    concurrency: int = 8,
+    retries: int = 2,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Apply ``action`` to planned ``items``, filling ``report``; raises :class:`JobAbortedError`."""
+    tracker = ProgressTracker(action.name, len(items), progress, clock=clock)
+    tracker.report()
+    run = _Run(client=client, action=action, journal=journal, tracker=tracker, concurrency=concurrency)
+    pending: Sequence[str] = items
+    for attempt in range(retries + 1):
+        if attempt:
+            tracker.failed -= len(pending)  # retried items are no longer counted as failed
+        await run.run_pass(pending)
+        if run.abort is not None:
+            break
+        pending = [i for i in pending if _retryable(run.results.get(i))]
+        if not pending:
+            break
+    for item in items:
+        outcome, failure = run.results.get(item, (ReportOutcome.NOT_ATTEMPTED, None))
+        report.counts[outcome.value] += 1
+        if failure is not None:
+            report.failures.append(failure)
+    if run.abort is not None:
+        report.aborted = str(run.abort)
+        raise JobAbortedError(report, run.abort)
+
+
+def _retryable(result: tuple[ReportOutcome, ItemFailure | None] | None) -> bool:
+    return result is not None and result[1] is not None and result[1].transient
+
+
+@attrs.frozen
+class JobOptions:
+    """How a job runs, shared by every job: see :func:`~bitrix_bizproc.jobs.terminate_workflows`."""
+
+    dry_run: bool = False
+    journal: JournalArg = None
+    progress: ProgressCallback | None = None
+    confirm: Confirm | None = None
+    retry_failed: bool = False
+    concurrency: int = 8
+    clock: Callable[[], float] = time.monotonic
+
+
+async def run_job(
+    client: BizprocClient,
+    items: Sequence[str],
+    action: Action,
+    report: JobReport,
+    log: Journal | None,
+    options: JobOptions,
+    *,
+    started: float,
+    **event: Any,
+) -> bool:
+    """Plan ``items`` against the journal, then list them (dry run) or apply ``action``; True if it ran."""
+    report.matched = len(items)
+    todo = plan_items(items, action.name, log, report, retry_failed=options.retry_failed)
+    if options.dry_run or (todo and options.confirm is not None and not options.confirm(todo)):
+        report.dry_run = True
+        report.planned = todo
+        report.counts[ReportOutcome.PLANNED.value] += len(todo)
+        report.elapsed = options.clock() - started
+        return False
+    if log is not None:
+        log.record_event("run_start", job=report.job, action=action.name, items=len(todo), **event)
+    try:
+        await run_action(
+            client,
+            todo,
+            action,
+            report,
+            journal=log,
+            progress=options.progress,
+            concurrency=options.concurrency,
+            clock=options.clock,
+        )
+    finally:
+        report.elapsed = options.clock() - started
+        if log is not None:
+            log.record_event("run_end", counts=dict(report.counts), aborted=report.aborted)
+    return True

@@ -1,0 +1,98 @@
+"""Offboarding: clear out the running workflows and open tasks of a dismissed employee."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Literal
+
+from .._client import BizprocClient
+from ..protocol.errors import BitrixError, NotFoundError, ValidationError
+from ._listing import OpenTask, find_dismissed_user, open_tasks
+from ._runner import Action, Confirm, JobOptions, JournalArg, opened_journal, run_job
+from .progress import ProgressCallback
+from .report import JobReport
+from .terminate import workflow_action
+
+__all__ = ["delegate_action", "offboard_employee"]
+
+OffboardAction = Literal["terminate", "kill", "delegate"]
+
+
+def _no_longer_theirs(error: BitrixError) -> bool:
+    """The task is gone or no longer the user's (delegated by an earlier attempt whose answer was lost)."""
+    if isinstance(error, NotFoundError):
+        return True
+    return error.code == "ERROR_DELEGATION_NOT_ALLOWED" and "not responsible" in error.description.lower()
+
+
+def delegate_action(from_user: int, to_user: int) -> Action:
+    """The batch command delegating one task (item = task ID) from one user to another."""
+    return Action(
+        "delegate",
+        lambda batch, task_id: batch.tasks.delegate([int(task_id)], from_user=from_user, to_user=to_user),
+        is_gone=_no_longer_theirs,
+    )
+
+
+async def _check_recipient(client: BizprocClient, to_user: int | None, from_user: int) -> int:
+    if to_user is None or isinstance(to_user, bool) or int(to_user) <= 0:
+        raise ValidationError("delegate needs to_user: the ID of the employee taking over the tasks")
+    if int(to_user) == from_user:
+        raise ValidationError("to_user is the dismissed employee themself")
+    found = await client.users.list(filter={"ID": int(to_user), "ACTIVE": True}).collect()
+    if not found:
+        raise ValidationError(f"user {to_user} does not exist or is not active: cannot take over tasks")
+    return int(to_user)
+
+
+def _items(tasks: list[OpenTask], action: str) -> list[str]:
+    if action == "delegate":
+        return [str(t.id) for t in tasks]
+    return list(dict.fromkeys(t.workflow_id for t in tasks))  # unique workflow IDs, first-seen order
+
+
+async def offboard_employee(
+    client: BizprocClient,
+    *,
+    user: int | str,
+    action: OffboardAction = "terminate",
+    to_user: int | None = None,
+    status: str | None = None,
+    dry_run: bool = False,
+    journal: JournalArg = None,
+    progress: ProgressCallback | None = None,
+    confirm: Confirm | None = None,
+    retry_failed: bool = False,
+    verify: bool = True,
+    concurrency: int = 8,
+    clock: Callable[[], float] = time.monotonic,
+) -> JobReport:
+    """Find a dismissed user (by ID or "First Last"), then terminate/kill the workflows of all their open
+    tasks, or delegate those tasks to ``to_user``; journaled and resumable like :func:`terminate_workflows`.
+    """
+    if action not in ("terminate", "kill", "delegate"):
+        raise ValidationError(f"action must be 'terminate', 'kill' or 'delegate', not {action!r}")
+    if action != "delegate" and to_user is not None:
+        raise ValidationError("to_user is only used with action='delegate'")
+    started = clock()
+    found = await find_dismissed_user(client, user)
+    if action == "delegate":
+        command = delegate_action(found.id, await _check_recipient(client, to_user, found.id))
+    else:
+        command = workflow_action(action, status)
+    report = JobReport(
+        job="offboard_employee",
+        action=command.name,
+        dry_run=dry_run,
+        subject=f"user {found.id} ({found.name})",
+    )
+    options = JobOptions(dry_run, journal, progress, confirm, retry_failed, concurrency, clock)
+    with opened_journal(journal) as log:
+        items = _items(await open_tasks(client, found.id, progress=progress, clock=clock), command.name)
+        ran = await run_job(client, items, command, report, log, options, started=started, user=found.id)
+    if not ran:
+        return report
+    if verify:
+        report.remaining = len(await open_tasks(client, found.id, clock=clock))
+    return report

@@ -1,0 +1,129 @@
+"""The report a bulk job returns: counts by outcome, elapsed time, rate, and each failure with its code."""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from typing import Any
+
+import attrs
+
+__all__ = ["ItemFailure", "JobReport", "ReportOutcome"]
+
+
+class ReportOutcome(enum.StrEnum):
+    """How an item ended in this run."""
+
+    DONE = "done"
+    ALREADY_GONE = "already_gone"  # the portal no longer had it (done before, or by someone else)
+    FAILED = "failed"
+    SKIPPED_DONE = "skipped_done"  # done by an earlier run with the same journal
+    SKIPPED_FAILED = "skipped_failed"  # failed for good in an earlier run; not retried
+    NOT_ATTEMPTED = "not_attempted"  # the job stopped before reaching it
+    PLANNED = "planned"  # dry run: would be done
+
+
+@attrs.frozen
+class ItemFailure:
+    """One item the portal refused, with its error code and text."""
+
+    item: str
+    action: str
+    code: str
+    description: str
+    transient: bool
+
+    def __str__(self) -> str:
+        code = self.code or "(no code)"
+        return f"{self.item}: {code} {self.description}".rstrip()
+
+
+@attrs.define
+class JobReport:
+    """What a job did: per-outcome counts, failures, timing, and what is left matching afterwards."""
+
+    job: str
+    action: str
+    dry_run: bool
+    subject: str = ""  # what the job was about, e.g. "user 57 (Anna Petrova)"
+    matched: int = 0
+    counts: Counter[str] = attrs.field(factory=Counter)
+    failures: list[ItemFailure] = attrs.field(factory=list)
+    planned: list[str] = attrs.field(factory=list)
+    elapsed: float = 0.0
+    remaining: int | None = None  # matching items left after the run, when verified
+    aborted: str | None = None  # why the job stopped early, if it did
+    requests: int | None = None  # requests the client sent during the job, when known
+
+    def count(self, outcome: ReportOutcome) -> int:
+        """How many items ended with ``outcome``."""
+        return self.counts[outcome.value]
+
+    @property
+    def processed(self) -> int:
+        """Items this run sent to the portal and got an answer for."""
+        return sum(
+            self.count(o) for o in (ReportOutcome.DONE, ReportOutcome.ALREADY_GONE, ReportOutcome.FAILED)
+        )
+
+    @property
+    def rate(self) -> float:
+        """Items processed per second."""
+        return self.processed / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed, nothing was left unattempted, and the job was not aborted."""
+        return (
+            self.aborted is None
+            and self.count(ReportOutcome.FAILED) == 0
+            and self.count(ReportOutcome.NOT_ATTEMPTED) == 0
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view."""
+        return {
+            "job": self.job,
+            "action": self.action,
+            "dry_run": self.dry_run,
+            "subject": self.subject,
+            "matched": self.matched,
+            "counts": {o.value: self.count(o) for o in ReportOutcome if self.count(o)},
+            "failures": [attrs.asdict(f) for f in self.failures],
+            "planned": list(self.planned),
+            "elapsed": round(self.elapsed, 3),
+            "rate": round(self.rate, 1),
+            "remaining": self.remaining,
+            "aborted": self.aborted,
+            "requests": self.requests,
+        }
+
+    def lines(self, *, max_failures: int = 20) -> list[str]:
+        """A short human-readable summary."""
+        title = f"{self.job}: {self.action}" + (" (dry run)" if self.dry_run else "")
+        out = [title]
+        if self.subject:
+            out.append(f"  subject        {self.subject}")
+        out.append(f"  matched        {self.matched}")
+        for outcome in ReportOutcome:
+            if self.count(outcome):
+                out.append(f"  {outcome.value:<14} {self.count(outcome)}")
+        out.append(f"  elapsed        {self.elapsed:.1f} s")
+        if not self.dry_run:
+            out.append(f"  rate           {self.rate:.1f} items/s")
+        if self.requests is not None:
+            out.append(f"  requests       {self.requests}")
+        if self.remaining is not None:
+            out.append(f"  left matching  {self.remaining}")
+        if self.aborted:
+            out.append(f"  ABORTED: {self.aborted}")
+        if self.failures:
+            by_code = Counter(f.code or "(no code)" for f in self.failures)
+            out.append("  failures by code: " + ", ".join(f"{c} x{n}" for c, n in by_code.most_common()))
+            out.extend(f"    {f}" for f in self.failures[:max_failures])
+            if len(self.failures) > max_failures:
+                out.append(f"    ... and {len(self.failures) - max_failures} more")
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())

@@ -1,0 +1,127 @@
+"""Mass termination: stop (or delete) every running workflow that matches a filter, safely and resumably."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+from .._client import BizprocClient
+from ..models.documents import DocumentType
+from ..protocol.errors import ValidationError
+from ._listing import check_instance_filter, count_instances, snapshot_instance_ids
+from ._runner import Action, Confirm, JobOptions, JournalArg, opened_journal, run_job
+from .progress import ProgressCallback
+from .report import JobReport
+
+__all__ = ["instance_filter", "terminate_workflows", "workflow_action"]
+
+Mode = Literal["terminate", "kill"]
+
+
+def workflow_action(mode: Mode, status: str | None = None) -> Action:
+    """The batch command for one workflow ID: ``bizproc.workflow.terminate`` (with ``status``) or ``kill``."""
+    if mode == "terminate":
+        return Action("terminate", lambda batch, wf_id: batch.workflows.terminate(wf_id, status=status))
+    if mode == "kill":
+        if status is not None:
+            raise ValidationError(
+                "status applies to terminate only; kill deletes the workflow and its record"
+            )
+        return Action("kill", lambda batch, wf_id: batch.workflows.kill(wf_id))
+    raise ValidationError(f"mode must be 'terminate' or 'kill', not {mode!r}", code="CLIENT_VALIDATION")
+
+
+def _iso(value: _dt.date | _dt.datetime | str) -> str:
+    if isinstance(value, str):
+        try:
+            parsed = _dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(
+                f"not an ISO date: {value!r} (e.g. 2025-01-01)", code="CLIENT_VALIDATION"
+            ) from None
+        return _iso(parsed)
+    if not isinstance(value, _dt.datetime):
+        value = _dt.datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_dt.UTC)
+    return value.isoformat()
+
+
+def instance_filter(
+    *,
+    started_before: _dt.date | _dt.datetime | str | None = None,
+    started_after: _dt.date | _dt.datetime | str | None = None,
+    template_id: int | None = None,
+    started_by: int | None = None,
+) -> dict[str, Any]:
+    """A ``bizproc.workflow.instances`` filter from the usual criteria (naive dates are UTC)."""
+    out: dict[str, Any] = {}
+    if started_before is not None:
+        out["<STARTED"] = _iso(started_before)
+    if started_after is not None:
+        out[">=STARTED"] = _iso(started_after)
+    if template_id is not None:
+        out["TEMPLATE_ID"] = int(template_id)
+    if started_by is not None:
+        out["STARTED_BY"] = int(started_by)
+    return out
+
+
+def _document_type_check(document_type: DocumentType | None) -> Callable[[Any], bool] | None:
+    """Instances carry no type field: smart-process and list types are matched on the DOCUMENT_ID prefix."""
+    if document_type is None:
+        return None
+    if document_type.module == "crm" and not document_type.type.startswith("DYNAMIC_"):
+        return None
+    prefix = document_type.type + "_"
+    return lambda instance: str(instance.document_id or "").startswith(prefix)
+
+
+async def terminate_workflows(
+    client: BizprocClient,
+    *,
+    filter: Mapping[str, Any],
+    mode: Mode = "terminate",
+    status: str | None = None,
+    dry_run: bool = False,
+    journal: JournalArg = None,
+    progress: ProgressCallback | None = None,
+    document_type: DocumentType | None = None,
+    confirm: Confirm | None = None,
+    retry_failed: bool = False,
+    verify: bool = True,
+    concurrency: int = 8,
+    clock: Callable[[], float] = time.monotonic,
+) -> JobReport:
+    """Terminate or kill every running workflow matching ``filter``; each exactly once, journaled, resumable.
+
+    The matching IDs are read completely first (never paging while terminating); then they go out as
+    batches of 50 under the client's limiter. With ``dry_run`` nothing is changed and the report's
+    ``planned`` lists the IDs; ``confirm`` (shown the planned IDs) may still cancel the run. With a
+    ``journal`` a rerun skips what is done, retries what failed transiently or was in flight when the
+    process died, and counts an item the portal no longer knows as ``already_gone``.
+    Raises :class:`JobAbortedError` if credentials are refused or the portal stays down.
+    """
+    action = workflow_action(mode, status)
+    checked = check_instance_filter(filter)
+    if document_type is not None:
+        checked.setdefault("MODULE_ID", document_type.module)
+        checked.setdefault("ENTITY", document_type.entity)
+    keep = _document_type_check(document_type)
+    started = clock()
+    report = JobReport(job="terminate_workflows", action=action.name, dry_run=dry_run)
+    options = JobOptions(dry_run, journal, progress, confirm, retry_failed, concurrency, clock)
+    with opened_journal(journal) as log:
+        ids = await snapshot_instance_ids(client, checked, keep=keep, progress=progress, clock=clock)
+        ran = await run_job(client, ids, action, report, log, options, started=started, filter=checked)
+    if not ran:
+        return report
+    if verify:
+        report.remaining = (
+            await count_instances(client, checked)
+            if keep is None
+            else len(await snapshot_instance_ids(client, checked, keep=keep, clock=clock))
+        )
+    return report

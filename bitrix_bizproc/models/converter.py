@@ -1,0 +1,260 @@
+"""The one cattrs converter: Bitrix wire quirks are handled here and nowhere else.
+
+Quirks handled: numbers sent as strings (``"12"``), ``Y``/``N`` (and ``1``/``0``, ``true``) booleans, ISO 8601
+datetimes with offsets (timezone-aware :class:`~datetime.datetime`), empty values (``null``, ``""``, ``{}``)
+meaning "no value", ``[]`` meaning an empty map (PHP's empty array), maps keyed ``0..n-1`` arriving as lists,
+and localized names given as a string or a ``{"en": ..., "de": ...}`` map.
+
+Wire models are attrs classes whose fields carry their wire name (see :func:`wire`); keys the model does not
+know are kept in its ``extra`` dict, and a value that does not convert is kept there too instead of failing.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+import functools
+import operator
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+
+__all__ = ["LocalizedText", "converter", "structure", "unstructure", "wire"]
+
+T = TypeVar("T")
+
+LocalizedText = str | dict[str, str]
+"""A name or description: one string, or a map of language code -> text."""
+
+_WIRE = "bitrix_wire"
+_YN = "bitrix_yn"
+_EMPTY: tuple[Any, ...] = (None, "", [], {})
+
+
+def wire(name: str, *, yn: bool = False) -> dict[str, Any]:
+    """Field metadata: the field is sent as ``name``; ``yn`` writes booleans back as ``Y``/``N``."""
+    return {_WIRE: name, _YN: yn}
+
+
+converter = cattrs.Converter()
+
+
+def _bool(value: Any, _: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("y", "yes", "true", "1"):
+            return True
+        if text in ("n", "no", "false", "0", ""):
+            return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _int(value: Any, _: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"not an integer: {value!r}")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise ValueError(f"not an integer: {value!r}")
+
+
+def _float(value: Any, _: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"not a number: {value!r}")
+    return float(value)
+
+
+def _str(value: Any, _: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"not a string: {value!r}")
+    return str(value)
+
+
+def _datetime(value: Any, _: Any) -> _dt.datetime:
+    if isinstance(value, _dt.datetime):
+        return value
+    if isinstance(value, str):
+        return _dt.datetime.fromisoformat(value.strip())
+    raise ValueError(f"not a datetime: {value!r}")
+
+
+def _date(value: Any, _: Any) -> _dt.date:
+    if isinstance(value, _dt.date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        return _dt.datetime.fromisoformat(text).date() if "T" in text else _dt.date.fromisoformat(text)
+    raise ValueError(f"not a date: {value!r}")
+
+
+def _localized(value: Any, _: Any) -> LocalizedText:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and not value:
+        return {}
+    if isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values()):
+        return {str(k): v for k, v in value.items()}
+    raise ValueError(f"not a localized text: {value!r}")
+
+
+# Enum hooks (below) are registered for IntEnum/StrEnum too, so members never fall to the int/str hooks.
+converter.register_structure_hook(bool, _bool)
+converter.register_structure_hook(int, _int)
+converter.register_structure_hook(float, _float)
+converter.register_structure_hook(str, _str)
+converter.register_structure_hook(_dt.datetime, _datetime)
+converter.register_structure_hook(_dt.date, _date)
+converter.register_structure_hook_func(lambda t: t == LocalizedText, _localized)
+converter.register_unstructure_hook(_dt.datetime, lambda v: v.isoformat())
+converter.register_unstructure_hook(_dt.date, lambda v: v.isoformat())
+
+
+def _enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
+    if issubclass(cls, int) and not isinstance(value, bool):
+        return cls(_int(value, int))
+    return cls(value)
+
+
+for _base in (enum.Enum, enum.IntEnum, enum.IntFlag, enum.StrEnum):
+    converter.register_structure_hook(_base, _enum)
+
+
+def _is_optional(tp: Any) -> bool:
+    return typing.get_origin(tp) in (types.UnionType, typing.Union) and type(None) in typing.get_args(tp)
+
+
+def _optional(value: Any, tp: Any) -> Any:
+    """``null``, ``""`` and empty containers mean "no value" for an optional field."""
+    inner = [a for a in typing.get_args(tp) if a is not type(None)]
+    if any(value is e or (type(value) is type(e) and value == e) for e in _EMPTY):
+        containers = [a for a in inner if typing.get_origin(a) in (dict, list)]
+        if value in ([], {}) and containers:
+            return converter.structure(value, containers[0])
+        return None
+    target = inner[0] if len(inner) == 1 else functools.reduce(operator.or_, inner)
+    return converter.structure(value, target)
+
+
+converter.register_structure_hook_func(_is_optional, _optional)
+
+
+def _is_dict(tp: Any) -> bool:
+    return typing.get_origin(tp) is dict
+
+
+def _dict(value: Any, tp: Any) -> dict[Any, Any]:
+    """A map; PHP sends an empty one as ``[]`` and a ``0..n-1``-keyed one as a list."""
+    if isinstance(value, list):
+        value = {str(i): v for i, v in enumerate(value)}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"not a map: {value!r}")
+    key_t, val_t = (typing.get_args(tp) or (Any, Any))[:2]
+    return {converter.structure(k, key_t): converter.structure(v, val_t) for k, v in value.items()}
+
+
+def _is_list(tp: Any) -> bool:
+    return typing.get_origin(tp) is list
+
+
+def _list(value: Any, tp: Any) -> list[Any]:
+    """A list; a PHP array with gaps in its keys arrives as a map."""
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"not a list: {value!r}")
+    (item_t,) = typing.get_args(tp) or (Any,)
+    return [converter.structure(v, item_t) for v in value]
+
+
+converter.register_structure_hook_func(_is_dict, _dict)
+converter.register_structure_hook_func(_is_list, _list)
+
+
+def _is_wire_model(cls: Any) -> bool:
+    return isinstance(cls, type) and attrs.has(cls) and any(_WIRE in f.metadata for f in attrs.fields(cls))
+
+
+_FIELDS_CACHE: dict[type[Any], dict[str, attrs.Attribute[Any]]] = {}
+
+
+def _wire_fields(cls: type[Any]) -> dict[str, attrs.Attribute[Any]]:
+    """Wire name -> attrs field, with the annotations resolved (cached per class)."""
+    cached = _FIELDS_CACHE.get(cls)
+    if cached is None:
+        attrs.resolve_types(cls)
+        cached = _FIELDS_CACHE[cls] = {f.metadata[_WIRE]: f for f in attrs.fields(cls) if _WIRE in f.metadata}
+    return cached
+
+
+def _structure_model(value: Any, cls: type[T]) -> T:
+    if isinstance(value, list) and not value:
+        value = {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"expected an object for {cls.__name__}, got {value!r}")
+    by_wire = _wire_fields(cls)
+    upper = {k.upper(): f for k, f in by_wire.items()}
+    kwargs: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, raw in value.items():
+        field = by_wire.get(key) or upper.get(str(key).upper())
+        if field is None:
+            extra[key] = raw
+            continue
+        try:
+            kwargs[field.name] = converter.structure(raw, field.type or Any)
+        except (ValueError, TypeError, KeyError, cattrs.BaseValidationError):
+            extra[key] = raw  # kept reachable, never fatal
+    factory: Any = cls
+    result: T = factory(**kwargs, extra=extra)
+    return result
+
+
+def _unstructure_model(obj: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, field in _wire_fields(type(obj)).items():
+        value = getattr(obj, field.name)
+        if value is None:
+            continue
+        if field.metadata.get(_YN) and isinstance(value, bool):
+            out[name] = "Y" if value else "N"
+        else:
+            out[name] = converter.unstructure(value)
+    out.update(getattr(obj, "extra", None) or {})
+    return out
+
+
+converter.register_structure_hook_func(_is_wire_model, _structure_model)
+converter.register_unstructure_hook_func(_is_wire_model, _unstructure_model)
+
+
+def structure(value: Any, cls: type[T]) -> T:
+    """Read a wire value (a row of a list, a ``result``) into ``cls``."""
+    return converter.structure(value, cls)
+
+
+def unstructure(obj: Any) -> Any:
+    """The wire form of a model (wire key names, ISO datetimes, enum values, extras merged back)."""
+    return converter.unstructure(obj)
+
+
+def _register_documents() -> None:
+    from .documents import DocumentId, DocumentType
+
+    converter.register_structure_hook(DocumentType, lambda v, _: DocumentType.parse(v))
+    converter.register_structure_hook(DocumentId, lambda v, _: DocumentId.parse(v))
+    converter.register_unstructure_hook(DocumentType, DocumentType.to_wire)
+    converter.register_unstructure_hook(DocumentId, DocumentId.to_wire)
+
+
+_register_documents()

@@ -1,0 +1,282 @@
+"""Typed list filters, and the per-method field/operator checks that keep a typo from widening a result.
+
+The portal silently drops filter keys whose field or operator it does not know, so a typo returns MORE
+rows than asked for (fatal for a bulk terminate). Every filter is therefore checked before sending::
+
+    from bitrix_bizproc.models import F, Filter
+
+    Filter(F.STARTED < cutoff, F.TEMPLATE_ID == 12)       # {"<STARTED": "2024-...+00:00", "TEMPLATE_ID": 12}
+    (F.STATUS == 0) & (F.USER_ID == 15)                   # the same, with &
+    {"<STARTED": cutoff}                                  # plain dicts are accepted (and checked) too
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from ..protocol.errors import ValidationError
+
+__all__ = [
+    "TASK_SPEC",
+    "TEMPLATE_SPEC",
+    "USER_SPEC",
+    "WORKFLOW_SPEC",
+    "Condition",
+    "F",
+    "Field",
+    "Filter",
+    "FilterLike",
+    "ListSpec",
+]
+
+# Longest first, so "!=%" is not read as "!" + "=%FIELD".
+_ALL_OPERATORS = (
+    *("!=%", "!%=", "!><", "!@", "!%", "!=", "=%", "%=", ">=", "<=", "><"),
+    *("!", "=", "<", ">", "%", "@"),
+)
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_BIZPROC_OPERATORS = frozenset({"", "=", "!", "!=", "<", "<=", ">", ">="})
+_USER_OPERATORS = _BIZPROC_OPERATORS | {"@", "!@", "%", "=%", "%=", "!%", "!=%", "!%="}
+
+
+def _invalid(message: str) -> ValidationError:
+    return ValidationError(message, code="CLIENT_VALIDATION")
+
+
+@attrs.frozen
+class Condition:
+    """One filter condition: ``op`` + ``field`` is the wire key (``<STARTED``)."""
+
+    field: str
+    op: str
+    value: Any
+
+    @property
+    def key(self) -> str:
+        """The wire key, operator first."""
+        return f"{self.op}{self.field}"
+
+    def __and__(self, other: Condition | Filter) -> Filter:
+        return Filter(self) & other
+
+
+@attrs.frozen(eq=False)
+class Field:
+    """A filterable field; compare it to build a :class:`Condition` (``F.STARTED < cutoff``)."""
+
+    name: str
+
+    def __eq__(self, value: Any) -> Condition:  # type: ignore[override]
+        return Condition(self.name, "", value)
+
+    def __ne__(self, value: Any) -> Condition:  # type: ignore[override]
+        return Condition(self.name, "!", value)
+
+    def __lt__(self, value: Any) -> Condition:
+        return Condition(self.name, "<", value)
+
+    def __le__(self, value: Any) -> Condition:
+        return Condition(self.name, "<=", value)
+
+    def __gt__(self, value: Any) -> Condition:
+        return Condition(self.name, ">", value)
+
+    def __ge__(self, value: Any) -> Condition:
+        return Condition(self.name, ">=", value)
+
+    def isin(self, values: Iterable[Any]) -> Condition:
+        """``@FIELD``: one of ``values`` (``user.get`` only)."""
+        return Condition(self.name, "@", list(values))
+
+    def not_in(self, values: Iterable[Any]) -> Condition:
+        """``!@FIELD``: none of ``values`` (``user.get`` only)."""
+        return Condition(self.name, "!@", list(values))
+
+    def contains(self, text: str) -> Condition:
+        """``%FIELD``: contains ``text`` (``user.get`` only)."""
+        return Condition(self.name, "%", text)
+
+    def like(self, pattern: str) -> Condition:
+        """``=%FIELD``: SQL LIKE with explicit ``%`` (``user.get`` only)."""
+        return Condition(self.name, "=%", pattern)
+
+
+class _Fields:
+    """``F.NAME`` is the field ``NAME``."""
+
+    def __getattr__(self, name: str) -> Field:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return Field(name.upper())
+
+    def __getitem__(self, name: str) -> Field:
+        return Field(name.upper())
+
+
+F = _Fields()
+
+
+@attrs.frozen(init=False)
+class Filter:
+    """A conjunction of conditions; keyword arguments are equality conditions (``Filter(STATUS=0)``)."""
+
+    conditions: tuple[Condition, ...]
+
+    def __init__(self, *conditions: Condition, **equals: Any) -> None:
+        items = list(conditions) + [Condition(k.upper(), "", v) for k, v in equals.items()]
+        for item in items:
+            if not isinstance(item, Condition):
+                raise _invalid(f"Filter() takes conditions such as F.ID > 5, not {item!r}")
+        self.__attrs_init__(tuple(items))
+
+    def __and__(self, other: Condition | Filter) -> Filter:
+        more = other.conditions if isinstance(other, Filter) else (other,)
+        return Filter(*self.conditions, *more)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The ``FILTER`` map; two conditions with the same key are refused (one would be lost)."""
+        out: dict[str, Any] = {}
+        for cond in self.conditions:
+            if cond.key in out:
+                raise _invalid(f"two conditions on {cond.key!r}: the portal would keep only one")
+            out[cond.key] = cond.value
+        return out
+
+
+FilterLike = Filter | Condition | Mapping[str, Any]
+
+
+@attrs.frozen
+class ListSpec:
+    """What one list method accepts in ``FILTER``, ``SELECT`` and ``ORDER``."""
+
+    method: str
+    fields: frozenset[str]
+    operators: frozenset[str] = _BIZPROC_OPERATORS
+    open_prefixes: tuple[str, ...] = ()  # e.g. user fields "UF_*": any name with these prefixes is allowed
+    select_masks: frozenset[str] = frozenset()
+
+    def _known(self, name: str) -> bool:
+        return name in self.fields or any(name.startswith(p) for p in self.open_prefixes)
+
+    def _split(self, key: str) -> tuple[str, str]:
+        op = next((o for o in _ALL_OPERATORS if key.startswith(o)), "")
+        field = key[len(op) :]
+        if not _FIELD_NAME.fullmatch(field):
+            raise _invalid(f"{self.method}: cannot read filter key {key!r} (unknown operator or field)")
+        if op not in self.operators:
+            raise _invalid(
+                f"{self.method}: operator {op!r} in {key!r} is not supported "
+                f"(allowed: {', '.join(repr(o) for o in sorted(self.operators))}); the portal would ignore it"
+            )
+        field = field.upper()
+        if not self._known(field):
+            raise _invalid(f"{self.method}: unknown filter field {field!r}; the portal would ignore it")
+        return op, field
+
+    def check_filter(self, value: FilterLike | None) -> dict[str, Any] | None:
+        """The checked ``FILTER`` map (keys upper-cased), or ``None``; raises :class:`ValidationError`."""
+        if value is None:
+            return None
+        if isinstance(value, Condition):
+            value = Filter(value)
+        if isinstance(value, Filter):
+            value = value.to_wire()
+        if not isinstance(value, Mapping):
+            kind = type(value).__name__
+            raise _invalid(f"{self.method}: a filter is a Filter, a condition or a map, not {kind}")
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise _invalid(f"{self.method}: filter keys are strings, not {key!r}")
+            op, field = self._split(key)
+            wire_key = f"{op}{field}"
+            if wire_key in out:
+                raise _invalid(f"{self.method}: filter key {wire_key!r} given twice")
+            out[wire_key] = item
+        return out
+
+    def check_select(self, value: Sequence[str] | None) -> list[str] | None:
+        """The checked ``SELECT`` list (upper-cased), or ``None``."""
+        if value is None:
+            return None
+        if isinstance(value, str) or not isinstance(value, Sequence):
+            raise _invalid(f"{self.method}: select is a list of field names, not {value!r}")
+        out: list[str] = []
+        for name in value:
+            upper = name.upper() if isinstance(name, str) else ""
+            if upper not in self.select_masks and not self._known(upper):
+                raise _invalid(f"{self.method}: unknown select field {name!r}")
+            out.append(upper)
+        return out
+
+    def check_order(self, value: Mapping[str, str] | None) -> dict[str, str] | None:
+        """The checked ``ORDER`` map (``{"ID": "ASC"}``), or ``None``."""
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            raise _invalid(f"{self.method}: order is a map of field -> 'asc'|'desc'")
+        out: dict[str, str] = {}
+        for name, direction in value.items():
+            upper = name.upper() if isinstance(name, str) else ""
+            if not self._known(upper):
+                raise _invalid(f"{self.method}: unknown order field {name!r}")
+            out[upper] = check_direction(direction, self.method)
+        return out
+
+
+def check_direction(value: Any, method: str) -> str:
+    """``asc``/``desc`` in any case -> ``ASC``/``DESC``."""
+    text = value.upper() if isinstance(value, str) else ""
+    if text not in ("ASC", "DESC"):
+        raise _invalid(f"{method}: sort direction must be 'asc' or 'desc', not {value!r}")
+    return text
+
+
+WORKFLOW_SPEC = ListSpec(
+    "bizproc.workflow.instances",
+    frozenset(
+        {
+            "ID", "MODIFIED", "OWNED_UNTIL", "MODULE_ID", "ENTITY", "DOCUMENT_ID", "STARTED", "STARTED_BY",
+            "TEMPLATE_ID",
+        }
+    ),
+)  # fmt: skip
+TEMPLATE_SPEC = ListSpec(
+    "bizproc.workflow.template.list",
+    frozenset(
+        {
+            "ID", "MODULE_ID", "ENTITY", "DOCUMENT_TYPE", "AUTO_EXECUTE", "NAME", "TEMPLATE", "PARAMETERS",
+            "VARIABLES", "CONSTANTS", "MODIFIED", "IS_MODIFIED", "USER_ID", "SYSTEM_CODE",
+        }
+    ),
+)  # fmt: skip
+TASK_SPEC = ListSpec(
+    "bizproc.task.list",
+    frozenset(
+        {
+            "ID", "WORKFLOW_ID", "DOCUMENT_NAME", "DESCRIPTION", "NAME", "MODIFIED", "WORKFLOW_STARTED",
+            "WORKFLOW_STARTED_BY", "OVERDUE_DATE", "WORKFLOW_TEMPLATE_ID", "WORKFLOW_TEMPLATE_NAME",
+            "WORKFLOW_STATE", "STATUS", "USER_ID", "USER_STATUS", "MODULE_ID", "ENTITY", "DOCUMENT_ID",
+            "ACTIVITY", "ACTIVITY_NAME", "PARAMETERS", "DOCUMENT_URL",
+        }
+    ),
+)  # fmt: skip
+USER_SPEC = ListSpec(
+    "user.get",
+    frozenset(
+        {
+            "ID", "ACTIVE", "NAME", "LAST_NAME", "SECOND_NAME", "EMAIL", "XML_ID", "LOGIN", "TITLE",
+            "USER_TYPE", "IS_ONLINE", "NAME_SEARCH", "LAST_LOGIN", "DATE_REGISTER", "TIMESTAMP_X",
+            "LAST_ACTIVITY_DATE",
+            "TIME_ZONE", "TIME_ZONE_OFFSET", "EXTERNAL_AUTH_ID",
+        }
+    ),
+    operators=_USER_OPERATORS,
+    open_prefixes=("UF_", "PERSONAL_", "WORK_"),
+    select_masks=frozenset({"*", "UF_*"}),
+)  # fmt: skip

@@ -1,0 +1,42 @@
+"""One page of a list method: its items, the ``total`` count and the ``next`` offset."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from ..protocol.envelope import ApiResponse
+
+__all__ = ["Page"]
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class Page(Generic[T]):
+    """A page of results; ``next`` is the ``start`` of the following page, ``None`` on the last one."""
+
+    items: list[T]
+    total: int | None = None
+    next: int | None = None
+
+    @classmethod
+    def from_response(cls, response: ApiResponse, item: Callable[[Any], T]) -> Page[T]:
+        """Build a page from a list answer, converting each row with ``item``."""
+        rows = response.result
+        if isinstance(rows, dict):  # PHP sends a list with gaps in its keys as a map
+            rows = list(rows.values())
+        return cls(items=[item(row) for row in rows or []], total=response.total, next=response.next)
+
+    @property
+    def has_more(self) -> bool:
+        """Whether another page follows."""
+        return self.next is not None
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)

@@ -1,0 +1,289 @@
+"""The ``batch`` method: commands -> payloads of at most 50, references, and answers -> per-command outcomes.
+
+A command is ``"method?query"`` with the query in PHP ``parse_str`` form (:func:`encode_command`). A command
+may use an earlier command's answer through a :class:`Ref` (``$result[key][0][ID]``); :func:`chunk` keeps
+every command in the same batch as the commands it refers to, or refuses before anything is sent.
+:func:`parse_batch_result` reads the answer, PHP JSON quirks included, into one :class:`CommandOutcome`
+per key: a result, the command's own typed error, or "not executed" (``halt=1`` stopped before it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from typing import Any, Literal
+
+import attrs
+
+from .encoding import Verbatim, WireValue, encode_query, normalize
+from .envelope import ApiResponse, TimeInfo
+from .errors import BitrixError, NotExecutedError, ServerError, ValidationError, error_from_code
+
+__all__ = [
+    "MAX_COMMANDS",
+    "CommandOutcome",
+    "Macro",
+    "Ref",
+    "build_batch_params",
+    "chunk",
+    "encode_command",
+    "has_literal_macro",
+    "parse_batch_result",
+    "references",
+]
+
+MAX_COMMANDS = 50
+"""The portal runs at most this many commands per ``batch`` (the rest get ``ERROR_BATCH_LENGTH_EXCEEDED``)."""
+
+RefKind = Literal["result", "next", "total", "error"]
+
+_KEY = re.compile(r"[A-Za-z0-9_]+")
+_SEGMENT = re.compile(r"[A-Za-z0-9_.\-]+")
+_METHOD = re.compile(r"[A-Za-z0-9_.]+")
+# What the portal would take for a reference inside a value: ``$result[``, ``$next[`` ... (any case).
+_MACRO_LIKE = re.compile(r"\$(result|next|total|error|error_description)\[", re.IGNORECASE)
+
+
+def _invalid(message: str) -> ValidationError:
+    return ValidationError(message, code="CLIENT_VALIDATION", method="batch")
+
+
+@attrs.frozen
+class Ref:
+    """A reference to an earlier command's answer: ``ref["0"]["ID"]`` renders ``$result[key][0][ID]``."""
+
+    key: str
+    kind: RefKind = "result"
+    path: tuple[str, ...] = ()
+    # The command referred to, when known: lets a composer refuse a reference into another batch.
+    origin: object = attrs.field(default=None, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not _KEY.fullmatch(self.key):
+            raise _invalid(f"batch command key {self.key!r} must be letters, digits or '_'")
+
+    def __getitem__(self, segment: str | int) -> Ref:
+        """The reference one level deeper: a field name or a list index."""
+        if self.kind in ("next", "total"):
+            raise _invalid(f"${self.kind}[{self.key}] is a number: it has no fields")
+        if isinstance(segment, bool) or not isinstance(segment, str | int):
+            raise _invalid(f"a reference path segment must be a str or int, not {type(segment).__name__}")
+        text = str(segment)
+        if not _SEGMENT.fullmatch(text):
+            raise _invalid(f"reference path segment {text!r} must be letters, digits, '_', '.' or '-'")
+        return attrs.evolve(self, path=(*self.path, text))
+
+    @property
+    def next(self) -> Ref:
+        """``$next[key]``: the offset of the referenced list's next page."""
+        return Ref(self.key, "next", origin=self.origin)
+
+    @property
+    def total(self) -> Ref:
+        """``$total[key]``: the referenced list's row count."""
+        return Ref(self.key, "total", origin=self.origin)
+
+    @property
+    def error(self) -> Ref:
+        """``$error[key]``: the referenced command's error."""
+        return Ref(self.key, "error", origin=self.origin)
+
+    def render(self) -> str:
+        """The macro text the portal substitutes."""
+        return f"${self.kind}[{self.key}]" + "".join(f"[{seg}]" for seg in self.path)
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def __bitrix_wire__(self) -> Macro:
+        """The wire form: the macro text, marked so the query encoder writes it unencoded."""
+        return Macro(self)
+
+
+class Macro(Verbatim):
+    """A rendered :class:`Ref`: the macro text, remembering which command it refers to."""
+
+    ref: Ref
+
+    def __new__(cls, ref: Ref) -> Macro:
+        """Render ``ref``."""
+        self = super().__new__(cls, ref.render())
+        self.ref = ref
+        return self
+
+
+def _strings(value: WireValue) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _strings(v)
+
+
+def references(params: Mapping[str, Any]) -> list[Ref]:
+    """Every reference in ``params`` (Python or wire values, see ``normalize``), in order."""
+    return [text.ref for text in _strings(normalize(params)) if isinstance(text, Macro)]
+
+
+def has_literal_macro(params: Mapping[str, Any]) -> bool:
+    """Whether a plain text value looks like a reference: the portal would substitute it inside a batch."""
+    return any(
+        not isinstance(text, Macro) and _MACRO_LIKE.search(text) is not None
+        for text in _strings(normalize(params))
+    )
+
+
+def encode_command(method: str, params: Mapping[str, Any] | None = None) -> str:
+    """One batch command: ``method?query``, every value percent-encoded, references left as macros."""
+    if not _METHOD.fullmatch(method):
+        raise _invalid(f"method name {method!r} must be letters, digits, '.' or '_'")
+    query = encode_query(params or {})
+    return f"{method}?{query}" if query else method
+
+
+def build_batch_params(commands: Mapping[str, str], *, halt: bool) -> dict[str, Any]:
+    """The ``batch`` request parameters: ``{"halt": 0|1, "cmd": {key: command}}``."""
+    if not commands:
+        raise _invalid("a batch needs at least one command")
+    if len(commands) > MAX_COMMANDS:
+        raise _invalid(f"a batch holds at most {MAX_COMMANDS} commands, got {len(commands)}")
+    for key in commands:
+        if not _KEY.fullmatch(key):
+            raise _invalid(f"batch command key {key!r} must be letters, digits or '_'")
+    return {"halt": 1 if halt else 0, "cmd": dict(commands)}
+
+
+def chunk(refs: Mapping[str, Collection[str]], *, max_size: int = MAX_COMMANDS) -> list[list[str]]:
+    """Split command keys (in order, each with the keys it refers to) into batches of at most ``max_size``.
+
+    Commands linked by references land in the same batch, in their original order. Raises
+    :class:`ValidationError` for a reference to an unknown or later command, or a linked group too big.
+    """
+    if not 1 <= max_size <= MAX_COMMANDS:
+        raise _invalid(f"max_size must be between 1 and {MAX_COMMANDS}, got {max_size}")
+    order = {key: i for i, key in enumerate(refs)}
+    parent = list(range(len(order)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for key, targets in refs.items():
+        for target in targets:
+            if target not in order:
+                raise _invalid(f"command {key!r} refers to {target!r}, which is not in this batch")
+            if order[target] >= order[key]:
+                raise _invalid(
+                    f"command {key!r} refers to {target!r}: only earlier commands may be referred to"
+                )
+            parent[root(order[key])] = root(order[target])
+
+    groups: dict[int, list[str]] = {}
+    for key, i in order.items():
+        groups.setdefault(root(i), []).append(key)
+    chunks: list[list[str]] = []
+    for members in groups.values():  # in order of each group's first command
+        if len(members) > max_size:
+            raise _invalid(
+                f"commands {members[0]!r}..{members[-1]!r} are linked by references into a group of "
+                f"{len(members)}; one batch holds at most {max_size}"
+            )
+        target_chunk = next((c for c in chunks if len(c) + len(members) <= max_size), None)
+        if target_chunk is None:
+            target_chunk = []
+            chunks.append(target_chunk)
+        target_chunk.extend(members)
+    return [sorted(c, key=order.__getitem__) for c in chunks]
+
+
+@attrs.frozen
+class CommandOutcome:
+    """What became of one batch command: its result and list metadata, or its own error."""
+
+    key: str
+    result: Any = None
+    error: BitrixError | None = None
+    total: int | None = None
+    next: int | None = None
+    time: TimeInfo | None = None
+    executed: bool = True
+
+    @property
+    def ok(self) -> bool:
+        """True when the command ran and succeeded."""
+        return self.error is None
+
+    def as_response(self, method: str | None = None) -> ApiResponse:
+        """The answer a direct call would have had; raises the command's error."""
+        if self.error is not None:
+            raise self.error
+        return ApiResponse(
+            result=self.result, total=self.total, next=self.next, time=self.time, method=method
+        )
+
+
+def _section(data: Mapping[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name)
+    if isinstance(value, Mapping):
+        return {str(k): v for k, v in value.items()}
+    if isinstance(value, list):  # PHP: keys 0..n-1 become a list; an empty section is []
+        return {str(i): v for i, v in enumerate(value)}
+    return {}
+
+
+def _opt_int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _command_error(value: Any, method: str | None) -> BitrixError:
+    if isinstance(value, Mapping):
+        code = value.get("error")
+        description = value.get("error_description") or ""
+        return error_from_code("" if code is None else str(code), str(description), method=method)
+    return error_from_code("", str(value), method=method)
+
+
+def parse_batch_result(
+    keys: Sequence[str], result: Any, *, halt: bool, methods: Mapping[str, str] | None = None
+) -> dict[str, CommandOutcome]:
+    """Read a batch answer's ``result`` into one :class:`CommandOutcome` per key, in the order of ``keys``.
+
+    A key absent from every section was not run: after ``halt=1`` stopped the batch, or (never seen, but
+    possible) when the portal dropped it. Both give :class:`NotExecutedError` with ``executed=False``.
+    """
+    methods = methods or {}
+    if not isinstance(result, Mapping):
+        if result == [] and not keys:
+            return {}
+        raise ServerError(f"unexpected batch answer of type {type(result).__name__}", method="batch")
+    results = _section(result, "result")
+    errors = _section(result, "result_error")
+    totals = _section(result, "result_total")
+    nexts = _section(result, "result_next")
+    times = _section(result, "result_time")
+    outcomes: dict[str, CommandOutcome] = {}
+    for key in keys:
+        method = methods.get(key)
+        total, next_ = _opt_int(totals.get(key)), _opt_int(nexts.get(key))
+        time = TimeInfo.from_wire(times.get(key))
+        if key in errors:
+            error = _command_error(errors[key], method)
+            outcome = CommandOutcome(key, error=error, total=total, next=next_, time=time)
+        elif key in results:
+            outcome = CommandOutcome(key, result=results[key], total=total, next=next_, time=time)
+        else:
+            reason = "an earlier command failed and halt=1 stopped the batch" if halt else "no answer for it"
+            error = NotExecutedError(f"not executed: {reason}", code="NOT_EXECUTED", method=method)
+            outcome = CommandOutcome(key, error=error, executed=False)
+        outcomes[key] = outcome
+    return outcomes

@@ -1,0 +1,233 @@
+"""The portal's limits as plain state and decisions: the request-rate leaky bucket and the operating budget.
+
+Both take the current time as an argument; nothing here sleeps or reads a clock.
+
+* :class:`LeakyBucket` mirrors the portal's per-portal bucket. Capacity is reserved when a request is
+  *sent* (not when its answer arrives), so a crowd of concurrent callers can never overfill it.
+* :class:`OperatingBudget` follows ``time.operating`` / ``operating_reset_at`` per method and says how
+  long a method should wait before its next call; other methods are unaffected.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+import attrs
+
+from .envelope import TimeInfo
+
+__all__ = [
+    "PRESETS",
+    "BucketSpec",
+    "LeakyBucket",
+    "MethodBudget",
+    "OperatingBudget",
+    "bucket_spec",
+]
+
+
+def _positive(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be positive, got {value!r}")
+
+
+@attrs.frozen
+class BucketSpec:
+    """A leaky bucket's shape: it drains ``rate`` requests per second and blocks above ``burst`` pending."""
+
+    rate: float = attrs.field(converter=float, validator=_positive)
+    burst: int = attrs.field(validator=_positive)
+    # Capacity kept free as a cushion against network jitter bunching requests up on their way to the portal
+    # (-1: 6% of the burst, or what drains in JITTER seconds, whichever is more).
+    headroom: int = attrs.field(default=-1)
+
+    JITTER: ClassVar[float] = 0.05
+
+    def __attrs_post_init__(self) -> None:
+        if self.headroom < 0:
+            cushion = max(1, math.ceil(self.burst * 0.06), math.ceil(self.rate * self.JITTER))
+            object.__setattr__(self, "headroom", min(self.burst - 1, cushion))
+        if not 0 <= self.headroom < self.burst:
+            raise ValueError(f"headroom must be in [0, burst), got {self.headroom!r}")
+
+    @property
+    def capacity(self) -> int:
+        """How many requests the client lets pend at once (``burst`` minus the headroom)."""
+        return self.burst - self.headroom
+
+
+PRESETS: dict[str, BucketSpec | None] = {
+    "standard": BucketSpec(rate=2.0, burst=50),
+    "enterprise": BucketSpec(rate=5.0, burst=250),
+    "off": None,
+}
+
+LimiterOption = Literal["standard", "enterprise", "off"] | BucketSpec | None
+
+
+def bucket_spec(option: object) -> BucketSpec | None:
+    """Resolve a limiter option (a preset name, a :class:`BucketSpec`, or ``None`` for off)."""
+    if option is None or isinstance(option, BucketSpec):
+        return option
+    if isinstance(option, str):
+        try:
+            return PRESETS[option]
+        except KeyError:
+            raise ValueError(
+                f"unknown limiter preset {option!r}: use one of {sorted(PRESETS)} or a BucketSpec"
+            ) from None
+    raise TypeError(f"limiter must be a preset name, a BucketSpec or None, not {type(option).__name__}")
+
+
+class LeakyBucket:
+    """The client's copy of the portal bucket; sends are reserved in order, possibly in the future."""
+
+    __slots__ = ("_level", "_rate_factor", "_t", "epoch", "spec")
+
+    # After a rejection the drain rate assumed is cut by this factor, then recovers with each success.
+    SLOWDOWN = 0.75
+    MIN_RATE_FACTOR = 0.5
+    RECOVERY = 0.02
+
+    def __init__(self, spec: BucketSpec, *, now: float = 0.0) -> None:
+        self.spec = spec
+        self._level = 0.0  # pending requests at time ``_t`` (after the last reserved send)
+        self._t = now
+        self._rate_factor = 1.0
+        self.epoch = 0  # bumped whenever earlier reservations become invalid
+
+    @property
+    def rate(self) -> float:
+        """The drain rate assumed now (lower for a while after a rejection)."""
+        return self.spec.rate * self._rate_factor
+
+    def level(self, now: float) -> float:
+        """Pending requests at ``now`` as far as this client knows (counting reservations up to ``now``)."""
+        if now <= self._t:
+            return self._level
+        return max(0.0, self._level - (now - self._t) * self.rate)
+
+    def delay(self, now: float) -> float:
+        """Seconds from ``now`` until one more request fits, without reserving it."""
+        base = max(now, self._t)
+        over = self.level(base) + 1.0 - self.spec.capacity
+        return base - now + (over / self.rate if over > 0 else 0.0)
+
+    def reserve(self, now: float) -> float:
+        """Reserve the earliest slot for one request and return its delay from ``now`` (0: send now)."""
+        wait = self.delay(now)
+        send_at = now + wait
+        self._level = self.level(send_at) + 1.0
+        self._t = send_at
+        return wait
+
+    def on_rejected(self, now: float) -> None:
+        """The portal said ``QUERY_LIMIT_EXCEEDED``: assume the bucket full; drain slower for a while."""
+        self._level = float(self.spec.capacity)
+        self._t = now
+        self._rate_factor = max(self.MIN_RATE_FACTOR, self._rate_factor * self.SLOWDOWN)
+        self.epoch += 1
+
+    def on_accepted(self) -> None:
+        """A request went through: let the assumed drain rate recover towards the real one."""
+        if self._rate_factor < 1.0:
+            self._rate_factor = min(1.0, self._rate_factor + self.RECOVERY)
+
+
+@attrs.define
+class MethodBudget:
+    """What the portal last said about one method's operating time."""
+
+    operating: float = 0.0
+    reset_at: float | None = None  # local-clock time when the oldest one-minute bucket expires
+    blocked_until: float | None = None  # set after a 429 OPERATION_TIME_LIMIT
+
+
+class OperatingBudget:
+    """Per-method operating time (``time.operating``): decides when a method must pause until its reset."""
+
+    # When the portal gives no reset time, one one-minute bucket is the next chance of relief.
+    DEFAULT_WAIT = 60.0
+
+    def __init__(self, limit: float | None = 480.0, *, near: float = 0.95) -> None:
+        if limit is not None and not limit > 0:
+            raise ValueError(f"operating limit must be positive or None, got {limit!r}")
+        if not 0 < near <= 1:
+            raise ValueError(f"near must be in (0, 1], got {near!r}")
+        self.limit = limit
+        self.near = near
+        self._methods: dict[str, MethodBudget] = {}
+
+    def get(self, method: str) -> MethodBudget | None:
+        """The state of ``method``, if the portal has reported on it."""
+        return self._methods.get(method.lower())
+
+    def observe(self, method: str, time: TimeInfo | None, now: float) -> None:
+        """Record the ``time`` block of an answer for ``method``; missing fields are tolerated."""
+        if time is None or time.operating is None:
+            return
+        state = self._methods.setdefault(method.lower(), MethodBudget())
+        state.operating = time.operating
+        state.blocked_until = None
+        state.reset_at = _to_local(time.operating_reset_at, time, now)
+
+    def observe_batch(self, commands: Mapping[str, str], result_time: object, now: float) -> None:
+        """Record each ``result_time`` of a batch answer against the method of its command."""
+        if isinstance(result_time, list):
+            result_time = {str(i): v for i, v in enumerate(result_time)}
+        if not isinstance(result_time, Mapping):
+            return
+        for key, raw in result_time.items():
+            method = commands.get(str(key))
+            if method is not None:
+                self.observe(method, TimeInfo.from_wire(raw), now)
+
+    def on_blocked(
+        self, method: str, now: float, *, time: TimeInfo | None = None, retry_after: float | None = None
+    ) -> float:
+        """The portal answered 429 ``OPERATION_TIME_LIMIT``: block ``method`` and return the wait."""
+        state = self._methods.setdefault(method.lower(), MethodBudget())
+        until = _to_local(time.operating_reset_at, time, now) if time is not None else None
+        if until is None and retry_after is not None:
+            until = now + retry_after
+        if until is None and state.reset_at is not None and state.reset_at > now:
+            until = state.reset_at
+        if until is None or until <= now:
+            until = now + self.DEFAULT_WAIT
+        state.blocked_until = until
+        return until - now
+
+    def delay(self, method: str, now: float) -> float:
+        """Seconds ``method`` should wait before its next call (0: go ahead)."""
+        state = self._methods.get(method.lower())
+        if state is None:
+            return 0.0
+        if state.blocked_until is not None:
+            if state.blocked_until > now:
+                return state.blocked_until - now
+            state.blocked_until = None
+        if self.limit is None or state.operating < self.limit * self.near:
+            return 0.0
+        if state.reset_at is None:
+            state.reset_at = now + self.DEFAULT_WAIT
+        if state.reset_at > now:
+            return state.reset_at - now
+        # The oldest bucket has expired: let one call through to learn the new figure.
+        state.operating = 0.0
+        return 0.0
+
+
+def _to_local(reset_at: float | None, time: TimeInfo | None, now: float) -> float | None:
+    """Turn the portal's ``operating_reset_at`` into local-clock time.
+
+    Measured from the call's ``start`` on the portal's own clock, which cancels clock skew and errs on the
+    safe side (by the call's duration at most).
+    """
+    if reset_at is None:
+        return None
+    reference = now
+    if time is not None:
+        reference = time.start if time.start is not None else time.finish if time.finish is not None else now
+    return now + max(0.0, reset_at - reference)

@@ -1,0 +1,135 @@
+"""The base of every namespace: argument checks become a :class:`Call`, which an executor sends or queues."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from .._call import Call, Pending, result_of
+from ..models.converter import structure
+from ..models.filters import FilterLike, ListSpec
+from ..models.page import Page
+from ..protocol.encoding import normalize
+from ..protocol.envelope import ApiResponse
+from ..protocol.methods import method_info
+
+if TYPE_CHECKING:
+    from .._paging import Paginator
+
+__all__ = ["Service", "ServiceExecutor"]
+
+T = TypeVar("T")
+
+
+class ServiceExecutor(Protocol):
+    """Where a namespace sends its calls: the client's executor, or a batch's (whose ``client`` is None)."""
+
+    def submit(self, call: Call[T]) -> Pending[T]:
+        """Send (or queue) ``call``."""
+        ...
+
+    @property
+    def client(self) -> Any:
+        """The client, for paging; ``None`` inside a batch."""
+        ...
+
+
+def true_result(response: ApiResponse) -> bool:
+    """``result: true`` -> ``True``."""
+    return response.result is True or response.result in (1, "1", "Y")
+
+
+def string_list(response: ApiResponse) -> list[str]:
+    """A list of codes (PHP may send it as a map)."""
+    result = response.result
+    if isinstance(result, Mapping):
+        result = list(result.values())
+    return [str(code) for code in result or []]
+
+
+def rows(model: type[T]) -> Callable[[Any], T]:
+    """The row parser for a list of ``model``."""
+
+    def parse(row: Any) -> T:
+        return structure(row, model)
+
+    return parse
+
+
+def page_of(model: type[T]) -> Callable[[ApiResponse], Page[T]]:
+    """The parser for one page of ``model`` rows."""
+    item = rows(model)
+
+    def parse(response: ApiResponse) -> Page[T]:
+        return Page.from_response(response, item)
+
+    return parse
+
+
+def list_params(
+    spec: ListSpec,
+    filter: FilterLike | None,
+    select: Sequence[str] | None,
+    order: Mapping[str, str] | None,
+) -> dict[str, Any]:
+    """Checked ``FILTER``/``SELECT``/``ORDER`` (upper-case keys, as in the docs); absent ones left out."""
+    params: dict[str, Any] = {}
+    checked_filter = spec.check_filter(filter)
+    if checked_filter is not None:
+        params["FILTER"] = checked_filter
+    checked_select = spec.check_select(select)
+    if checked_select is not None:
+        params["SELECT"] = checked_select
+    checked_order = spec.check_order(order)
+    if checked_order is not None:
+        params["ORDER"] = checked_order
+    return params
+
+
+class Service:
+    """A namespace of methods; ``executor`` sends (client) or queues (batch) the calls it builds."""
+
+    def __init__(self, executor: ServiceExecutor) -> None:
+        self._executor = executor
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+    def _submit(
+        self, method: str, params: Mapping[str, Any], parse: Callable[[ApiResponse], T] = result_of
+    ) -> Pending[T]:
+        """Encode ``params`` (``None`` values dropped) and hand the call to the executor."""
+        info = method_info(method)
+        wire = normalize({k: v for k, v in params.items() if v is not None})
+        call: Call[T] = Call(method, wire, parse=parse, idempotent=not info.creates, batchable=info.batchable)
+        return self._executor.submit(call)
+
+    def _paginate(
+        self,
+        method: str,
+        params: Mapping[str, Any],
+        *,
+        item: Callable[[Any], T],
+        numeric_id: bool,
+        page_form: str,
+        strategy: str,
+        limit: int | None,
+        progress: Callable[[int, int | None], None] | None,
+    ) -> Paginator[T]:
+        """A lazy walk over every page (see :class:`~bitrix_bizproc._paging.Paginator`)."""
+        client = getattr(self._executor, "client", None)
+        if client is None:
+            raise TypeError(f"paging is not available inside a batch; use {page_form}")
+        from .._paging import Paginator
+
+        return Paginator(
+            client,
+            method,
+            normalize(dict(params)),
+            item=item,
+            id_key="ID",
+            numeric_id=numeric_id,
+            strategy=strategy,
+            limit=limit,
+            progress=progress,
+        )

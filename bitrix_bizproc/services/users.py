@@ -1,0 +1,97 @@
+"""``client.users``: find users (``user.get``), e.g. dismissed employees whose tasks need a new owner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from .._call import Pending
+from ..models.filters import USER_SPEC, FilterLike, check_direction
+from ..models.page import Page
+from ..models.user import User
+from ..protocol.envelope import ApiResponse
+from . import _checks
+from .base import Service, list_params, page_of, rows
+
+if TYPE_CHECKING:
+    from .._paging import Paginator
+
+__all__ = ["UsersService"]
+
+_IMAGE_SIZES = ("small", "medium", "large")
+
+
+def _first_user(response: ApiResponse) -> User | None:
+    page = page_of(User)(response)
+    return page.items[0] if page.items else None
+
+
+class UsersService(Service):
+    """Users (``user.get``); which fields come back depends on the scope (``user``, ``user_brief``...)."""
+
+    def get_page(
+        self,
+        filter: FilterLike | None = None,
+        *,
+        select: Sequence[str] | None = None,
+        sort: str | None = None,
+        order: str | None = None,
+        admin_mode: bool = False,
+        image_resize: str | None = None,
+        start: int = 0,
+    ) -> Pending[Page[User]]:
+        """One page of users matching ``filter`` (``ACTIVE: False`` finds dismissed ones), by ``ID`` ascending
+        unless ``sort``/``order`` say otherwise.
+
+        Any user; ``admin_mode`` (administrators) sees every user.
+        Docs: https://apidocs.bitrix24.com/api-reference/user/user-get.html
+        """
+        params = list_params(USER_SPEC, filter, select, None)
+        if sort is not None:
+            (params["SORT"],) = USER_SPEC.check_select([sort]) or []
+        if order is not None:
+            params["ORDER"] = check_direction(order, "user.get")
+        if image_resize is not None and image_resize not in _IMAGE_SIZES:
+            raise _checks.invalid(f"image_resize must be one of {', '.join(_IMAGE_SIZES)}")
+        params["IMAGE_RESIZE"] = image_resize
+        params["ADMIN_MODE"] = True if admin_mode else None
+        params["start"] = _checks.offset(start, allow_no_count=True)
+        return self._submit("user.get", params, page_of(User))
+
+    def get(self, user_id: int, *, admin_mode: bool = False) -> Pending[User | None]:
+        """The user ``user_id``, or ``None`` if there is none (or you may not see them).
+
+        Any user.
+        Docs: https://apidocs.bitrix24.com/api-reference/user/user-get.html
+        """
+        params = {"FILTER": {"ID": _checks.positive_id(user_id, "user_id")}, "ADMIN_MODE": admin_mode or None}
+        return self._submit("user.get", params, _first_user)
+
+    def list(
+        self,
+        filter: FilterLike | None = None,
+        *,
+        select: Sequence[str] | None = None,
+        admin_mode: bool = False,
+        strategy: str = "auto",
+        limit: int | None = None,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> Paginator[User]:
+        """Every user matching ``filter``, by ``ID``, page after page (``async for user in ...``).
+
+        Any user; ``admin_mode`` (administrators) sees every user.
+        Docs: https://apidocs.bitrix24.com/api-reference/user/user-get.html
+        """
+        params = list_params(USER_SPEC, filter, select, None)
+        if admin_mode:
+            params["ADMIN_MODE"] = True
+        return self._paginate(
+            "user.get",
+            params,
+            item=rows(User),
+            numeric_id=True,
+            page_form="get_page",
+            strategy=strategy,
+            limit=limit,
+            progress=progress,
+        )

@@ -1,0 +1,127 @@
+"""``client.workflows``: start, list, terminate and kill workflow instances."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .._call import Pending
+from ..models.documents import DocumentId
+from ..models.filters import WORKFLOW_SPEC, FilterLike
+from ..models.page import Page
+from ..models.workflow import WorkflowInstance
+from ..protocol.batch import Ref
+from ..protocol.envelope import ApiResponse
+from . import _checks
+from .base import Service, list_params, page_of, rows, true_result
+
+if TYPE_CHECKING:
+    from .._paging import Paginator
+
+__all__ = ["WorkflowsService"]
+
+_INSTANCES = "bizproc.workflow.instances"
+_LEGACY = "bizproc.workflow.instance.list"
+
+
+def _workflow_id(response: ApiResponse) -> str:
+    return str(response.result)
+
+
+def _parameters(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) and k for k in value):
+        raise _checks.invalid("parameters must be a map of template parameter name -> value")
+    return dict(value)
+
+
+class WorkflowsService(Service):
+    """Workflow instances (``bizproc.workflow.*``). Every method here needs an administrator."""
+
+    def start(
+        self,
+        template_id: int,
+        document: DocumentId | list[str] | tuple[str, str, str] | Ref,
+        parameters: Mapping[str, Any] | None = None,
+    ) -> Pending[str]:
+        """Start template ``template_id`` on ``document``; returns the new workflow's ID (a string).
+
+        Administrator only; paid plans. ``parameters`` fill the template's parameters (a user binding
+        takes ``"user_14"``, see :func:`~bitrix_bizproc.models.user_ref`).
+        Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-workflow-start.html
+        """
+        doc = document if isinstance(document, Ref) else DocumentId.parse(document)
+        params = {
+            "TEMPLATE_ID": _checks.positive_id(template_id, "template_id"),
+            "DOCUMENT_ID": doc,
+            "PARAMETERS": _parameters(parameters),
+        }
+        return self._submit("bizproc.workflow.start", params, _workflow_id)
+
+    def terminate(
+        self, workflow_id: str | WorkflowInstance | Ref, *, status: str | None = None
+    ) -> Pending[bool]:
+        """Stop a workflow, keeping its data; ``status`` is the status text shown for it.
+
+        Administrator only.
+        Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-workflow-terminate.html
+        """
+        if status is not None and not isinstance(status, str):
+            raise _checks.invalid(f"status is a text, not {type(status).__name__}")
+        params = {"ID": _checks.workflow_id(workflow_id), "STATUS": status}
+        return self._submit("bizproc.workflow.terminate", params, true_result)
+
+    def kill(self, workflow_id: str | WorkflowInstance | Ref) -> Pending[bool]:
+        """Delete a running workflow together with all its data.
+
+        Administrator only.
+        Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-workflow-kill.html
+        """
+        return self._submit("bizproc.workflow.kill", {"ID": _checks.workflow_id(workflow_id)}, true_result)
+
+    def instances_page(
+        self,
+        filter: FilterLike | None = None,
+        *,
+        select: Sequence[str] | None = None,
+        order: Mapping[str, str] | None = None,
+        start: int = 0,
+        legacy_alias: bool = False,
+    ) -> Pending[Page[WorkflowInstance]]:
+        """One page (50 rows from ``start``) of running workflows; ``legacy_alias`` calls the old
+        ``bizproc.workflow.instance.list`` name. Default select ``ID, MODIFIED, OWNED_UNTIL``.
+
+        Administrator only.
+        Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-workflow-instances.html
+        """
+        params = list_params(WORKFLOW_SPEC, filter, select, order)
+        params["start"] = _checks.offset(start, allow_no_count=False)
+        return self._submit(_LEGACY if legacy_alias else _INSTANCES, params, page_of(WorkflowInstance))
+
+    def instances(
+        self,
+        filter: FilterLike | None = None,
+        *,
+        select: Sequence[str] | None = None,
+        order: Mapping[str, str] | None = None,
+        strategy: str = "auto",
+        limit: int | None = None,
+        progress: Callable[[int, int | None], None] | None = None,
+        legacy_alias: bool = False,
+    ) -> Paginator[WorkflowInstance]:
+        """Every running workflow matching ``filter``, page after page (``async for wf in ...``).
+
+        Administrator only. Terminating what you walk shifts the offsets: see ``Paginator.drain()``.
+        Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-workflow-instances.html
+        """
+        return self._paginate(
+            _LEGACY if legacy_alias else _INSTANCES,
+            list_params(WORKFLOW_SPEC, filter, select, order),
+            item=rows(WorkflowInstance),
+            numeric_id=False,
+            page_form="instances_page",
+            strategy=strategy,
+            limit=limit,
+            progress=progress,
+        )

@@ -1,0 +1,73 @@
+"""user.get: filters (ACTIVE, NAME, LAST_NAME, operators), sorting and paging, called directly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ._handler_support import ADMIN, call, context, error_of, make_state
+
+
+def _ids(**params: Any) -> list[int]:
+    return [int(row["ID"]) for row in call(make_state(), ADMIN, "user.get", **params).result]
+
+
+@pytest.mark.parametrize("inactive", [False, "N", "false", 0, "0"])
+def test_active_false_finds_dismissed_employees(inactive: object) -> None:
+    assert _ids(filter={"ACTIVE": inactive}) == [4]
+
+
+@pytest.mark.parametrize("active", [True, "Y", "true", 1])
+def test_active_true_excludes_them(active: object) -> None:
+    assert _ids(filter={"ACTIVE": active}) == [1, 2, 3]
+
+
+def test_the_dismissed_employee_recipe() -> None:
+    result = call(make_state(), ADMIN, "user.get", filter={"NAME": "Klaus", "LAST_NAME": "Weber", "ACTIVE": False})
+    row = result.result[0]
+    assert (result.total, row["ID"], row["ACTIVE"], row["USER_TYPE"]) == (1, "4", False, "employee")
+
+
+@pytest.mark.parametrize(
+    ("flt", "expected"),
+    [
+        ({"%LAST_NAME": "wor"}, [3]),
+        ({"!%LAST_NAME": "o"}, [4]),
+        ({"=%NAME": "Kl%"}, [4]),
+        ({"@ID": [1, 3]}, [1, 3]),
+        ({"!@ID": ["1", "3"]}, [2, 4]),
+        ({">=ID": 3}, [3, 4]),
+        ({"!ID": 1}, [2, 3, 4]),
+        ({"NAME_SEARCH": "boss"}, [2]),
+        ({"NO_SUCH": 1}, [1, 2, 3, 4]),
+    ],
+)
+def test_filter_operators(flt: dict[str, Any], expected: list[int]) -> None:
+    assert _ids(filter=flt) == expected
+
+
+def test_filter_fields_may_come_at_the_top_level_and_sort_desc() -> None:
+    assert _ids(active="Y", sort="ID", order="DESC") == [3, 2, 1]
+
+
+@pytest.mark.parametrize(("count", "pages"), [(50, [(50, None)]), (51, [(50, 50), (1, None)])])
+def test_paging(count: int, pages: list[tuple[int, int | None]]) -> None:
+    state = make_state()
+    for i in range(count - 4):
+        state.add_user(f"U{i}", "Extra")
+    start, seen = 0, []
+    for _ in pages:
+        page = call(state, ADMIN, "user.get", start=start)
+        assert page.total == count
+        seen.append((len(page.result), page.next))
+        start = page.next or 0
+    assert seen == pages
+    keyset = call(state, ADMIN, "user.get", start=-1, filter={">ID": 40})
+    assert keyset.total is None and int(keyset.result[0]["ID"]) == 41
+
+
+def test_needs_a_user_scope_not_admin_rights() -> None:
+    state = make_state()
+    assert call(state, context(3, admin=False, scopes="user_brief"), "user.get").total == 4
+    assert error_of(state, context(scopes="bizproc"), "user.get")[0] == "insufficient_scope"

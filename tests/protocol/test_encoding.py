@@ -1,0 +1,84 @@
+"""PHP http_build_query/parse_str compatibility: tables plus a hypothesis round trip."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bitrix_bizproc.protocol.encoding import encode_query, normalize, parse_query
+from bitrix_bizproc.protocol.errors import ValidationError
+
+
+class Status(enum.IntEnum):
+    YES = 1
+
+
+@pytest.mark.parametrize(
+    ("params", "query"),
+    [
+        ({"filter": {">ID": 5}}, "filter[%3EID]=5"),
+        ({"select": ["ID", "NAME"]}, "select[0]=ID&select[1]=NAME"),
+        ({"order": {"ID": "ASC"}}, "order[ID]=ASC"),
+        ({"flag": True, "off": False, "none": None}, "flag=1&off=0&none="),
+        ({"status": Status.YES}, "status=1"),
+        ({"v": "a&b=c"}, "v=a%26b%3Dc"),  # no value can inject a parameter
+        ({"empty": []}, "empty="),
+    ],
+)
+def test_encode(params: dict[str, Any], query: str) -> None:
+    assert encode_query(params) == query
+
+
+@pytest.mark.parametrize(
+    ("query", "parsed"),
+    [
+        ("filter[>STARTED]=2026-01-01", {"filter": {">STARTED": "2026-01-01"}}),
+        ("select[]=ID&select[]=NAME", {"select": ["ID", "NAME"]}),
+        ("a.b=1", {"a_b": "1"}),
+        ("x=1+2", {"x": "1 2"}),
+        ("?k=v&&", {"k": "v"}),
+    ],
+)
+def test_parse(query: str, parsed: dict[str, Any]) -> None:
+    assert parse_query(query) == parsed
+
+
+@pytest.mark.parametrize("value", [dt.datetime(2026, 1, 1), b"bytes", object(), {("tuple",): 1}])
+def test_normalize_refuses(value: object) -> None:
+    with pytest.raises(ValidationError):
+        normalize({"v": value})
+
+
+def test_normalize_datetimes() -> None:
+    aware = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    assert normalize({"d": aware, "day": dt.date(2026, 1, 2)}) == {
+        "d": "2026-01-01T00:00:00+00:00",
+        "day": "2026-01-02",
+    }
+
+
+_keys = st.text(
+    st.characters(blacklist_characters="[]", blacklist_categories=("Cs",)), min_size=1, max_size=8
+)
+_top_keys = _keys.filter(
+    lambda k: k.replace(" ", "_").replace(".", "_") == k and not k.startswith("?") and not k.isdigit()
+)
+_scalars = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+_values = st.recursive(
+    _scalars,
+    lambda children: (
+        st.lists(children, min_size=1, max_size=4)
+        | st.dictionaries(_keys.filter(lambda k: not k.isdigit()), children, min_size=1, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(_top_keys, _values, min_size=1, max_size=5))
+def test_round_trip(params: dict[str, Any]) -> None:
+    assert parse_query(encode_query(params)) == params

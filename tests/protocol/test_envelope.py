@@ -1,0 +1,83 @@
+"""Response bodies to ApiResponse or typed errors, with the envelope quirks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bitrix_bizproc.protocol.envelope import TimeInfo, parse_response
+from bitrix_bizproc.protocol.errors import (
+    BitrixError,
+    ExpiredTokenError,
+    NotFoundError,
+    OperationTimeLimitError,
+    QueryLimitError,
+    ServerError,
+)
+
+TIME = {
+    "start": 1.5,
+    "finish": 2.5,
+    "duration": 1.0,
+    "processing": 0.5,
+    "date_start": "2026-01-01T00:00:00+03:00",
+    "date_finish": "2026-01-01T00:00:01+03:00",
+    "operating": 0.25,
+    "operating_reset_at": 1700000000,
+}
+
+
+def test_list_answer() -> None:
+    body = json.dumps({"result": [{"ID": "66e4.1"}], "total": 120, "next": 50, "time": TIME}).encode()
+    resp = parse_response(200, body, method="bizproc.workflow.instances")
+    assert resp.result == [{"ID": "66e4.1"}] and (resp.total, resp.next) == (120, 50)
+    assert resp.time is not None and resp.time.operating == 0.25 and resp.time.operating_reset_at == 1.7e9
+
+
+@pytest.mark.parametrize("time", [None, {}, {"operating": "x"}, [], {"start": 1}])
+def test_time_tolerates_missing_fields(time: object) -> None:
+    body = json.dumps({"result": True, "time": time}).encode()
+    info = parse_response(200, body).time
+    assert info is None or isinstance(info, TimeInfo)
+    assert info is None or info.operating is None
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "cls", "code"),
+    [
+        (
+            401,
+            b'{"error":"expired_token","error_description":"The access token provided has expired."}',
+            ExpiredTokenError,
+            "expired_token",
+        ),
+        (
+            503,
+            b'{"error":"QUERY_LIMIT_EXCEEDED","error_description":"Too many requests"}',
+            QueryLimitError,
+            "QUERY_LIMIT_EXCEEDED",
+        ),
+        (
+            429,
+            b'{"error":"OPERATION_TIME_LIMIT","error_description":"Method is blocked"}',
+            OperationTimeLimitError,
+            "OPERATION_TIME_LIMIT",
+        ),
+        (400, b'{"error":"","error_description":"WorkflowNotFound"}', NotFoundError, ""),
+        (502, b"<html><body>502 Bad Gateway</body></html>", ServerError, ""),
+        (500, b"", ServerError, ""),
+        (200, b'{"no_result": 1}', ServerError, ""),
+    ],
+)
+def test_errors(status: int, body: bytes, cls: type[BitrixError], code: str) -> None:
+    with pytest.raises(cls) as info:
+        parse_response(status, body, method="m", retry_after=3.0)
+    assert info.value.code == code and info.value.method == "m"
+
+
+def test_html_page_gives_a_short_excerpt() -> None:
+    page = b"<html>" + b"x" * 5000 + b"</html>"
+    with pytest.raises(ServerError) as info:
+        parse_response(502, page)
+    assert len(str(info.value)) < 400

@@ -1,0 +1,160 @@
+"""The leaky bucket and the operating budget as pure state: the clock is an argument."""
+
+from __future__ import annotations
+
+import pytest
+
+from bitrix_bizproc.protocol.envelope import TimeInfo
+from bitrix_bizproc.protocol.limits import PRESETS, BucketSpec, LeakyBucket, OperatingBudget, bucket_spec
+
+
+@pytest.mark.parametrize(
+    ("option", "rate", "burst"),
+    [("standard", 2.0, 50), ("enterprise", 5.0, 250), (BucketSpec(rate=10, burst=20), 10.0, 20)],
+)
+def test_presets_and_custom(option: object, rate: float, burst: int) -> None:
+    spec = bucket_spec(option)
+    assert spec is not None and (spec.rate, spec.burst) == (rate, burst)
+    assert 0 < spec.capacity < spec.burst
+
+
+def test_off_is_none() -> None:
+    assert bucket_spec("off") is None and bucket_spec(None) is None and PRESETS["off"] is None
+
+
+@pytest.mark.parametrize(("option", "error"), [("gold", ValueError), (3, TypeError), (2.5, TypeError)])
+def test_bad_option_is_loud(option: object, error: type[Exception]) -> None:
+    with pytest.raises(error, match="limiter"):
+        bucket_spec(option)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"rate": 0, "burst": 5}, {"rate": 1, "burst": 0}, {"rate": 1, "burst": 5, "headroom": 5}]
+)
+def test_bad_spec(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        BucketSpec(**kwargs)  # type: ignore[arg-type]
+
+
+def test_burst_goes_out_at_once_then_paced_by_the_drain() -> None:
+    spec = BucketSpec(rate=2.0, burst=10, headroom=0)
+    bucket = LeakyBucket(spec, now=100.0)
+    delays = [bucket.reserve(100.0) for _ in range(14)]
+    assert delays[:10] == [0.0] * 10
+    assert delays[10:] == pytest.approx([0.5, 1.0, 1.5, 2.0])
+
+
+def test_reservations_never_exceed_the_portal_bucket() -> None:
+    """Replay the reserved send times against a model of the portal: nothing is ever refused."""
+    spec = BucketSpec(rate=100.0, burst=50)
+    bucket = LeakyBucket(spec)
+    sends = sorted(bucket.reserve(0.0) for _ in range(2000))
+    level, last = 0.0, 0.0
+    for t in sends:
+        level = max(0.0, level - (t - last) * spec.rate)
+        last = t
+        assert level <= spec.burst  # the portal refuses only above burst
+        level += 1
+    ideal = (2000 - spec.burst) / spec.rate
+    assert sends[-1] == pytest.approx(ideal + spec.headroom / spec.rate)
+
+
+def test_rejection_assumes_full_and_slows_down_then_recovers() -> None:
+    bucket = LeakyBucket(BucketSpec(rate=10.0, burst=20, headroom=0), now=0.0)
+    assert bucket.reserve(0.0) == 0.0
+    epoch = bucket.epoch
+    bucket.on_rejected(1.0)
+    assert bucket.epoch == epoch + 1
+    assert bucket.rate < 10.0
+    assert bucket.delay(1.0) > 0  # full: the next request has to wait
+    for _ in range(100):
+        bucket.on_accepted()
+    assert bucket.rate == 10.0
+
+
+def test_delay_does_not_reserve() -> None:
+    bucket = LeakyBucket(BucketSpec(rate=1.0, burst=2, headroom=0))
+    assert bucket.delay(0.0) == 0.0
+    assert bucket.delay(0.0) == 0.0
+    assert bucket.level(0.0) == 0.0
+
+
+def _time(operating: float | None, reset_at: float | None, start: float | None = None) -> TimeInfo:
+    return TimeInfo(operating=operating, operating_reset_at=reset_at, start=start)
+
+
+@pytest.mark.parametrize(
+    ("operating", "reset_at", "start", "now", "expected"),
+    [
+        (10.0, 1060.0, 1000.0, 1000.0, 0.0),  # far from the limit
+        (470.0, 1060.0, 1000.0, 1000.0, 60.0),  # near: wait for the reset
+        (470.0, 1060.0, 5000.0, 1000.0, 0.0),  # a reset before the call started: no wait
+        (470.0, 9060.0, 9000.0, 1000.0, 60.0),  # portal clock 8000 s ahead: relative to start
+        (470.0, None, None, 1000.0, 60.0),  # no reset time: one one-minute bucket
+        (None, None, None, 1000.0, 0.0),  # a self-hosted portal without operating
+    ],
+)
+def test_operating_delay(
+    operating: float | None, reset_at: float | None, start: float | None, now: float, expected: float
+) -> None:
+    budget = OperatingBudget(480.0)
+    budget.observe("bizproc.workflow.start", _time(operating, reset_at, start), now)
+    assert budget.delay("bizproc.workflow.start", now) == pytest.approx(expected)
+    assert budget.delay("bizproc.task.list", now) == 0.0  # other methods go on
+
+
+def test_after_the_reset_one_call_goes_through() -> None:
+    budget = OperatingBudget(480.0)
+    budget.observe("m", _time(479.0, 1060.0, 1000.0), 1000.0)
+    assert budget.delay("m", 1030.0) == pytest.approx(30.0)
+    assert budget.delay("m", 1061.0) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("time", "retry_after", "known_reset", "expected"),
+    [
+        (_time(481.0, 1100.0, 1000.0), None, None, 100.0),
+        (None, 7.0, None, 7.0),
+        (None, None, 1030.0, 30.0),
+        (None, None, None, OperatingBudget.DEFAULT_WAIT),
+    ],
+)
+def test_blocked_waits_until_the_reset(
+    time: TimeInfo | None, retry_after: float | None, known_reset: float | None, expected: float
+) -> None:
+    budget = OperatingBudget(480.0)
+    if known_reset is not None:
+        budget.observe("m", _time(100.0, known_reset, 1000.0), 1000.0)
+    assert budget.on_blocked("m", 1000.0, time=time, retry_after=retry_after) == pytest.approx(expected)
+    assert budget.delay("m", 1000.0) == pytest.approx(expected)
+    assert budget.delay("m", 1000.0 + expected) == 0.0
+
+
+@pytest.mark.parametrize(
+    "result_time",
+    [
+        {"a": {"operating": 470, "operating_reset_at": 1060, "start": 1000}, "b": {"operating": 1}},
+        [{"operating": 470, "operating_reset_at": 1060, "start": 1000}, {"operating": 1}],
+    ],
+)
+def test_batch_result_time_charges_each_method(result_time: object) -> None:
+    budget = OperatingBudget(480.0)
+    keys = {"a": "bizproc.workflow.start", "b": "bizproc.task.list"}
+    if isinstance(result_time, list):
+        keys = {"0": "bizproc.workflow.start", "1": "bizproc.task.list"}
+    budget.observe_batch(keys, result_time, 1000.0)
+    assert budget.delay("bizproc.workflow.start", 1000.0) == pytest.approx(60.0)
+    assert budget.delay("bizproc.task.list", 1000.0) == 0.0
+
+
+def test_batch_result_time_tolerates_php_empty_list() -> None:
+    budget = OperatingBudget()
+    budget.observe_batch({"a": "m"}, [], 0.0)
+    budget.observe_batch({"a": "m"}, None, 0.0)
+    assert budget.get("m") is None
+
+
+def test_no_limit_never_delays_until_blocked() -> None:
+    budget = OperatingBudget(None)
+    budget.observe("m", _time(10_000.0, 1060.0, 1000.0), 1000.0)
+    assert budget.delay("m", 1000.0) == 0.0

@@ -1,0 +1,74 @@
+"""The client users hold: executor and DirectCall, namespaces, batch/paginate hand-offs, auto_batch."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bitrix_bizproc import ApiResponse, BizprocClient, ServerError
+from bitrix_bizproc._call import Call
+from bitrix_bizproc.services import WorkflowsService
+
+from .conftest import EmuFactory
+
+
+def _method(response: ApiResponse) -> str:
+    return str(response.result["method"])
+
+
+async def test_direct_call_runs_once_when_awaited(emu: EmuFactory) -> None:
+    portal = await emu()
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter="off") as client:
+        pending = client._executor.submit(Call("user.get", {"ID": 1}, parse=_method))
+        assert not pending.done and pending.error is None
+        with pytest.raises(RuntimeError, match="await it first"):
+            pending.result()
+        assert await pending == "user.get"
+        assert await pending == "user.get"  # awaiting again does not send again
+        assert pending.ok and pending.result() == "user.get"
+        assert client.stats.requests == 1
+        assert client._executor.client is client
+
+
+async def test_a_failing_parser_becomes_a_server_error(emu: EmuFactory) -> None:
+    portal = await emu()
+
+    def broken(response: ApiResponse) -> int:
+        raise KeyError("ID")
+
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter="off") as client:
+        pending = client._executor.submit(Call("user.get", parse=broken))
+        with pytest.raises(ServerError, match="could not read the answer"):
+            await pending
+        assert isinstance(pending.error, ServerError)
+
+
+async def test_namespaces_batch_and_paginate_are_wired(emu: EmuFactory) -> None:
+    portal = await emu()
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter="off") as client:
+        assert isinstance(client.workflows, WorkflowsService)
+        for name in ("templates", "tasks", "activities", "robots", "events", "users"):
+            assert getattr(client, name) is not None
+        from bitrix_bizproc._batch import BatchComposer
+        from bitrix_bizproc._paging import Paginator
+
+        assert isinstance(client.batch(halt=True), BatchComposer)
+        assert isinstance(client.paginate("bizproc.task.list"), Paginator)
+        assert client.stats is client.session.stats
+
+
+async def test_auto_batch_coalesces_concurrent_calls(emu: EmuFactory) -> None:
+    portal = await emu()
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter="off", auto_batch=True) as client:
+        pendings = [client._executor.submit(Call("user.get", {"ID": i}, parse=_method)) for i in range(20)]
+        assert await asyncio.gather(*pendings) == ["user.get"] * 20
+    assert portal.counters.batches >= 1 and portal.counters.requests < 20
+
+
+async def test_closed_session_refuses_calls(emu: EmuFactory) -> None:
+    portal = await emu()
+    client = BizprocClient.from_webhook(portal.webhook_url, limiter="off")
+    await client.aclose()
+    with pytest.raises(RuntimeError, match="closed"):
+        await client.call("user.get")

@@ -1,0 +1,151 @@
+"""OAuth against the emulated portal: single-flight refresh, rotation, stores, invalid_grant, recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from bitrix_bizproc import BizprocClient, InvalidGrantError, JsonFileTokenStore, OAuthTokens, TransportError
+from bitrix_bizproc.emulator import EmulatedPortal
+
+from .conftest import EmuFactory, RecordingTransport
+
+
+def oauth_client(portal: EmulatedPortal, transport: RecordingTransport, **kwargs: object) -> BizprocClient:
+    tokens = portal.issue_tokens()
+    options: dict[str, object] = {
+        "access_token": tokens["access_token"],
+        "refresh_token": tokens["refresh_token"],
+        "client_endpoint": tokens["client_endpoint"],
+    }
+    options.update(kwargs)
+    return BizprocClient.from_oauth(
+        client_id=portal.oauth_app.client_id,
+        client_secret=portal.oauth_app.client_secret,
+        token_url=portal.token_url,
+        limiter="off",
+        transport=transport,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+async def test_thousand_calls_on_an_expired_token_cause_one_refresh(emu: EmuFactory) -> None:
+    portal = await emu()
+    transport = RecordingTransport()
+    async with oauth_client(portal, transport) as client:
+        portal.auth.expire_access_tokens()
+        results = await asyncio.gather(*(client.call("user.get", {"ID": i}) for i in range(1000)))
+        assert [r.result["params"]["ID"] for r in results] == list(range(1000))
+        assert portal.counters.token_refreshes == 1
+        assert transport.paths()["/oauth/token/"] == 1
+        assert client.stats.refreshes == 1
+        # Calls go to client_endpoint (the portal), never to the token server's ``domain``.
+        hosts = {r.url.split("/")[2] for r in transport.requests}
+        assert hosts == {portal.base_url.split("/")[2]}
+
+
+async def test_proactive_refresh_before_expiry(emu: EmuFactory) -> None:
+    portal = await emu()
+    transport = RecordingTransport()
+    async with oauth_client(portal, transport, expires_at=0.0) as client:
+        await asyncio.gather(*(client.call("user.get") for _ in range(50)))
+    assert portal.counters.token_refreshes == 1
+    assert portal.counters.rejections["expired_token"] == 0
+
+
+async def test_rotation_is_persisted_to_a_private_json_file(emu: EmuFactory, tmp_path: Path) -> None:
+    portal = await emu()
+    path = tmp_path / "state" / "tokens.json"
+    seen: list[OAuthTokens] = []
+    async with oauth_client(
+        portal, RecordingTransport(), token_store=JsonFileTokenStore(path), on_tokens=seen.append
+    ) as client:
+        await client.call("user.get")
+        first = json.loads(path.read_text())
+        portal.auth.expire_access_tokens()
+        await client.call("user.get")
+    saved = json.loads(path.read_text())
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert len(seen) == 1 and saved["refresh_token"] == seen[0].refresh_token != first["refresh_token"]
+    assert [p.name for p in path.parent.iterdir()] == ["tokens.json"]  # no temp files left behind
+    # A new client started from the store alone uses the rotated pair.
+    async with BizprocClient.from_oauth(
+        client_id=portal.oauth_app.client_id,
+        client_secret=portal.oauth_app.client_secret,
+        token_url=portal.token_url,
+        token_store=JsonFileTokenStore(path),
+        limiter="off",
+    ) as again:
+        assert (await again.call("user.get")).result["method"] == "user.get"
+
+
+async def test_invalid_grant_raises_at_once_without_loops(emu: EmuFactory) -> None:
+    portal = await emu()
+    transport = RecordingTransport()
+    async with oauth_client(portal, transport) as client:
+        await client.call("user.get")
+        tokens = await client.session.auth.tokens()  # type: ignore[attr-defined]
+        portal.auth.grant(
+            {
+                "grant_type": "refresh_token",
+                "client_id": portal.oauth_app.client_id,
+                "client_secret": portal.oauth_app.client_secret,
+                "refresh_token": tokens.refresh_token,
+            }
+        )  # someone else used it: now dead
+        portal.auth.expire_access_tokens()
+        results = await asyncio.gather(*(client.call("user.get") for _ in range(20)), return_exceptions=True)
+        assert all(isinstance(r, InvalidGrantError) for r in results)
+        with pytest.raises(InvalidGrantError):
+            await client.call("user.get")
+    assert transport.paths()["/oauth/token/"] == 1
+    assert client.stats.errors["invalid_grant"] == 21
+
+
+async def test_a_failed_refresh_does_not_poison_later_calls(emu: EmuFactory) -> None:
+    portal = await emu()
+    transport = RecordingTransport()
+    transport.fail_next_token_requests = 1
+    async with oauth_client(portal, transport) as client:
+        portal.auth.expire_access_tokens()
+        with pytest.raises(TransportError):
+            await client.call("user.get")
+        assert (await client.call("user.get")).result["method"] == "user.get"
+    assert portal.counters.token_refreshes == 1
+
+
+async def test_a_callback_that_raises_once_does_not_hang_later_calls(emu: EmuFactory) -> None:
+    portal = await emu()
+    calls: list[str] = []
+
+    def flaky(tokens: OAuthTokens) -> None:
+        calls.append(tokens.refresh_token)
+        if len(calls) == 1:
+            raise RuntimeError("disk full")
+
+    async with oauth_client(portal, RecordingTransport(), on_tokens=flaky) as client:
+        portal.auth.expire_access_tokens()
+        with pytest.raises(RuntimeError, match="disk full"):
+            await client.call("user.get")
+        # The new pair was kept in memory: later calls work without another refresh.
+        await asyncio.wait_for(client.call("user.get"), timeout=5)
+    assert portal.counters.token_refreshes == 1 and len(calls) == 1
+
+
+async def test_async_callback_is_awaited(emu: EmuFactory) -> None:
+    portal = await emu()
+    seen: list[str] = []
+
+    async def save(tokens: OAuthTokens) -> None:
+        await asyncio.sleep(0)
+        seen.append(tokens.access_token)
+
+    async with oauth_client(portal, RecordingTransport(), on_tokens=save) as client:
+        portal.auth.expire_access_tokens()
+        await client.call("user.get")
+    assert len(seen) == 1
