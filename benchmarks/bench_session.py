@@ -140,7 +140,7 @@ async def main(quick: bool) -> None:
     n_seq, n_conc = (2_000, 500) if quick else (10_000, 2_000)
     portal = PortalProcess()
     try:
-        plain, client = await sequential(portal, n_seq, rounds=5)
+        plain, client = await sequential(portal, n_seq, rounds=10)
         print(f"(a) {n_seq:,} sequential calls of {METHOD}, limits off (portal in a child process)")
         print(f"    plain aiohttp + json : {plain:6.2f} s  {n_seq / plain:7,.0f} calls/s")
         print(f"    BizprocClient        : {client:6.2f} s  {n_seq / client:7,.0f} calls/s")

@@ -19,10 +19,9 @@ from .protocol.batch import (
     MAX_COMMANDS,
     CommandOutcome,
     Ref,
+    batch_form,
     build_batch_params,
     chunk,
-    encode_command,
-    has_literal_macro,
     parse_batch_result,
     references,
 )
@@ -66,9 +65,11 @@ def _refused(message: str, method: str | None = None) -> ValidationError:
     return ValidationError(message, code="CLIENT_VALIDATION", method=method)
 
 
-def _may_batch(method: str, params: Mapping[str, Any], batchable: bool = True) -> bool:
-    """Whether a command may travel inside a batch (and mean there what it means alone)."""
-    return batchable and method_info(method).batchable and not has_literal_macro(params)
+def _batch_form(method: str, params: Mapping[str, Any], batchable: bool = True) -> str | None:
+    """The command's text inside a batch, or ``None`` when it must go on its own."""
+    if not (batchable and method_info(method).batchable):
+        return None
+    return batch_form(method, params)
 
 
 def _read(call: Call[T], response: ApiResponse) -> T:
@@ -162,11 +163,10 @@ class BatchExecutor:
 @attrs.frozen
 class _Chunk:
     commands: Sequence[BatchCommand[Any]]
+    forms: Mapping[str, str]  # key -> "method?query"
 
     def params(self, halt: bool) -> dict[str, Any]:
-        return build_batch_params(
-            {c.key: encode_command(c.call.method, c.call.params) for c in self.commands}, halt=halt
-        )
+        return build_batch_params({c.key: self.forms[c.key] for c in self.commands}, halt=halt)
 
     @property
     def idempotent(self) -> bool:
@@ -274,6 +274,7 @@ class BatchComposer:
         """Split into batch chunks and direct calls; refuse bad references before anything is sent."""
         by_key = {c.key: c for c in self._commands}
         batched: dict[str, set[str]] = {}
+        forms: dict[str, str] = {}
         direct: list[BatchCommand[Any]] = []
         for command in self._commands:
             call = command.call
@@ -281,7 +282,8 @@ class BatchComposer:
             for ref in refs:
                 if ref.origin is not None and by_key.get(ref.key) is not ref.origin:
                     raise _refused(f"command {command.key} refers to a command of another batch", call.method)
-            if not _may_batch(call.method, call.params, call.batchable):
+            form = _batch_form(call.method, call.params, call.batchable)
+            if form is None:
                 if refs:
                     raise _refused(
                         f"{call.method} is sent on its own, so it cannot use references", call.method
@@ -289,6 +291,7 @@ class BatchComposer:
                 direct.append(command)
                 continue
             batched[command.key] = {ref.key for ref in refs}
+            forms[command.key] = form
         for key, targets in batched.items():
             for target in targets:
                 if target in by_key and target not in batched:
@@ -298,7 +301,7 @@ class BatchComposer:
                         by_key[key].call.method,
                     )
         groups = chunk(batched)
-        return [_Chunk([by_key[k] for k in keys]) for keys in groups], direct
+        return [_Chunk([by_key[k] for k in keys], forms) for keys in groups], direct
 
     async def _send_in_turn(self, session: BatchSession, chunks: Sequence[_Chunk]) -> None:
         """halt=True: one chunk after another; after a failure the rest are not executed."""
@@ -373,6 +376,11 @@ class Coalescer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
 
+    @property
+    def pending(self) -> int:
+        """Calls queued for the next batch."""
+        return len(self._queue)
+
     async def submit(
         self, method: str, params: Mapping[str, Any] | None = None, *, idempotent: bool | None = None
     ) -> ApiResponse:
@@ -384,10 +392,11 @@ class Coalescer:
             idempotent = not method_info(method).creates
         if references(wire):
             raise _refused("references ($result[...]) work only inside `client.batch()`", method)
-        if not _may_batch(method, wire):
+        form = _batch_form(method, wire)
+        if form is None:
             return await self._session.call(method, wire, idempotent=idempotent)
         loop = asyncio.get_running_loop()
-        item = _Queued(method, wire, encode_command(method, wire), idempotent, loop.create_future())
+        item = _Queued(method, wire, form, idempotent, loop.create_future())
         self._queue.append(item)
         if len(self._queue) >= self.max_size:
             self._flush()

@@ -36,7 +36,7 @@ class Call(Generic[T]):
 
     method: str
     params: Mapping[str, Any] = attrs.field(factory=dict)
-    parse: Callable[[ApiResponse], T] = result_of  # type: ignore[assignment]
+    parse: Callable[[ApiResponse], T] = result_of
     # Whether the call may be sent again after an ambiguous failure (sent, no answer).
     idempotent: bool = True
     # False for calls that must go out on their own (never inside a batch).

@@ -86,6 +86,15 @@ def _rows(result: Any, method: str) -> list[Any]:
     raise ServerError(f"a list method answered with {type(result).__name__}, not a list", method=method)
 
 
+def _transport_order(session: object, method: str, params: pg.ListParams) -> pg.ListParams:
+    """No order of the caller's: a transport that lists ``method`` in a fixed order (Vibecode) gets it."""
+    list_order = getattr(session, "list_order", None)
+    fixed = list_order(method) if callable(list_order) else None
+    if fixed and not params.order:
+        return attrs.evolve(params, order=dict(fixed))
+    return params
+
+
 class Paginator(Generic[T]):
     """A lazy walk over a list method; iterate it for rows, or use ``pages()``/``collect()``.
 
@@ -123,10 +132,15 @@ class Paginator(Generic[T]):
             raise ValidationError("max_buffered_pages must be a positive int", code="CLIENT_VALIDATION")
         self._session = client.session
         self.method = method
-        self._params = pg.normalize_list_params(params, id_key=id_key)
+        self._params = _transport_order(
+            self._session, method, pg.normalize_list_params(params, id_key=id_key)
+        )
         self.strategy = pg.choose_strategy(
             method, strategy, params=self._params, id_key=id_key, numeric_id=numeric_id
         )
+        auto_keyset = self.strategy is pg.Strategy.KEYSET and strategy in ("auto", pg.Strategy.AUTO)
+        if auto_keyset and not getattr(self._session, "keyset_paging", True):  # the Vibecode gateway
+            self.strategy = pg.Strategy.PARALLEL
         self._numeric = pg.numeric_ids(method, numeric_id)
         self._item = item
         self._id_key = id_key

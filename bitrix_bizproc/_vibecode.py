@@ -15,7 +15,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
 import attrs
@@ -31,6 +31,7 @@ from .protocol.limits import BucketSpec, LimiterOption, bucket_spec
 from .protocol.retry import RetryPolicy
 from .protocol.vibecode import (
     DEFAULT_BASE_URL,
+    GATEWAY_ORDER,
     GatewayRequest,
     VibecodeCredentials,
     build_request,
@@ -145,7 +146,13 @@ class GatewayAnswers:
 
 
 class VibecodeSession(Session):
-    """A :class:`Session` whose calls go to the Vibecode gateway; unsupported ones fail before any request."""
+    """A :class:`Session` whose calls go to the Vibecode gateway; unsupported ones fail before any request.
+
+    Walks read two capabilities: :meth:`list_order` (the gateway fixes the order of workflow instances,
+    MODIFIED DESC) and ``keyset_paging`` (False: no ``start=-1`` and no ``>ID`` filters, so offsets only).
+    """
+
+    keyset_paging: ClassVar[bool] = False
 
     def __init__(
         self, credentials: VibecodeCredentials, *, base_url: str, transport: Transport, **options: Any
@@ -165,6 +172,10 @@ class VibecodeSession(Session):
         if isinstance(wire, Mapping) or wire is None:
             build_request(method, wire)  # the same checks the request will pass, before the limiter
         return await super().call(method, params, idempotent=idempotent)
+
+    def list_order(self, method: str) -> Mapping[str, str] | None:
+        """The only order the gateway lists ``method`` in, if it fixes one."""
+        return GATEWAY_ORDER.get(method.lower().removesuffix(".json"))
 
     async def _batch(self, params: Mapping[str, Any], idempotent: bool | None) -> ApiResponse:
         plan = plan_batch(params)

@@ -7,6 +7,8 @@ from typing import Any
 import attrs
 
 __all__ = [
+    "TASK_ACTIVITIES",
+    "TASK_DEFAULT_PARAMETERS",
     "AppActivity",
     "EventToken",
     "LogEntry",
@@ -23,6 +25,37 @@ TASK_ACTIVITIES = (
     "RequestInformationActivity",
     "RequestInformationOptionalActivity",
 )
+
+TASK_DEFAULT_PARAMETERS: dict[str, dict[str, Any]] = {  # a new task's PARAMETERS by its type
+    "ApproveActivity": {
+        "CommentLabel": "Comment",
+        "CommentRequired": "N",
+        "ShowComment": "Y",
+        "StatusYesLabel": "Approve",
+        "StatusNoLabel": "Reject",
+    },
+    "ReviewActivity": {
+        "CommentLabel": "Comment",
+        "CommentRequired": "N",
+        "ShowComment": "Y",
+        "StatusOkLabel": "Read",
+    },
+    "RequestInformationActivity": {
+        "CommentLabel": "Comment",
+        "CommentRequired": "N",
+        "ShowComment": "Y",
+        "StatusOkLabel": "Save",
+        "Fields": [],
+    },
+    "RequestInformationOptionalActivity": {
+        "CommentLabel": "Comment",
+        "CommentRequired": "N",
+        "ShowComment": "Y",
+        "StatusOkLabel": "Save",
+        "StatusCancelLabel": "Reject",
+        "Fields": [],
+    },
+}
 
 
 @attrs.define

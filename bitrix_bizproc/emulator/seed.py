@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from .records import TASK_ACTIVITIES, Task, Template, User, Workflow
+from .records import TASK_ACTIVITIES, TASK_DEFAULT_PARAMETERS, Task, Template, User, Workflow
 from .state import PortalState
 
 __all__ = ["SeedSummary", "seed"]
@@ -142,9 +142,12 @@ def seed(
     years: float = 3,
     seed: int = 0,
 ) -> SeedSummary:
-    """Fill ``state``: users (1 is the admin, ~10% dismissed), templates over CRM document types, and
-    ``instances`` running workflows spread over ``years`` from ``start`` (default: ending now), a
-    ``tasks_ratio`` share of them with an open task, ``dismissed_task_share`` of those owned by dismissed users.
+    """Fill ``state`` with users, templates, running instances and open tasks; same ``seed``, same portal.
+
+    User 1 is the admin and about one user in ten is dismissed; templates cycle over deals, leads, contacts,
+    companies and two smart processes (one in ten is an automation-rule template); instances are spread over
+    ``years`` from ``start`` (default: ending now); ``tasks_ratio`` of them have an open task, and
+    ``dismissed_task_share`` of those tasks belong to dismissed users.
     """
     rng = random.Random(seed)
     now = state.clock()
@@ -190,11 +193,7 @@ def seed(
 
 def _task(task_id: int, workflow: Workflow, template: Template, spec: dict[str, Any], user_id: int) -> Task:
     activity = spec["activity"]
-    parameters: dict[str, Any] = {"CommentLabel": "Comment", "CommentRequired": "N", "ShowComment": "Y"}
-    if activity == "ApproveActivity":
-        parameters.update(StatusYesLabel="Approve", StatusNoLabel="Reject")
-    else:
-        parameters["StatusOkLabel"] = "Save"
+    parameters = dict(TASK_DEFAULT_PARAMETERS[activity])
     if "fields" in spec:
         parameters["Fields"] = spec["fields"]
     return Task(

@@ -10,6 +10,7 @@ from typing import Any
 
 from .records import (
     TASK_ACTIVITIES,
+    TASK_DEFAULT_PARAMETERS,
     AppActivity,
     EventToken,
     LogEntry,
@@ -22,37 +23,6 @@ from .records import (
 from .table import Table
 
 __all__ = ["PortalSettings", "PortalState"]
-
-_TASK_DEFAULTS: dict[str, dict[str, Any]] = {
-    "ApproveActivity": {
-        "CommentLabel": "Comment",
-        "CommentRequired": "N",
-        "ShowComment": "Y",
-        "StatusYesLabel": "Approve",
-        "StatusNoLabel": "Reject",
-    },
-    "ReviewActivity": {
-        "CommentLabel": "Comment",
-        "CommentRequired": "N",
-        "ShowComment": "Y",
-        "StatusOkLabel": "Read",
-    },
-    "RequestInformationActivity": {
-        "CommentLabel": "Comment",
-        "CommentRequired": "N",
-        "ShowComment": "Y",
-        "StatusOkLabel": "Save",
-        "Fields": [],
-    },
-    "RequestInformationOptionalActivity": {
-        "CommentLabel": "Comment",
-        "CommentRequired": "N",
-        "ShowComment": "Y",
-        "StatusOkLabel": "Save",
-        "StatusCancelLabel": "Reject",
-        "Fields": [],
-    },
-}
 
 
 class PortalState:
@@ -77,6 +47,7 @@ class PortalState:
         self._workflow_ids: set[str] = set()
         self._id_rng = random.Random(0)
         self._next_template = 1
+        self._last_user = 0
         self._next_task = 1
         self._seq = 0
 
@@ -107,7 +78,8 @@ class PortalState:
 
     def add_user(self, name: str, last_name: str, **fields: Any) -> User:
         """Add a user with the next free ID (or ``id=``)."""
-        uid = fields.pop("id", None) or max((u.id for u in self.users), default=0) + 1
+        uid = fields.pop("id", None) or self._last_user + 1
+        self._last_user = max(self._last_user, uid)
         fields.setdefault("date_register", self.clock())
         user = User(id=uid, name=name, last_name=last_name, **fields)
         self.users.add(user)
@@ -119,7 +91,12 @@ class PortalState:
         document_type: tuple[str, str, str] | list[str],
         **fields: Any,
     ) -> Template:
-        """Add a template; ``tasks`` items: ``{"activity", "name", "users": [ids, "{=Template:P}"], ...}``."""
+        """Add a template.
+
+        ``tasks`` items: ``{"activity": "ApproveActivity", "name", "users": [3, "user_4", "{=Template:P}"],
+        "parameters": {...}, "fields": [...]}``, or ``{"activity": "RestActivity", "code": "md5"}`` for an
+        app activity, which issues an event token when a workflow reaches it.
+        """
         module_id, entity, doc_type = document_type
         template = Template(
             id=self._next_template,
@@ -162,6 +139,9 @@ class PortalState:
         )
         self.instances.add(workflow)
         for spec in template.tasks:
+            if spec.get("activity") == "RestActivity":
+                self._reach_app_activity(workflow, str(spec.get("code", "")))
+                continue
             for user_id in self._task_users(spec, workflow.parameters):
                 self.add_task(workflow, user_id, spec, template=template)
         return workflow
@@ -172,7 +152,8 @@ class PortalState:
         now = self.clock()
         made: list[Workflow] = []
         for i in range(n):
-            template = templates[i % len(templates)] if templates else None
+            chosen = self.templates.get(overrides["template_id"]) if "template_id" in overrides else None
+            template = chosen or (templates[i % len(templates)] if templates else None)
             started = overrides.get("started", now)
             fields: dict[str, Any] = {
                 "template_id": template.id if template else 0,
@@ -268,7 +249,7 @@ class PortalState:
         """Create a task of ``spec["activity"]`` for one user in a running workflow."""
         template = template or self.templates.get(workflow.template_id)
         activity = str(spec.get("activity", "ApproveActivity"))
-        parameters = dict(_TASK_DEFAULTS.get(activity, {}))
+        parameters = dict(TASK_DEFAULT_PARAMETERS.get(activity, {}))
         parameters.update(spec.get("parameters") or {})
         if spec.get("fields") is not None:
             parameters["Fields"] = list(spec["fields"])
@@ -367,6 +348,17 @@ class PortalState:
         token = f"{workflow_id}|A{self._seq:05d}_{code}|{digest}"
         self.event_tokens[token] = EventToken(token, workflow_id, app_id, code, use_subscription)
         return token
+
+    def tokens_of(self, workflow_id: str) -> list[str]:
+        """The event tokens issued to app activities of a workflow, oldest first."""
+        return [t.token for t in self.event_tokens.values() if t.workflow_id == workflow_id]
+
+    def _reach_app_activity(self, workflow: Workflow, code: str) -> None:
+        owner = next((a for (_, c), a in self.activities.items() if c == code), None)
+        subscribe = owner is None or str(owner.fields.get("USE_SUBSCRIPTION", "")).upper() != "N"
+        self.make_event_token(
+            workflow.id, app_id=owner.app_id if owner else None, code=code, use_subscription=subscribe
+        )
 
     def app_activities(self, app_id: str, *, robots: bool) -> list[AppActivity]:
         """An app's activities (or robots) in the order they were added."""

@@ -15,6 +15,8 @@ import attrs
 
 from .._client import BizprocClient
 from ..models.filters import WORKFLOW_SPEC, FilterLike
+from ..models.user import User
+from ..models.workflow import WorkflowInstance
 from ..protocol.errors import NotFoundError, ValidationError
 from .progress import ProgressCallback, ProgressTracker
 
@@ -45,7 +47,7 @@ async def snapshot_instance_ids(
     client: BizprocClient,
     filter: Mapping[str, Any],
     *,
-    keep: Callable[[Any], bool] | None = None,
+    keep: Callable[[WorkflowInstance], bool] | None = None,
     progress: ProgressCallback | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> list[str]:
@@ -92,9 +94,8 @@ class OpenTask:
     workflow_id: str
 
 
-def _user_name(user: Any) -> str:
-    parts = [getattr(user, "name", None), getattr(user, "last_name", None)]
-    return " ".join(p for p in parts if p) or f"user {user.id}"
+def _user_name(user: User) -> str:
+    return " ".join(p for p in (user.name, user.last_name) if p) or f"user {user.id}"
 
 
 async def find_dismissed_user(client: BizprocClient, user: int | str) -> UserRef:
@@ -111,13 +112,15 @@ async def find_dismissed_user(client: BizprocClient, user: int | str) -> UserRef
         filter = {"NAME": first, "ACTIVE": False}
         if last.strip():
             filter["LAST_NAME"] = last.strip()
-    matches = await client.users.list(filter=filter).collect()
+    matches = [u for u in await client.users.list(filter=filter).collect() if u.id is not None]
     if not matches:
         raise NotFoundError(f"no dismissed (inactive) user matches {text!r}", code="USER_NOT_FOUND")
     if len(matches) > 1:
         found = ", ".join(f"{u.id} ({_user_name(u)})" for u in matches[:10])
         raise _invalid(f"{len(matches)} dismissed users match {text!r}: {found}; pass the ID instead")
-    return UserRef(id=int(matches[0].id), name=_user_name(matches[0]))
+    found_id = matches[0].id
+    assert found_id is not None
+    return UserRef(id=found_id, name=_user_name(matches[0]))
 
 
 async def open_tasks(

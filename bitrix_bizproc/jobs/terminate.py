@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from .._client import BizprocClient
 from ..models.documents import DocumentType
+from ..models.workflow import WorkflowInstance
 from ..protocol.errors import ValidationError
 from ._listing import check_instance_filter, count_instances, snapshot_instance_ids
 from ._runner import Action, Confirm, JobOptions, JournalArg, opened_journal, run_job
@@ -69,7 +70,7 @@ def instance_filter(
     return out
 
 
-def _document_type_check(document_type: DocumentType | None) -> Callable[[Any], bool] | None:
+def _document_type_check(document_type: DocumentType | None) -> Callable[[WorkflowInstance], bool] | None:
     """Instances carry no type field: smart-process and list types are matched on the DOCUMENT_ID prefix."""
     if document_type is None:
         return None

@@ -135,9 +135,11 @@ def _is_optional(tp: Any) -> bool:
 
 
 def _optional(value: Any, tp: Any) -> Any:
-    """``null``, ``""`` and empty containers mean "no value" for an optional field."""
+    """``null``, ``""``, ``[]``, ``{}`` mean "no value" for an optional field, unless its type holds them."""
     inner = [a for a in typing.get_args(tp) if a is not type(None)]
     if any(value is e or (type(value) is type(e) and value == e) for e in _EMPTY):
+        if value == "" and str in inner:
+            return ""  # an empty text is a value, not an absence
         containers = [a for a in inner if typing.get_origin(a) in (dict, list)]
         if value in ([], {}) and containers:
             return converter.structure(value, containers[0])

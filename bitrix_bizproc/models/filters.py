@@ -8,6 +8,8 @@ rows than asked for (fatal for a bulk terminate). Every filter is therefore chec
     Filter(F.STARTED < cutoff, F.TEMPLATE_ID == 12)       # {"<STARTED": "2024-...+00:00", "TEMPLATE_ID": 12}
     (F.STATUS == 0) & (F.USER_ID == 15)                   # the same, with &
     {"<STARTED": cutoff}                                  # plain dicts are accepted (and checked) too
+
+Field names are case-insensitive: ``F.started`` is ``STARTED`` (and keeps linters' "Yoda" check quiet).
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ __all__ = [
     "CommandOutcome",
     "Macro",
     "Ref",
+    "batch_form",
     "build_batch_params",
     "chunk",
     "encode_command",
@@ -142,6 +143,18 @@ def encode_command(method: str, params: Mapping[str, Any] | None = None) -> str:
         raise _invalid(f"method name {method!r} must be letters, digits, '.' or '_'")
     query = encode_query(params or {})
     return f"{method}?{query}" if query else method
+
+
+def batch_form(method: str, params: Mapping[str, Any] | None = None) -> str | None:
+    """The command as :func:`encode_command` writes it, or ``None`` when inside a batch it would mean
+    something else (text that looks like a reference, names PHP would mangle): send it on its own."""
+    params = params or {}
+    if has_literal_macro(params) or any(" " in str(k) or "." in str(k) for k in params):
+        return None
+    try:
+        return encode_command(method, params)
+    except ValidationError:  # e.g. a bracket inside a nested name: fine in JSON, not in a query string
+        return None
 
 
 def build_batch_params(commands: Mapping[str, str], *, halt: bool) -> dict[str, Any]:

@@ -177,7 +177,8 @@ def parse_query(query: str) -> dict[str, Any]:
                     child = {}
                     node[seg] = child
                 node = child
-    return php_arrays_to_lists(root)
+    converted: dict[str, Any] = {k: php_arrays_to_lists(v) for k, v in root.items()}
+    return converted
 
 
 def _next_index(node: dict[str, Any]) -> int:

@@ -43,7 +43,7 @@ class BucketSpec:
     # (-1: 6% of the burst, or what drains in JITTER seconds, whichever is more).
     headroom: int = attrs.field(default=-1)
 
-    JITTER: ClassVar[float] = 0.05
+    JITTER: ClassVar[float] = 0.15
 
     def __attrs_post_init__(self) -> None:
         if self.headroom < 0:

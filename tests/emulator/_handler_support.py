@@ -35,7 +35,9 @@ def make_state(**settings: Any) -> PortalState:
     return state
 
 
-def context(user_id: int = 1, *, admin: bool = True, app: str | None = None, scopes: str = "bizproc user") -> CallContext:
+def context(
+    user_id: int = 1, *, admin: bool = True, app: str | None = None, scopes: str = "bizproc user"
+) -> CallContext:
     """A caller: admin webhook by default."""
     return CallContext(user_id, admin, app, frozenset(scopes.split()), lambda: NOW)
 

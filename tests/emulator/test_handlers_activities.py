@@ -14,8 +14,13 @@ PROPS = {"docType": {"Name": {"en": "Document type"}, "Type": "select", "Options
 
 
 def _params(**overrides: Any) -> dict[str, Any]:
-    return {"code": "md5_action", "handler": "https://app.example.com/handler", "name": "MD5",
-            "properties": PROPS, **overrides}  # fmt: skip
+    return {
+        "code": "md5_action",
+        "handler": "https://app.example.com/handler",
+        "name": "MD5",
+        "properties": PROPS,
+        **overrides,
+    }
 
 
 @pytest.mark.parametrize(("prefix", "_missing"), KINDS)
@@ -36,7 +41,9 @@ def test_activities_and_robots_are_listed_apart_but_share_codes() -> None:
     call(state, APP, "bizproc.robot.add", **_params(code="shared"))
     assert call(state, APP, "bizproc.activity.list").result == []
     assert error_of(state, APP, "bizproc.activity.add", **_params(code="shared")) == (
-        "ERROR_ACTIVITY_ALREADY_INSTALLED", "Activity or Robot already installed!")  # fmt: skip
+        "ERROR_ACTIVITY_ALREADY_INSTALLED",
+        "Activity or Robot already installed!",
+    )
     assert error_of(state, APP, "bizproc.activity.delete", code="shared")[0] == "ERROR_ACTIVITY_NOT_FOUND"
 
 
@@ -44,7 +51,9 @@ def test_robot_already_installed_wording() -> None:
     state = make_state()
     call(state, APP, "bizproc.robot.add", **_params())
     assert error_of(state, APP, "bizproc.robot.add", **_params()) == (
-        "ERROR_ACTIVITY_ALREADY_INSTALLED", "Activity or Automation rule already installed!")  # fmt: skip
+        "ERROR_ACTIVITY_ALREADY_INSTALLED",
+        "Activity or Automation rule already installed!",
+    )
 
 
 V = "ERROR_ACTIVITY_VALIDATION_FAILURE"
@@ -56,7 +65,10 @@ V = "ERROR_ACTIVITY_VALIDATION_FAILURE"
     [
         ({"code": ""}, (V, "Empty activity code!")),
         ({"code": "bad code!"}, (V, "Wrong activity code!")),
-        ({"handler": "ftp://app.example.com/h"}, ("ERROR_UNSUPPORTED_PROTOCOL", "Unsupported handler protocol")),
+        (
+            {"handler": "ftp://app.example.com/h"},
+            ("ERROR_UNSUPPORTED_PROTOCOL", "Unsupported handler protocol"),
+        ),
         ({"handler": "not a url"}, ("ERROR_WRONG_HANDLER_URL", "Wrong handler URL")),
         ({"handler": "https://elsewhere.test/h"}, ("ERROR_WRONG_HANDLER_URL", "Wrong handler URL")),
         ({"handler": ""}, ("ERROR_WRONG_HANDLER_URL", "Wrong handler URL")),
@@ -70,10 +82,12 @@ V = "ERROR_ACTIVITY_VALIDATION_FAILURE"
         ({"document_type": ["crm", "CCrmDocumentDeal"]}, (V, "Wrong activity DOCUMENT_TYPE!")),
         ({"filter": {"SOMETIMES": ["box"]}}, (V, "Wrong activity FILTER!")),
         ({"filter": {"INCLUDE": [["crm", 5]]}}, (V, "Wrong activity FILTER!")),
-        ({"use_placement": "Y", "placement_handler": "gopher://x.example.com"},
-         ("ERROR_UNSUPPORTED_PROTOCOL", "Unsupported handler protocol")),
+        (
+            {"use_placement": "Y", "placement_handler": "gopher://x.example.com"},
+            ("ERROR_UNSUPPORTED_PROTOCOL", "Unsupported handler protocol"),
+        ),
     ],
-)  # fmt: skip
+)
 def test_add_validation(prefix: str, overrides: dict[str, Any], expected: tuple[str, str]) -> None:
     state = make_state()
     state.register_app("app.one", "app.example.com")
@@ -84,9 +98,12 @@ def test_add_validation(prefix: str, overrides: dict[str, Any], expected: tuple[
 def test_add_accepts_filters_document_types_and_subdomains() -> None:
     state = make_state()
     state.register_app("app.one", "example.com")
-    params = _params(handler="https://app.example.com/h", document_type=["crm", "CCrmDocumentDeal", "DEAL"],
-                     filter={"INCLUDE": [["lists"], ["crm", "CCrmDocumentDeal"]], "EXCLUDE": ["box"]},
-                     use_placement="Y")  # fmt: skip
+    params = _params(
+        handler="https://app.example.com/h",
+        document_type=["crm", "CCrmDocumentDeal", "DEAL"],
+        filter={"INCLUDE": [["lists"], ["crm", "CCrmDocumentDeal"]], "EXCLUDE": ["box"]},
+        use_placement="Y",
+    )
     assert call(state, APP, "bizproc.activity.add", **params).result is True
     stored = state.activities[("app.one", "md5_action")].fields
     assert stored["PLACEMENT_HANDLER"] == "https://app.example.com/h"
@@ -102,16 +119,26 @@ def test_update_and_delete_errors(prefix: str, missing: str) -> None:
     state = make_state()
     call(state, APP, f"{prefix}.add", **_params())
     assert error_of(state, APP, f"{prefix}.update", fields={"NAME": "x"}) == (V, "Empty activity code!")
-    assert error_of(state, APP, f"{prefix}.update", code="a b", fields={"NAME": "x"}) == (V, "Wrong activity code!")
+    assert error_of(state, APP, f"{prefix}.update", code="a b", fields={"NAME": "x"}) == (
+        V,
+        "Wrong activity code!",
+    )
     assert error_of(state, APP, f"{prefix}.update", code="nope", fields={"NAME": "x"}) == (
-        "ERROR_ACTIVITY_NOT_FOUND", missing)  # fmt: skip
+        "ERROR_ACTIVITY_NOT_FOUND",
+        missing,
+    )
     assert error_of(state, APP, f"{prefix}.update", code="md5_action") == (V, "No fields to update")
     assert error_of(state, APP, f"{prefix}.update", code="md5_action", fields={"HANDLER": "mailto:x"})[0] == (
-        "ERROR_WRONG_HANDLER_URL")  # fmt: skip
+        "ERROR_WRONG_HANDLER_URL"
+    )
     assert error_of(state, APP, f"{prefix}.update", code="md5_action", fields={"NAME": ""}) == (
-        V, "Empty activity NAME!")  # fmt: skip
+        V,
+        "Empty activity NAME!",
+    )
     assert error_of(state, context(app="app.two"), f"{prefix}.delete", code="md5_action") == (
-        "ERROR_ACTIVITY_NOT_FOUND", missing)  # fmt: skip
+        "ERROR_ACTIVITY_NOT_FOUND",
+        missing,
+    )
     assert error_of(state, APP, f"{prefix}.delete") == (V, "Empty activity code!")
     assert error_of(state, APP, f"{prefix}.delete", code="x/y") == (V, "Wrong activity code!")
     assert state.activities[("app.one", "md5_action")].fields["NAME"] == "MD5"
@@ -121,6 +148,11 @@ def test_update_and_delete_errors(prefix: str, missing: str) -> None:
 @pytest.mark.parametrize("prefix", ["bizproc.activity", "bizproc.robot"])
 def test_app_context_and_admin_required(prefix: str, method: str) -> None:
     state = make_state()
-    assert error_of(state, context(), f"{prefix}.{method}") == ("ACCESS_DENIED", "Application context required")
+    assert error_of(state, context(), f"{prefix}.{method}") == (
+        "ACCESS_DENIED",
+        "Application context required",
+    )
     assert error_of(state, context(2, admin=False, app="app.one"), f"{prefix}.{method}") == (
-        "ACCESS_DENIED", "Access denied!")  # fmt: skip
+        "ACCESS_DENIED",
+        "Access denied!",
+    )

@@ -13,7 +13,7 @@ from bitrix_bizproc.emulator.handlers import HANDLERS, dispatch
 from bitrix_bizproc.emulator.seed import seed
 from bitrix_bizproc.protocol.methods import METHODS
 
-from ._handler_support import ADMIN, APP, call, context, error_of, make_state
+from ._handler_support import ADMIN, APP, call, context, error_of, fail, make_state
 
 
 def test_every_registered_method_has_a_handler() -> None:
@@ -22,7 +22,7 @@ def test_every_registered_method_has_a_handler() -> None:
 
 @pytest.mark.parametrize("name", ["bizproc.nope", "batch", "crm.deal.list", ""])
 def test_unknown_methods(name: str) -> None:
-    err = pytest.raises(PortalError, dispatch, make_state(), ADMIN, name, {}).value
+    err = fail(make_state(), ADMIN, name)
     assert (err.code, err.description, err.status) == ("ERROR_METHOD_NOT_FOUND", "Method not found!", 404)
 
 
@@ -33,7 +33,7 @@ def test_method_names_are_case_insensitive() -> None:
 
 def test_scope_is_checked_first() -> None:
     state = make_state()
-    err = pytest.raises(PortalError, dispatch, state, context(scopes="user"), "bizproc.task.list", {}).value
+    err = fail(state, context(scopes="user"), "bizproc.task.list")
     assert (err.code, err.status) == ("insufficient_scope", 403)
 
 
@@ -41,7 +41,7 @@ def test_scope_is_checked_first() -> None:
     "method", sorted(name for name, info in METHODS.items() if info.admin_only and not info.app_context)
 )
 def test_admin_only_methods(method: str) -> None:
-    err = pytest.raises(PortalError, dispatch, make_state(), context(3, admin=False), method, {}).value
+    err = fail(make_state(), context(3, admin=False), method)
     assert (err.code, err.description, err.status) == ("ACCESS_DENIED", "Access denied!", 403)
 
 
@@ -61,21 +61,60 @@ _SEEDED = make_state()
 seed(_SEEDED, users=5, templates=4, instances=30, seed=1)
 
 _scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 10**6), st.floats(allow_nan=True), st.text(max_size=8),
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 10**6),
+    st.floats(allow_nan=True),
+    st.text(max_size=8),
     st.sampled_from(["", "0", "-1", "Y", "N", "DESC", "user_2", "DEAL_1", "2024-01-01", ">ID", "ID"]),
-)  # fmt: skip
+)
 _values = st.recursive(
     _scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6) | st.sampled_from(
-        ["ID", ">ID", "!STATUS", "NAME", "0", "1", "fileData", "INCLUDE"]), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.text(max_size=6)
+            | st.sampled_from(["ID", ">ID", "!STATUS", "NAME", "0", "1", "fileData", "INCLUDE"]),
+            inner,
+            max_size=4,
+        )
+    ),
     max_leaves=12,
-)  # fmt: skip
+)
 _keys = st.sampled_from(
-    ["ID", "FILTER", "SELECT", "ORDER", "START", "TEMPLATE_ID", "DOCUMENT_ID", "DOCUMENT_TYPE", "PARAMETERS",
-     "NAME", "TEMPLATE_DATA", "AUTO_EXECUTE", "FIELDS", "TASK_ID", "STATUS", "TASK_IDS", "FROM_USER_ID",
-     "TO_USER_ID", "CODE", "HANDLER", "PROPERTIES", "RETURN_PROPERTIES", "EVENT_TOKEN", "LOG_MESSAGE",
-     "RETURN_VALUES", "SORT", "ACTIVE", "COMMENT", "USE_PLACEMENT", "PLACEMENT_HANDLER"]
-)  # fmt: skip
+    [
+        "ID",
+        "FILTER",
+        "SELECT",
+        "ORDER",
+        "START",
+        "TEMPLATE_ID",
+        "DOCUMENT_ID",
+        "DOCUMENT_TYPE",
+        "PARAMETERS",
+        "NAME",
+        "TEMPLATE_DATA",
+        "AUTO_EXECUTE",
+        "FIELDS",
+        "TASK_ID",
+        "STATUS",
+        "TASK_IDS",
+        "FROM_USER_ID",
+        "TO_USER_ID",
+        "CODE",
+        "HANDLER",
+        "PROPERTIES",
+        "RETURN_PROPERTIES",
+        "EVENT_TOKEN",
+        "LOG_MESSAGE",
+        "RETURN_VALUES",
+        "SORT",
+        "ACTIVE",
+        "COMMENT",
+        "USE_PLACEMENT",
+        "PLACEMENT_HANDLER",
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -14,8 +14,10 @@ from ._handler_support import ADMIN, DEAL, call, context, error_of, make_state
 ERIKA = context(2, admin=False)  # head of Max
 MAX = context(3, admin=False)
 TASK = object()  # stands for the ID of the task a test made
-FIELDS = [{"Id": "phone", "Type": "string", "Name": "Phone", "Required": True},
-          {"Id": "count", "Type": "int", "Name": "Count", "Required": False}]  # fmt: skip
+FIELDS = [
+    {"Id": "phone", "Type": "string", "Name": "Phone", "Required": True},
+    {"Id": "count", "Type": "int", "Name": "Count", "Required": False},
+]
 
 
 def _workflow(state: PortalState, activity: str, users: list[int], **spec: Any) -> Workflow:
@@ -35,14 +37,25 @@ def test_list_admin_sees_all_and_users_their_own() -> None:
     assert call(state, ADMIN, "bizproc.task.list").total == 2
     own = call(state, MAX, "bizproc.task.list")
     assert [r["ID"] for r in own.result] == [str(mine.id)]
-    assert set(own.result[0]) == {"ENTITY", "DOCUMENT_ID", "ID", "WORKFLOW_ID", "DOCUMENT_NAME", "NAME", "DOCUMENT_URL"}
+    assert set(own.result[0]) == {
+        "ENTITY",
+        "DOCUMENT_ID",
+        "ID",
+        "WORKFLOW_ID",
+        "DOCUMENT_NAME",
+        "NAME",
+        "DOCUMENT_URL",
+    }
 
 
 def test_list_a_manager_may_see_a_subordinate_but_not_the_reverse() -> None:
     state = make_state()
     _task(state, user=3)
     assert call(state, ERIKA, "bizproc.task.list", filter={"USER_ID": 3}).total == 1
-    assert error_of(state, MAX, "bizproc.task.list", filter={"USER_ID": 2}) == ("ACCESS_DENIED", "Access denied!")
+    assert error_of(state, MAX, "bizproc.task.list", filter={"USER_ID": 2}) == (
+        "ACCESS_DENIED",
+        "Access denied!",
+    )
     assert error_of(state, MAX, "bizproc.task.list", filter={"!USER_ID": 3})[0] == "ACCESS_DENIED"
 
 
@@ -50,8 +63,13 @@ def test_list_fields_and_filters() -> None:
     state = make_state()
     task = _task(state, "RequestInformationActivity", user=4, fields=FIELDS)
     _task(state, user=3)
-    result = call(state, ADMIN, "bizproc.task.list", filter={"USER_ID": "4", "STATUS": "0"},
-                  select=["ID", "STATUS", "USER_ID", "ACTIVITY", "PARAMETERS", "WORKFLOW_ID", "MODIFIED"])  # fmt: skip
+    result = call(
+        state,
+        ADMIN,
+        "bizproc.task.list",
+        filter={"USER_ID": "4", "STATUS": "0"},
+        select=["ID", "STATUS", "USER_ID", "ACTIVITY", "PARAMETERS", "WORKFLOW_ID", "MODIFIED"],
+    )
     row = result.result[0]
     assert result.total == 1 and row["STATUS"] == "0" and row["USER_ID"] == "4"
     assert row["ACTIVITY"] == "RequestInformationActivity" and row["PARAMETERS"]["Fields"] == FIELDS
@@ -61,7 +79,9 @@ def test_list_fields_and_filters() -> None:
 def test_list_rejects_a_select_that_is_not_an_array() -> None:
     state = make_state()
     assert error_of(state, ADMIN, "bizproc.task.list", select="ID") == (
-        "ERROR_SELECT_VALIDATION_FAILURE", "Invalid data in SELECT parameter")  # fmt: skip
+        "ERROR_SELECT_VALIDATION_FAILURE",
+        "Invalid data in SELECT parameter",
+    )
 
 
 @pytest.mark.parametrize(("count", "expected"), [(50, [(50, None)]), (51, [(50, 50), (1, None)])])
@@ -84,8 +104,15 @@ def test_list_start_minus_one_walks_by_id_without_counting() -> None:
     ids: list[int] = []
     last = 0
     while True:
-        page = call(state, ADMIN, "bizproc.task.list", select=["ID"], order={"ID": "ASC"},
-                    filter={">ID": last}, start=-1)  # fmt: skip
+        page = call(
+            state,
+            ADMIN,
+            "bizproc.task.list",
+            select=["ID"],
+            order={"ID": "ASC"},
+            filter={">ID": last},
+            start=-1,
+        )
         assert page.total is None and page.next is None
         ids += [int(r["ID"]) for r in page.result]
         if len(page.result) < 50:
@@ -129,10 +156,28 @@ def test_complete_request_information_needs_its_fields() -> None:
     state = make_state()
     task = _task(state, "RequestInformationActivity", fields=FIELDS)
     assert error_of(state, MAX, "bizproc.task.complete", task_id=task.id, status=3) == (
-        "ERROR_TASK_EXECUTION", 'The "Phone" field is required.')  # fmt: skip
-    assert error_of(state, MAX, "bizproc.task.complete", task_id=task.id, status=3,
-                    fields={"phone": "1", "count": "many"})[0] == "ERROR_TASK_EXECUTION"  # fmt: skip
-    call(state, MAX, "bizproc.task.complete", task_id=task.id, status=3, fields={"phone": "+49 30 1", "count": "2"})
+        "ERROR_TASK_EXECUTION",
+        'The "Phone" field is required.',
+    )
+    assert (
+        error_of(
+            state,
+            MAX,
+            "bizproc.task.complete",
+            task_id=task.id,
+            status=3,
+            fields={"phone": "1", "count": "many"},
+        )[0]
+        == "ERROR_TASK_EXECUTION"
+    )
+    call(
+        state,
+        MAX,
+        "bizproc.task.complete",
+        task_id=task.id,
+        status=3,
+        fields={"phone": "+49 30 1", "count": "2"},
+    )
     assert task.result_fields == {"phone": "+49 30 1", "count": "2"}
 
 
@@ -140,7 +185,9 @@ def test_complete_comment_rules() -> None:
     state = make_state()
     task = _task(state, parameters={"CommentRequired": "YR", "CommentLabel": "Why"})
     assert error_of(state, MAX, "bizproc.task.complete", task_id=task.id, status="no") == (
-        "ERROR_TASK_EXECUTION", 'The "Why" field is required.')  # fmt: skip
+        "ERROR_TASK_EXECUTION",
+        'The "Why" field is required.',
+    )
     assert call(state, MAX, "bizproc.task.complete", task_id=task.id, status="yes").result is True
 
 
@@ -163,8 +210,11 @@ def test_complete_comment_rules() -> None:
 )
 def test_complete_errors(setup: str, params: dict[str, Any], expected: tuple[str, str]) -> None:
     state = make_state()
-    activity = {"review": "ReviewActivity", "request": "RequestInformationActivity",
-                "foreign_type": "RpaApproveActivity"}.get(setup, "ApproveActivity")  # fmt: skip
+    activity = {
+        "review": "ReviewActivity",
+        "request": "RequestInformationActivity",
+        "foreign_type": "RpaApproveActivity",
+    }.get(setup, "ApproveActivity")
     task = _task(state, activity, user=2 if setup == "someone_elses" else 3)
     if setup == "done":
         state.finish_task(task, 1, 1, "", {})
@@ -175,7 +225,9 @@ def test_complete_errors(setup: str, params: dict[str, Any], expected: tuple[str
 def test_delegate_moves_open_tasks() -> None:
     state = make_state()
     task = _task(state, user=4)  # the dismissed employee's open task
-    assert call(state, ADMIN, "bizproc.task.delegate", task_ids=[task.id], from_user_id=4, to_user_id="2").result
+    assert call(
+        state, ADMIN, "bizproc.task.delegate", task_ids=[task.id], from_user_id=4, to_user_id="2"
+    ).result
     assert (task.user_id, task.delegated_from) == (2, 4)
 
 
@@ -183,21 +235,41 @@ def test_delegate_moves_open_tasks() -> None:
     ("params", "expected"),
     [
         ({"task_ids": [], "from_user_id": 4, "to_user_id": 2}, ("ERROR_TASK_VALIDATION", "Invalid TASK_IDS")),
-        ({"task_ids": "1", "from_user_id": 4, "to_user_id": 2}, ("ERROR_TASK_VALIDATION", "Invalid TASK_IDS")),
-        ({"task_ids": ["x"], "from_user_id": 4, "to_user_id": 2}, ("ERROR_TASK_VALIDATION", "Invalid TASK_IDS")),
+        (
+            {"task_ids": "1", "from_user_id": 4, "to_user_id": 2},
+            ("ERROR_TASK_VALIDATION", "Invalid TASK_IDS"),
+        ),
+        (
+            {"task_ids": ["x"], "from_user_id": 4, "to_user_id": 2},
+            ("ERROR_TASK_VALIDATION", "Invalid TASK_IDS"),
+        ),
         ({"task_ids": [1], "to_user_id": 2}, ("ERROR_INVALID_USER_ID", "Invalid FROM_USER_ID")),
-        ({"task_ids": [1], "from_user_id": 77, "to_user_id": 2}, ("ERROR_INVALID_USER_ID", "Invalid FROM_USER_ID")),
+        (
+            {"task_ids": [1], "from_user_id": 77, "to_user_id": 2},
+            ("ERROR_INVALID_USER_ID", "Invalid FROM_USER_ID"),
+        ),
         ({"task_ids": [1], "from_user_id": 4}, ("ERROR_INVALID_USER_ID", "Invalid TO_USER_ID")),
-        ({"task_ids": [1], "from_user_id": 4, "to_user_id": 4}, ("ERROR_INVALID_USER_ID", "Invalid TO_USER_ID")),
-        ({"task_ids": [1], "from_user_id": 3, "to_user_id": 2},
-         ("ERROR_DELEGATION_NOT_ALLOWED", "User is not responsible for the task")),
-        ({"task_ids": [1], "from_user_id": 4, "to_user_id": 5},
-         ("ERROR_DELEGATION_NOT_ALLOWED", "Task delegation is only available for intranet users")),
-        ({"task_ids": [1, 99], "from_user_id": 4, "to_user_id": 5},
-         ("ERROR_DELEGATION_NOT_ALLOWED",
-          "Task delegation is only available for intranet users; User is not responsible for the task")),
+        (
+            {"task_ids": [1], "from_user_id": 4, "to_user_id": 4},
+            ("ERROR_INVALID_USER_ID", "Invalid TO_USER_ID"),
+        ),
+        (
+            {"task_ids": [1], "from_user_id": 3, "to_user_id": 2},
+            ("ERROR_DELEGATION_NOT_ALLOWED", "User is not responsible for the task"),
+        ),
+        (
+            {"task_ids": [1], "from_user_id": 4, "to_user_id": 5},
+            ("ERROR_DELEGATION_NOT_ALLOWED", "Task delegation is only available for intranet users"),
+        ),
+        (
+            {"task_ids": [1, 99], "from_user_id": 4, "to_user_id": 5},
+            (
+                "ERROR_DELEGATION_NOT_ALLOWED",
+                "Task delegation is only available for intranet users; User is not responsible for the task",
+            ),
+        ),
     ],
-)  # fmt: skip
+)
 def test_delegate_errors(params: dict[str, Any], expected: tuple[str, str]) -> None:
     state = make_state()
     state.add_user("Ext", "Partner", user_type="extranet")
@@ -210,9 +282,17 @@ def test_delegate_by_a_user_follows_the_task_delegation_type() -> None:
     anyone = _task(state, user=2)
     subordinates = _task(state, user=2, parameters={"DelegationType": 0})
     nobody = _task(state, user=2, parameters={"DelegationType": 2})
-    assert call(state, ERIKA, "bizproc.task.delegate", task_ids=[anyone.id, subordinates.id], from_user_id=2,
-                to_user_id=3).result  # fmt: skip
-    assert error_of(state, ERIKA, "bizproc.task.delegate", task_ids=[nobody.id], from_user_id=2, to_user_id=3) == (
-        "ERROR_DELEGATION_NOT_ALLOWED", "Task delegation is not allowed")  # fmt: skip
-    assert error_of(state, MAX, "bizproc.task.delegate", task_ids=[anyone.id], from_user_id=2, to_user_id=3)[0] == (
-        "ACCESS_DENIED")  # fmt: skip
+    assert call(
+        state,
+        ERIKA,
+        "bizproc.task.delegate",
+        task_ids=[anyone.id, subordinates.id],
+        from_user_id=2,
+        to_user_id=3,
+    ).result
+    assert error_of(
+        state, ERIKA, "bizproc.task.delegate", task_ids=[nobody.id], from_user_id=2, to_user_id=3
+    ) == ("ERROR_DELEGATION_NOT_ALLOWED", "Task delegation is not allowed")
+    assert error_of(state, MAX, "bizproc.task.delegate", task_ids=[anyone.id], from_user_id=2, to_user_id=3)[
+        0
+    ] == ("ACCESS_DENIED")

@@ -17,7 +17,12 @@ FILE = ["deal.bpt", base64.b64encode(b"opaque bpt bytes").decode()]
 
 
 def _add(state: PortalState, **overrides: Any) -> int:
-    params: dict[str, Any] = {"document_type": list(DEAL), "name": "Deal flow", "template_data": FILE, **overrides}
+    params: dict[str, Any] = {
+        "document_type": list(DEAL),
+        "name": "Deal flow",
+        "template_data": FILE,
+        **overrides,
+    }
     result: int = call(state, APP, "bizproc.workflow.template.add", **params).result
     return result
 
@@ -26,25 +31,56 @@ def test_add_binds_the_template_to_the_app_and_lists_it() -> None:
     state = make_state()
     tid = _add(state, description="d", auto_execute="1")
     assert isinstance(tid, int)
-    rows = call(state, ADMIN, "bizproc.workflow.template.list",
-                select=["ID", "NAME", "SYSTEM_CODE", "AUTO_EXECUTE", "DOCUMENT_TYPE", "ENTITY", "PARAMETERS",
-                        "IS_MODIFIED", "USER_ID", "MODIFIED"]).result  # fmt: skip
-    assert rows == [{
-        "ID": str(tid), "NAME": "Deal flow", "SYSTEM_CODE": "rest_app_1", "AUTO_EXECUTE": "1", "DOCUMENT_TYPE": "DEAL",
-        "ENTITY": "CCrmDocumentDeal", "PARAMETERS": [], "IS_MODIFIED": "N", "USER_ID": "1",
-        "MODIFIED": "2024-09-10T23:26:40+03:00",
-    }]  # fmt: skip
+    rows = call(
+        state,
+        ADMIN,
+        "bizproc.workflow.template.list",
+        select=[
+            "ID",
+            "NAME",
+            "SYSTEM_CODE",
+            "AUTO_EXECUTE",
+            "DOCUMENT_TYPE",
+            "ENTITY",
+            "PARAMETERS",
+            "IS_MODIFIED",
+            "USER_ID",
+            "MODIFIED",
+        ],
+    ).result
+    assert rows == [
+        {
+            "ID": str(tid),
+            "NAME": "Deal flow",
+            "SYSTEM_CODE": "rest_app_1",
+            "AUTO_EXECUTE": "1",
+            "DOCUMENT_TYPE": "DEAL",
+            "ENTITY": "CCrmDocumentDeal",
+            "PARAMETERS": [],
+            "IS_MODIFIED": "N",
+            "USER_ID": "1",
+            "MODIFIED": "2024-09-10T23:26:40+03:00",
+        }
+    ]
 
 
 def test_template_data_carries_parameters_and_tasks_the_emulator_runs() -> None:
     state = make_state()
-    data = encode_template_data({
-        "PARAMETERS": {"Who": {"Name": "Who", "Type": "user", "Required": True}},
-        "TASKS": [{"activity": "ReviewActivity", "users": ["{=Template:Who}"]}],
-    })  # fmt: skip
+    data = encode_template_data(
+        {
+            "PARAMETERS": {"Who": {"Name": "Who", "Type": "user", "Required": True}},
+            "TASKS": [{"activity": "ReviewActivity", "users": ["{=Template:Who}"]}],
+        }
+    )
     tid = _add(state, template_data=data)
-    wid = call(state, ADMIN, "bizproc.workflow.start", template_id=tid,
-               document_id=["crm", "CCrmDocumentDeal", "DEAL_3"], parameters={"Who": ["user_2"]}).result  # fmt: skip
+    wid = call(
+        state,
+        ADMIN,
+        "bizproc.workflow.start",
+        template_id=tid,
+        document_id=["crm", "CCrmDocumentDeal", "DEAL_3"],
+        parameters={"Who": ["user_2"]},
+    ).result
     assert [(t.user_id, t.activity) for t in state.tasks if t.workflow_id == wid] == [(2, "ReviewActivity")]
 
 
@@ -71,28 +107,39 @@ def test_the_file_form_may_come_from_a_batch_query_string() -> None:
 )
 def test_add_validation(overrides: dict[str, Any], description: str) -> None:
     state = make_state()
-    assert error_of(state, APP, "bizproc.workflow.template.add",
-                    **{"document_type": list(DEAL), "name": "n", "template_data": FILE, **overrides}) == (
-        "ERROR_TEMPLATE_VALIDATION_FAILURE", description)  # fmt: skip
+    assert error_of(
+        state,
+        APP,
+        "bizproc.workflow.template.add",
+        **{"document_type": list(DEAL), "name": "n", "template_data": FILE, **overrides},
+    ) == ("ERROR_TEMPLATE_VALIDATION_FAILURE", description)
     assert len(state.templates) == 0
 
 
 def test_add_needs_an_application() -> None:
     state = make_state()
-    err = error_of(state, ADMIN, "bizproc.workflow.template.add", document_type=list(DEAL), name="n", template_data=FILE)
+    err = error_of(
+        state, ADMIN, "bizproc.workflow.template.add", document_type=list(DEAL), name="n", template_data=FILE
+    )
     assert err == ("ACCESS_DENIED", "Application context required")
 
 
 def test_update_only_by_the_owner_app() -> None:
     state = make_state()
     tid = _add(state)
-    assert call(state, APP, "bizproc.workflow.template.update", id=str(tid), fields={"name": "Renamed"}).result == tid
+    assert (
+        call(state, APP, "bizproc.workflow.template.update", id=str(tid), fields={"name": "Renamed"}).result
+        == tid
+    )
     assert state.templates.get(tid).name == "Renamed"  # type: ignore[union-attr]
     assert error_of(state, OTHER_APP, "bizproc.workflow.template.update", id=tid, fields={"NAME": "x"}) == (
-        "ERROR_TEMPLATE_NOT_OWNER", "You can update ONLY templates created by current application")
+        "ERROR_TEMPLATE_NOT_OWNER",
+        "You can update ONLY templates created by current application",
+    )
     portal_made = state.add_template("made in the designer", DEAL).id
-    assert error_of(state, APP, "bizproc.workflow.template.update", id=portal_made, fields={"NAME": "x"})[0] == (
-        "ERROR_TEMPLATE_NOT_OWNER")  # fmt: skip
+    assert error_of(state, APP, "bizproc.workflow.template.update", id=portal_made, fields={"NAME": "x"})[
+        0
+    ] == ("ERROR_TEMPLATE_NOT_OWNER")
 
 
 @pytest.mark.parametrize(
@@ -102,11 +149,16 @@ def test_update_only_by_the_owner_app() -> None:
         ({"id": 1, "fields": "NAME"}, ("ERROR_TEMPLATE_VALIDATION_FAILURE", "No fields to update.")),
         ({"id": 42, "fields": {"NAME": "x"}}, ("ERROR_TEMPLATE_NOT_FOUND", "Workflow template not found.")),
         ({"id": 1, "fields": {"NAME": ""}}, ("ERROR_TEMPLATE_VALIDATION_FAILURE", "Empty template name!")),
-        ({"id": 1, "fields": {"AUTO_EXECUTE": 9}}, ("ERROR_TEMPLATE_VALIDATION_FAILURE", "Incorrect field AUTO_EXECUTE!")),
-        ({"id": 1, "fields": {"TEMPLATE_DATA": ["a", "%%"]}},
-         ("ERROR_TEMPLATE_VALIDATION_FAILURE", "Incorrect field TEMPLATE_DATA!")),
+        (
+            {"id": 1, "fields": {"AUTO_EXECUTE": 9}},
+            ("ERROR_TEMPLATE_VALIDATION_FAILURE", "Incorrect field AUTO_EXECUTE!"),
+        ),
+        (
+            {"id": 1, "fields": {"TEMPLATE_DATA": ["a", "%%"]}},
+            ("ERROR_TEMPLATE_VALIDATION_FAILURE", "Incorrect field TEMPLATE_DATA!"),
+        ),
     ],
-)  # fmt: skip
+)
 def test_update_validation(params: dict[str, Any], expected: tuple[str, str]) -> None:
     state = make_state()
     _add(state)
@@ -117,10 +169,15 @@ def test_update_validation(params: dict[str, Any], expected: tuple[str, str]) ->
 def test_delete() -> None:
     state = make_state()
     tid = _add(state)
-    assert error_of(state, OTHER_APP, "bizproc.workflow.template.delete", id=tid)[0] == "ERROR_TEMPLATE_NOT_OWNER"
+    assert (
+        error_of(state, OTHER_APP, "bizproc.workflow.template.delete", id=tid)[0]
+        == "ERROR_TEMPLATE_NOT_OWNER"
+    )
     assert call(state, APP, "bizproc.workflow.template.delete", id=tid).result is None
     assert error_of(state, APP, "bizproc.workflow.template.delete", id=tid) == (
-        "ERROR_TEMPLATE_NOT_FOUND", "Workflow template not found.")  # fmt: skip
+        "ERROR_TEMPLATE_NOT_FOUND",
+        "Workflow template not found.",
+    )
 
 
 def test_list_hides_automation_templates_and_pages() -> None:
@@ -143,11 +200,22 @@ def test_list_filters_by_system_code_and_orders() -> None:
     _add(state, name="a")
     rows = call(state, ADMIN, "bizproc.workflow.template.list", select=["NAME"], order={"NAME": "ASC"}).result
     assert rows == [{"NAME": "a"}, {"NAME": "b"}]
-    mine = call(state, ADMIN, "bizproc.workflow.template.list", filter={"SYSTEM_CODE": "rest_app_1"}, select=["ID"])
+    mine = call(
+        state, ADMIN, "bizproc.workflow.template.list", filter={"SYSTEM_CODE": "rest_app_1"}, select=["ID"]
+    )
     assert mine.result == [{"ID": "2"}]
 
 
 def test_list_is_for_admins() -> None:
     state = make_state()
     assert error_of(state, context(2, admin=False), "bizproc.workflow.template.list") == (
-        "ACCESS_DENIED", "Access denied!")  # fmt: skip
+        "ACCESS_DENIED",
+        "Access denied!",
+    )
+
+
+def test_list_always_counts() -> None:
+    state = make_state()
+    state.add_template("only", DEAL)
+    result = call(state, ADMIN, "bizproc.workflow.template.list", start=-1)
+    assert (result.result, result.total, result.next) == ([{"ID": "1"}], 1, None)

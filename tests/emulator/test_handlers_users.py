@@ -24,7 +24,9 @@ def test_active_true_excludes_them(active: object) -> None:
 
 
 def test_the_dismissed_employee_recipe() -> None:
-    result = call(make_state(), ADMIN, "user.get", filter={"NAME": "Klaus", "LAST_NAME": "Weber", "ACTIVE": False})
+    result = call(
+        make_state(), ADMIN, "user.get", filter={"NAME": "Klaus", "LAST_NAME": "Weber", "ACTIVE": False}
+    )
     row = result.result[0]
     assert (result.total, row["ID"], row["ACTIVE"], row["USER_TYPE"]) == (1, "4", False, "employee")
 

@@ -23,15 +23,21 @@ def state() -> PortalState:
         tasks=[{"activity": "ApproveActivity", "users": ["{=Template:Approver}"]}],
     )
     state.add_template("Plain lead", ("crm", "CCrmDocumentLead", "LEAD"))
-    state.add_template("SPA 147", ("crm", "Bitrix\\Crm\\Integration\\BizProc\\Document\\Dynamic", "DYNAMIC_147"))
+    state.add_template(
+        "SPA 147", ("crm", "Bitrix\\Crm\\Integration\\BizProc\\Document\\Dynamic", "DYNAMIC_147")
+    )
     return state
 
 
 def test_start_returns_a_string_id_and_creates_the_task(state: PortalState) -> None:
     result = call(
-        state, ADMIN, "bizproc.workflow.start",
-        template_id=1, document_id=["crm", "CCrmDocumentDeal", "DEAL_777"], parameters={"Approver": "user_3"},
-    )  # fmt: skip
+        state,
+        ADMIN,
+        "bizproc.workflow.start",
+        template_id=1,
+        document_id=["crm", "CCrmDocumentDeal", "DEAL_777"],
+        parameters={"Approver": "user_3"},
+    )
     assert ID_SHAPE.match(result.result)
     tasks = [t for t in state.tasks if t.workflow_id == result.result]
     assert [(t.user_id, t.activity) for t in tasks] == [(3, "ApproveActivity")]
@@ -47,21 +53,57 @@ def test_start_accepts_batch_strings_and_smart_process_ids(state: PortalState) -
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        ({"document_id": ["crm", "CCrmDocumentLead", "LEAD_1"]}, ("ERROR_WRONG_WORKFLOW_ID", "Empty TEMPLATE_ID")),
-        ({"template_id": "abc", "document_id": ["crm", "CCrmDocumentLead", "LEAD_1"]}, ("ERROR_WRONG_WORKFLOW_ID", "Empty TEMPLATE_ID")),
-        ({"template_id": 99, "document_id": ["crm", "CCrmDocumentLead", "LEAD_1"]}, ("ERROR_WRONG_WORKFLOW_ID", "Template not found")),
+        (
+            {"document_id": ["crm", "CCrmDocumentLead", "LEAD_1"]},
+            ("ERROR_WRONG_WORKFLOW_ID", "Empty TEMPLATE_ID"),
+        ),
+        (
+            {"template_id": "abc", "document_id": ["crm", "CCrmDocumentLead", "LEAD_1"]},
+            ("ERROR_WRONG_WORKFLOW_ID", "Empty TEMPLATE_ID"),
+        ),
+        (
+            {"template_id": 99, "document_id": ["crm", "CCrmDocumentLead", "LEAD_1"]},
+            ("ERROR_WRONG_WORKFLOW_ID", "Template not found"),
+        ),
         ({"template_id": 2, "document_id": "LEAD_1"}, ("", "Wrong DOCUMENT_ID!")),
         ({"template_id": 2, "document_id": ["crm", "CCrmDocumentLead"]}, ("", "Wrong DOCUMENT_ID!")),
-        ({"template_id": 2, "document_id": ["crm", "CCrmDocumentLead", "LEAD_x"]}, ("", "Incorrect document type!")),
-        ({"template_id": 2, "document_id": ["crm", "NoSuchEntity", "LEAD_1"]}, ("", "Incorrect document type!")),
-        ({"template_id": 2, "document_id": ["crm", "CCrmDocumentDeal", "DEAL_1"]}, ("", "Template type and DOCUMENT_ID mismatch!")),
-        ({"template_id": 3, "document_id": ["crm", "Bitrix\\Crm\\Integration\\BizProc\\Document\\Dynamic", "DYNAMIC_148_1"]},
-         ("", "Template type and DOCUMENT_ID mismatch!")),
-        ({"template_id": 1, "document_id": ["crm", "CCrmDocumentDeal", "DEAL_1"]}, ("", 'Parameter "Approver" is required.')),
-        ({"template_id": 1, "document_id": ["crm", "CCrmDocumentDeal", "DEAL_1"], "parameters": {"Approver": "bob"}},
-         ("", 'Incorrect value of parameter "Approver".')),
+        (
+            {"template_id": 2, "document_id": ["crm", "CCrmDocumentLead", "LEAD_x"]},
+            ("", "Incorrect document type!"),
+        ),
+        (
+            {"template_id": 2, "document_id": ["crm", "NoSuchEntity", "LEAD_1"]},
+            ("", "Incorrect document type!"),
+        ),
+        (
+            {"template_id": 2, "document_id": ["crm", "CCrmDocumentDeal", "DEAL_1"]},
+            ("", "Template type and DOCUMENT_ID mismatch!"),
+        ),
+        (
+            {
+                "template_id": 3,
+                "document_id": [
+                    "crm",
+                    "Bitrix\\Crm\\Integration\\BizProc\\Document\\Dynamic",
+                    "DYNAMIC_148_1",
+                ],
+            },
+            ("", "Template type and DOCUMENT_ID mismatch!"),
+        ),
+        (
+            {"template_id": 1, "document_id": ["crm", "CCrmDocumentDeal", "DEAL_1"]},
+            ("", 'Parameter "Approver" is required.'),
+        ),
+        (
+            {
+                "template_id": 1,
+                "document_id": ["crm", "CCrmDocumentDeal", "DEAL_1"],
+                "parameters": {"Approver": "bob"},
+            },
+            ("", 'Incorrect value of parameter "Approver".'),
+        ),
     ],
-)  # fmt: skip
+)
 def test_start_validation(state: PortalState, params: dict[str, object], expected: tuple[str, str]) -> None:
     assert error_of(state, ADMIN, "bizproc.workflow.start", **params) == expected
     assert len(state.instances) == 0
@@ -82,17 +124,47 @@ def test_instances_default_select_and_order(state: PortalState) -> None:
 
 
 def test_instances_select_renders_wire_types(state: PortalState) -> None:
-    call(state, ADMIN, "bizproc.workflow.start", template_id=2, document_id=["crm", "CCrmDocumentLead", "LEAD_5"])
-    row = call(state, ADMIN, "bizproc.workflow.instance.list", select=["id", "STARTED_BY", "TEMPLATE_ID",
-               "DOCUMENT_ID", "ENTITY", "MODULE_ID", "STARTED", "OWNED_ID", "BOGUS"]).result[0]  # fmt: skip
+    call(
+        state,
+        ADMIN,
+        "bizproc.workflow.start",
+        template_id=2,
+        document_id=["crm", "CCrmDocumentLead", "LEAD_5"],
+    )
+    row = call(
+        state,
+        ADMIN,
+        "bizproc.workflow.instance.list",
+        select=[
+            "id",
+            "STARTED_BY",
+            "TEMPLATE_ID",
+            "DOCUMENT_ID",
+            "ENTITY",
+            "MODULE_ID",
+            "STARTED",
+            "OWNED_ID",
+            "BOGUS",
+        ],
+    ).result[0]
     assert row == {
-        "ID": row["ID"], "STARTED_BY": "1", "TEMPLATE_ID": "2", "DOCUMENT_ID": "LEAD_5",
-        "ENTITY": "CCrmDocumentLead", "MODULE_ID": "crm", "STARTED": "2024-09-10T23:26:40+03:00", "OWNED_ID": None,
-    }  # fmt: skip
+        "ID": row["ID"],
+        "STARTED_BY": "1",
+        "TEMPLATE_ID": "2",
+        "DOCUMENT_ID": "LEAD_5",
+        "ENTITY": "CCrmDocumentLead",
+        "MODULE_ID": "crm",
+        "STARTED": "2024-09-10T23:26:40+03:00",
+        "OWNED_ID": None,
+    }
 
 
-@pytest.mark.parametrize(("count", "pages"), [(50, [(50, None)]), (51, [(50, 50), (1, None)]), (0, [(0, None)])])
-def test_instances_paging_arithmetic(state: PortalState, count: int, pages: list[tuple[int, int | None]]) -> None:
+@pytest.mark.parametrize(
+    ("count", "pages"), [(50, [(50, None)]), (51, [(50, 50), (1, None)]), (0, [(0, None)])]
+)
+def test_instances_paging_arithmetic(
+    state: PortalState, count: int, pages: list[tuple[int, int | None]]
+) -> None:
     _started(state, count)
     start, seen = 0, []
     for _ in pages:
@@ -137,26 +209,49 @@ def test_instances_filters_with_operators_and_drops_unknown_keys(state: PortalSt
 def test_instances_order_by_several_fields(state: PortalState) -> None:
     state.add_instances(2, started=NOW - 50, template_id=2)
     state.add_instances(2, started=NOW - 10, template_id=1)
-    rows = call(state, ADMIN, "bizproc.workflow.instances", select=["TEMPLATE_ID", "ID"],
-                order={"TEMPLATE_ID": "desc", "ID": "anything"}).result  # fmt: skip
+    rows = call(
+        state,
+        ADMIN,
+        "bizproc.workflow.instances",
+        select=["TEMPLATE_ID", "ID"],
+        order={"TEMPLATE_ID": "desc", "ID": "anything"},
+    ).result
     assert [r["TEMPLATE_ID"] for r in rows] == ["2", "2", "1", "1"]
     assert rows[0]["ID"] < rows[1]["ID"] and rows[2]["ID"] < rows[3]["ID"]
 
 
 def test_terminate_keeps_a_record_and_leaves_the_list(state: PortalState) -> None:
-    wid = call(state, ADMIN, "bizproc.workflow.start", template_id=1,
-               document_id=["crm", "CCrmDocumentDeal", "DEAL_1"], parameters={"Approver": "user_3"}).result  # fmt: skip
-    assert call(state, ADMIN, "bizproc.workflow.terminate", id=wid, status="Terminated by rest app.").result is True
+    wid = call(
+        state,
+        ADMIN,
+        "bizproc.workflow.start",
+        template_id=1,
+        document_id=["crm", "CCrmDocumentDeal", "DEAL_1"],
+        parameters={"Approver": "user_3"},
+    ).result
+    assert (
+        call(state, ADMIN, "bizproc.workflow.terminate", id=wid, status="Terminated by rest app.").result
+        is True
+    )
     assert call(state, ADMIN, "bizproc.workflow.instances").total == 0
     record = state.instance(wid)
-    assert record is not None and (record.state, record.status_text) == ("Terminated", "Terminated by rest app.")
+    assert record is not None and (record.state, record.status_text) == (
+        "Terminated",
+        "Terminated by rest app.",
+    )
     assert not [t for t in state.tasks if t.workflow_id == wid and t.status == 0]
     assert state.counts()["terminated"] == 1
 
 
 def test_kill_deletes_everything(state: PortalState) -> None:
-    wid = call(state, ADMIN, "bizproc.workflow.start", template_id=1,
-               document_id=["crm", "CCrmDocumentDeal", "DEAL_1"], parameters={"Approver": "user_3"}).result  # fmt: skip
+    wid = call(
+        state,
+        ADMIN,
+        "bizproc.workflow.start",
+        template_id=1,
+        document_id=["crm", "CCrmDocumentDeal", "DEAL_1"],
+        parameters={"Approver": "user_3"},
+    ).result
     token = state.make_event_token(wid)
     assert call(state, ADMIN, "bizproc.workflow.kill", id=wid).result is True
     assert state.instance(wid) is None and wid in state.killed
@@ -169,7 +264,10 @@ def test_kill_deletes_everything(state: PortalState) -> None:
 @pytest.mark.parametrize("bad", [None, "", 0, 12345])
 def test_empty_or_non_string_id(state: PortalState, method: str, bad: object) -> None:
     params = {} if bad is None else {"id": bad}
-    assert error_of(state, ADMIN, method, **params) == ("ERROR_WRONG_WORKFLOW_ID", "Empty workflow instance ID")
+    assert error_of(state, ADMIN, method, **params) == (
+        "ERROR_WRONG_WORKFLOW_ID",
+        "Empty workflow instance ID",
+    )
 
 
 @pytest.mark.parametrize("method", ["bizproc.workflow.kill", "bizproc.workflow.terminate"])
@@ -190,5 +288,15 @@ def test_paging_while_terminating_skips_rows_like_the_live_portal(state: PortalS
     first = call(state, ADMIN, "bizproc.workflow.instances", select=["ID"], order={"ID": "ASC"})
     for row in first.result:
         call(state, ADMIN, "bizproc.workflow.terminate", id=row["ID"])
-    second = call(state, ADMIN, "bizproc.workflow.instances", select=["ID"], order={"ID": "ASC"}, start=first.next)
+    second = call(
+        state, ADMIN, "bizproc.workflow.instances", select=["ID"], order={"ID": "ASC"}, start=first.next
+    )
     assert second.total == 70 and len(second.result) == 20  # rows 50..69 of what is left were never seen
+
+
+def test_add_instances_takes_the_document_type_of_the_given_template(state: PortalState) -> None:
+    rows = state.add_instances(2, template_id=3)
+    assert [(w.entity, w.document_id.startswith("DYNAMIC_147_")) for w in rows] == [
+        (rows[0].entity, True)
+    ] * 2
+    assert call(state, ADMIN, "bizproc.workflow.instances", filter={"TEMPLATE_ID": 3}).total == 2

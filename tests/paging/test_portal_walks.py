@@ -126,6 +126,32 @@ async def test_walk_during_inserts_and_terminations_never_repeats(
     assert set(want) <= set(got)
 
 
+@pytest.mark.parametrize("strategy", ["keyset", "parallel", "sequential"])
+async def test_task_walk_during_inserts_and_terminations(
+    portal: EmulatedPortal, client: BizprocClient, strategy: str
+) -> None:
+    seed(portal, TASKS, 3_000)
+    state = portal.state
+    doomed = iter(sorted(w.id for w in state.instances)[::7])  # their open tasks vanish mid-walk
+    removed: set[str] = set()
+    got: list[str] = []
+    async for page in client.paginate(TASKS, strategy=strategy).pages():
+        got.extend(ids(page.items))
+        for workflow in state.add_instances(3):
+            state.add_task(workflow, 1, {"activity": "ApproveActivity"})
+        for _ in range(4):
+            wf_id = next(doomed, None)
+            if wf_id is not None:
+                removed.update(str(t) for t in state.tasks_by_workflow.get(wf_id, []))
+                state.terminate(wf_id)
+    throughout = {str(t.id) for t in state.tasks if t.id <= 3_000} - removed
+    assert len(got) == len(set(got))
+    assert removed and throughout
+    if strategy == "keyset":
+        assert throughout <= set(got)  # keyset skips nothing that matched throughout
+    assert set(got) <= {str(i) for i in range(1, state._next_task)}
+
+
 async def test_drain_terminates_everything(portal: EmulatedPortal, client: BizprocClient) -> None:
     want = seed(portal, INSTANCES, 620)
     got: list[str] = []

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bitrix_bizproc._client import BizprocClient
+from bitrix_bizproc import BizprocClient
 from bitrix_bizproc.emulator import EmulatedPortal
 
 from .recorder import Recorder

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bitrix_bizproc._client import BizprocClient
+from bitrix_bizproc import BizprocClient
 from bitrix_bizproc.emulator import EmulatedPortal
 from bitrix_bizproc.models import DocumentId, DocumentType, Property, PropertyType
 from bitrix_bizproc.protocol.errors import AccessDeniedError, NotFoundError, ValidationError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bitrix_bizproc._client import BizprocClient
+from bitrix_bizproc import BizprocClient
 from bitrix_bizproc.emulator import EmulatedPortal
 from bitrix_bizproc.models import DocumentId, F, TaskActivity, TaskCompletion, TaskStatus, TaskUserStatus
 from bitrix_bizproc.protocol.errors import AccessDeniedError, BitrixError, NotFoundError, ValidationError

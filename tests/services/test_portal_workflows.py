@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bitrix_bizproc._client import BizprocClient
+from bitrix_bizproc import BizprocClient
 from bitrix_bizproc.emulator import EmulatedPortal
 from bitrix_bizproc.models import AutoExecute, DocumentId, DocumentType, F, Filter
 from bitrix_bizproc.protocol.errors import AccessDeniedError, BitrixError, NotFoundError, ValidationError
@@ -69,6 +69,10 @@ async def test_workflow_errors(portal: EmulatedPortal, client: BizprocClient) ->
             await non_admin.workflows.instances_page()
         with pytest.raises(AccessDeniedError):
             await non_admin.workflows.start(tpl.id, DocumentId.deal(1))
+        with pytest.raises(AccessDeniedError):
+            await non_admin.workflows.terminate("66e412fdc9bd44.36306599")
+        with pytest.raises(AccessDeniedError):
+            await non_admin.templates.list_page()
 
 
 async def test_templates_in_an_app_context(portal: EmulatedPortal, app: BizprocClient) -> None:

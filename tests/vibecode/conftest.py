@@ -61,10 +61,11 @@ Connect = Callable[..., BizprocClient]
 
 @pytest.fixture
 async def connect(gateway: VibecodeGateway, fake_time: FakeTime) -> AsyncIterator[Connect]:
-    """``connect(key, token=None, **options)``: a client on the gateway (limiter off, fake sleep) closed after."""
+    """``connect(key, token=None, **options)``: a client on the gateway (limiter off, fake sleep)."""
     clients: list[BizprocClient] = []
 
     def make(api_key: str, session_token: str | None = None, **options: Any) -> BizprocClient:
+        auto_batch = options.pop("auto_batch", False)
         options.setdefault("limiter", "off")
         options.setdefault("retry", RetryPolicy(max_attempts=3))
         session = vibecode_session(
@@ -75,7 +76,7 @@ async def connect(gateway: VibecodeGateway, fake_time: FakeTime) -> AsyncIterato
             sleep=fake_time.sleep,
             **options,
         )
-        client = BizprocClient(session)
+        client = BizprocClient(session, auto_batch=auto_batch)
         clients.append(client)
         return client
 

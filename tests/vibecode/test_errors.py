@@ -33,7 +33,10 @@ async def test_missing_api_key(gateway: VibecodeGateway) -> None:
     async with aiohttp.ClientSession() as http, http.get(f"{gateway.base_url}/workflows") as response:
         body = await response.json()
     assert response.status == 401
-    assert body == {"success": False, "error": {"code": "MISSING_API_KEY", "message": body["error"]["message"]}}
+    assert body == {
+        "success": False,
+        "error": {"code": "MISSING_API_KEY", "message": body["error"]["message"]},
+    }
 
 
 @pytest.mark.parametrize("code", ["INVALID_API_KEY", "TOKEN_MISSING"])
@@ -87,7 +90,9 @@ async def test_rate_limited_answers_429_with_retry_after(gateway: VibecodeGatewa
                 statuses.append(response.status)
                 retry_after, body = response.headers.get("Retry-After"), await response.json()
     assert statuses == [200, 200, 429]
-    assert retry_after == "60" and body["error"]["code"] == "RATE_LIMITED" and body["error"]["retryAfter"] == 60
+    assert (
+        retry_after == "60" and body["error"]["code"] == "RATE_LIMITED" and body["error"]["retryAfter"] == 60
+    )
 
 
 async def test_the_client_waits_retry_after_then_succeeds(
@@ -112,7 +117,9 @@ async def test_bitrix_unavailable_is_retried_as_a_server_error(
     assert portal.state.counts()["terminated"] == 1
 
 
-async def test_bitrix_unavailable_when_retries_run_out(gateway: VibecodeGateway, client: BizprocClient) -> None:
+async def test_bitrix_unavailable_when_retries_run_out(
+    gateway: VibecodeGateway, client: BizprocClient
+) -> None:
     gateway.unavailable = 10
     with pytest.raises(ServerError) as caught:
         await client.workflows.instances_page()

@@ -54,7 +54,11 @@ TOKEN = "session-token-123"
         ),
         (
             "bizproc.workflow.start",
-            {"TEMPLATE_ID": "2", "DOCUMENT_ID": ["crm", "CCrmDocumentCompany", "COMPANY_9"], "PARAMETERS": {}},
+            {
+                "TEMPLATE_ID": "2",
+                "DOCUMENT_ID": ["crm", "CCrmDocumentCompany", "COMPANY_9"],
+                "PARAMETERS": {},
+            },
             "POST",
             "/workflows/start",
             {"templateId": 2, "entityType": "company", "entityId": 9},
@@ -67,7 +71,13 @@ TOKEN = "session-token-123"
             None,
         ),
         ("bizproc.workflow.terminate", {"ID": "a/b", "STATUS": None}, "DELETE", "/workflows/a%2Fb", None),
-        ("bizproc.workflow.kill", {"ID": "69f0c2d5ade389.22457798"}, "DELETE", "/workflows/69f0c2d5ade389.22457798?force=true", None),
+        (
+            "bizproc.workflow.kill",
+            {"ID": "69f0c2d5ade389.22457798"},
+            "DELETE",
+            "/workflows/69f0c2d5ade389.22457798?force=true",
+            None,
+        ),
         (
             "bizproc.event.send",
             {"EVENT_TOKEN": "t|1", "RETURN_VALUES": {"ok": "Y"}, "LOG_MESSAGE": "done"},
@@ -104,7 +114,11 @@ def test_each_operation_maps_to_its_route(
         ("bizproc.workflow.instances", {"ORDER": {"ID": "ASC"}}, "MODIFIED DESC"),
         ("bizproc.workflow.instances", {"start": -1}, "start=-1"),
         ("bizproc.workflow.template.list", {"FILTER": {"MODULE_ID": "crm"}}, "filters"),
-        ("bizproc.workflow.start", {"TEMPLATE_ID": 1, "DOCUMENT_ID": DocumentId.smart_process(147, 1)}, "CRM deals"),
+        (
+            "bizproc.workflow.start",
+            {"TEMPLATE_ID": 1, "DOCUMENT_ID": DocumentId.smart_process(147, 1)},
+            "CRM deals",
+        ),
         ("bizproc.workflow.terminate", {"ID": "x", "EXTRA": 1}, "EXTRA"),
     ],
 )
@@ -183,24 +197,32 @@ def test_a_204_is_true() -> None:
 def test_a_list_page_gets_total_next_and_the_rest_projection() -> None:
     request = build_request("bizproc.workflow.instances", {"SELECT": ["STARTED"], "start": 50})
     rows = [{"ID": f"id{i}", "STARTED": "2026-01-01T00:00:00+00:00", "TEMPLATE_ID": "3"} for i in range(50)]
-    response = parse_gateway_response(request, 200, _body({"success": True, "data": rows, "meta": {"total": 120}}))
+    response = parse_gateway_response(
+        request, 200, _body({"success": True, "data": rows, "meta": {"total": 120}})
+    )
     assert (response.total, response.next) == (120, 100)
     assert response.result[0] == {"ID": "id0", "STARTED": "2026-01-01T00:00:00+00:00"}
-    last = parse_gateway_response(request, 200, _body({"success": True, "data": rows[:20], "meta": {"total": 70}}))
+    last = parse_gateway_response(
+        request, 200, _body({"success": True, "data": rows[:20], "meta": {"total": 70}})
+    )
     assert (last.total, last.next) == (70, None)
 
 
 def test_default_select_is_the_rest_default() -> None:
     request = build_request("bizproc.workflow.instances", {})
     row = {"ID": "a", "MODIFIED": "m", "OWNED_UNTIL": None, "STARTED": "s"}
-    response = parse_gateway_response(request, 200, _body({"success": True, "data": [row], "meta": {"total": 1}}))
+    response = parse_gateway_response(
+        request, 200, _body({"success": True, "data": [row], "meta": {"total": 1}})
+    )
     assert response.result == [{"ID": "a", "MODIFIED": "m", "OWNED_UNTIL": None}]
 
 
 def test_template_rows_get_rest_field_names() -> None:
     request = build_request("bizproc.workflow.template.list", {"SELECT": ["*"]})
     row = {"id": 5, "name": "Approve", "documentType": ["crm", "CCrmDocumentDeal", "DEAL"], "autoExecute": 0}
-    response = parse_gateway_response(request, 200, _body({"success": True, "data": [row], "meta": {"total": 1}}))
+    response = parse_gateway_response(
+        request, 200, _body({"success": True, "data": [row], "meta": {"total": 1}})
+    )
     assert response.result == [
         {"ID": 5, "NAME": "Approve", "DOCUMENT_TYPE": ["crm", "CCrmDocumentDeal", "DEAL"], "AUTO_EXECUTE": 0}
     ]
@@ -240,7 +262,9 @@ def test_error_envelopes_map_onto_the_typed_errors(status: int, code: str, cls: 
 
 def test_retry_after_comes_from_the_header_else_the_body() -> None:
     request = build_request("bizproc.workflow.instances", {})
-    body = _body({"success": False, "error": {"code": "RATE_LIMITED", "message": "slow down", "retryAfter": 2}})
+    body = _body(
+        {"success": False, "error": {"code": "RATE_LIMITED", "message": "slow down", "retryAfter": 2}}
+    )
     with pytest.raises(QueryLimitError) as from_body:
         parse_gateway_response(request, 429, body)
     assert from_body.value.retry_after == 2

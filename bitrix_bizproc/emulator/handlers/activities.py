@@ -20,9 +20,18 @@ __all__ = ["ACTIVITY", "HANDLERS", "Kind", "make_handlers"]
 _CODE = re.compile(r"^[a-zA-Z0-9._-]+$")
 _PROPERTY_KEY = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*$")
 _UPDATABLE = (
-    "HANDLER", "AUTH_USER_ID", "USE_SUBSCRIPTION", "NAME", "DESCRIPTION", "PROPERTIES", "RETURN_PROPERTIES",
-    "DOCUMENT_TYPE", "FILTER", "USE_PLACEMENT", "PLACEMENT_HANDLER",
-)  # fmt: skip
+    "HANDLER",
+    "AUTH_USER_ID",
+    "USE_SUBSCRIPTION",
+    "NAME",
+    "DESCRIPTION",
+    "PROPERTIES",
+    "RETURN_PROPERTIES",
+    "DOCUMENT_TYPE",
+    "FILTER",
+    "USE_PLACEMENT",
+    "PLACEMENT_HANDLER",
+)
 
 
 @attrs.frozen

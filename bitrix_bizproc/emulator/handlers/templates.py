@@ -166,7 +166,7 @@ def delete(state: PortalState, ctx: CallContext, params: dict[str, Any]) -> Hand
 
 
 def list_templates(state: PortalState, ctx: CallContext, params: dict[str, Any]) -> HandlerResult:
-    """Templates (automation-rule templates hidden): SELECT / FILTER / ORDER / start."""
+    """Templates (automation-rule templates hidden): SELECT / FILTER / ORDER / start; always counted."""
     settings = state.settings
     names = parse_select(params.get("SELECT"), TEMPLATE_FIELDS, ("ID",)) or ["ID"]
     query = Query(
@@ -179,7 +179,7 @@ def list_templates(state: PortalState, ctx: CallContext, params: dict[str, Any])
         parse_start(params.get("START")),
         lambda row: render(row, names, TEMPLATE_FIELDS, settings),
         settings,
-        no_count_allowed=True,
+        no_count_allowed=False,
     )
 
 

@@ -35,12 +35,23 @@ _FILTERABLE["NAME_SEARCH"] = Field("search_text")
 _NOT_FILTER = frozenset({"SORT", "ORDER", "START", "SELECT", "ADMIN_MODE", "IMAGE_RESIZE", "FILTER"})
 # prefix -> (operator, how the value is read): "=" plain, "in" a list, "like" %value%, "mask" a % pattern
 _PREFIXES = {
-    "": ("=", "plain"), "=": ("=", "plain"), "!": ("!=", "plain"), "!=": ("!=", "plain"),
-    ">=": (">=", "plain"), ">": (">", "plain"), "<=": ("<=", "plain"), "<": ("<", "plain"),
-    "@": ("=", "in"), "!@": ("!=", "in"),
-    "%": ("~", "like"), "!%": ("!~", "like"),
-    "=%": ("~", "mask"), "%=": ("~", "mask"), "!=%": ("!~", "mask"), "!%=": ("!~", "mask"),
-}  # fmt: skip
+    "": ("=", "plain"),
+    "=": ("=", "plain"),
+    "!": ("!=", "plain"),
+    "!=": ("!=", "plain"),
+    ">=": (">=", "plain"),
+    ">": (">", "plain"),
+    "<=": ("<=", "plain"),
+    "<": ("<", "plain"),
+    "@": ("=", "in"),
+    "!@": ("!=", "in"),
+    "%": ("~", "like"),
+    "!%": ("!~", "like"),
+    "=%": ("~", "mask"),
+    "%=": ("~", "mask"),
+    "!=%": ("!~", "mask"),
+    "!%=": ("!~", "mask"),
+}
 _PREFIX = re.compile(r"^([^a-zA-Z]*)(.*)$", re.S)
 
 

@@ -1,0 +1,99 @@
+"""Kill -9 mid-run, resume with the same journal: nothing lost, nothing done twice, all accounted for."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from bitrix_bizproc import BizprocClient, RetryPolicy
+from bitrix_bizproc.emulator import EmulatedPortal, FaultKind
+from bitrix_bizproc.jobs import Journal, Outcome, ReportOutcome, instance_filter, terminate_workflows
+
+from ._seed import CUTOFF, seed_instances
+
+ROOT = Path(__file__).resolve().parents[2]
+JOB = """
+import asyncio, sys
+from bitrix_bizproc import BizprocClient
+from bitrix_bizproc.jobs import instance_filter, terminate_workflows
+from bitrix_bizproc.protocol.limits import BucketSpec
+
+async def main():
+    async with BizprocClient.from_webhook(sys.argv[1], limiter=None) as client:
+        await terminate_workflows(
+            client, filter={"<STARTED": sys.argv[3]}, journal=sys.argv[2], concurrency=1
+        )
+
+asyncio.run(main())
+"""
+
+
+def _count_successes(portal: EmulatedPortal) -> Counter[str]:
+    """Spy on the portal: how many times each instance was actually terminated."""
+    done: Counter[str] = Counter()
+    real = portal.state.terminate
+
+    def terminate(workflow_id: str, status_text: str = "") -> bool:
+        ok = real(workflow_id, status_text)
+        done[workflow_id] += ok
+        return ok
+
+    portal.state.terminate = terminate  # type: ignore[method-assign]
+    return done
+
+
+async def _wait_for(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(20):  # generous: only reached if the subprocess is stuck
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+async def test_kill_minus_nine_mid_run_then_resume(portal: EmulatedPortal, tmp_path: Path) -> None:
+    seeded = seed_instances(portal, old=500, new=20)
+    successes = _count_successes(portal)
+    journal = tmp_path / "job.jsonl"
+    cutoff = instance_filter(started_before=CUTOFF)["<STARTED"]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", JOB, portal.webhook_url, str(journal), cutoff, cwd=ROOT, env={**os.environ}
+    )
+    try:
+        # Once the first chunk is journaled done, hold the next batch on the portal for a while: it
+        # still runs after the client is gone, so its items are in flight (fate unknown) at the kill.
+        await _wait_for(lambda: journal.exists() and b'"done"' in journal.read_bytes())
+        portal.faults.inject(FaultKind.SLOW, method="batch", delay=0.3)
+        await _wait_for(lambda: portal.counters.faults["slow"] == 1)
+    finally:
+        proc.kill()  # SIGKILL: no cleanup, no flush
+        await proc.wait()
+    before = sum(successes.values())
+    await _wait_for(lambda: sum(successes.values()) == before + 50)  # the held batch ran anyway
+
+    first = Journal(journal)
+    done_first = {e.item for e in first.entries("terminate") if e.outcome is Outcome.DONE}
+    in_flight = {e.item for e in first.entries("terminate") if e.outcome is Outcome.STARTED}
+    assert done_first and len(in_flight) == 50 and len(done_first) < 450
+    first.close()
+
+    async with BizprocClient.from_webhook(
+        portal.webhook_url, limiter=None, retry=RetryPolicy(backoff=0.01)
+    ) as c:
+        report = await terminate_workflows(c, filter=instance_filter(started_before=CUTOFF), journal=journal)
+
+    # the portal: every matching instance terminated exactly once, nothing else touched
+    assert set(successes) == seeded.old and set(successes.values()) == {1}
+    assert {w.id for w in portal.state.instances} == seeded.new
+    # the journal: every item ends done or already_gone; the in-flight ones were found gone on retry
+    final = Journal(journal)
+    outcomes = {e.item: e.outcome for e in final.entries("terminate")}
+    assert set(outcomes) == seeded.old
+    assert {i for i, o in outcomes.items() if o is Outcome.ALREADY_GONE} == in_flight
+    assert {i for i, o in outcomes.items() if o is Outcome.DONE} == seeded.old - in_flight
+    # the report of the resumed run
+    assert report.count(ReportOutcome.SKIPPED_DONE) == len(done_first)
+    assert report.count(ReportOutcome.ALREADY_GONE) == 50
+    assert report.count(ReportOutcome.DONE) == 500 - len(done_first) - 50
+    assert report.ok and report.remaining == 0
