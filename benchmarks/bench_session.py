@@ -19,6 +19,7 @@ import gc
 import json
 import multiprocessing as mp
 import time
+from collections.abc import Awaitable, Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -77,43 +78,43 @@ class PortalProcess:
 
 
 # -- (a) sequential calls ------------------------------------------------------------------------
-async def plain_sequential(url: str, n: int) -> float:
-    """Plain aiohttp + json: POST the JSON body, read the answer, decode it, check for an error."""
-    async with aiohttp.ClientSession() as http:
-        target = url + METHOD
-        headers = {"Content-Type": "application/json"}
-        started = time.perf_counter()
-        for _ in range(n):
+Timing = tuple[float, float]  # wall seconds, CPU seconds of this (the client's) process
+
+
+async def _timed(calls: int, one: Callable[[], Awaitable[object]]) -> Timing:
+    gc.collect()
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(calls):
+        await one()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+async def sequential(portal: PortalProcess, n: int, rounds: int) -> tuple[Timing, Timing]:
+    """Plain aiohttp + json vs this client (limits off), interleaved in short rounds to cancel drift."""
+    portal.ask("plan", None)
+    url = portal.webhook_url
+    target, headers = url + METHOD, {"Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as http, BizprocClient.from_webhook(url, limiter="off") as client:
+
+        async def plain() -> object:  # POST the JSON body, read and decode the answer, check for an error
             async with http.post(target, data=json.dumps(PARAMS), headers=headers) as resp:
                 data = json.loads(await resp.read())
                 if "error" in data:
                     raise RuntimeError(data["error"])
-        return time.perf_counter() - started
+                return data["result"]
 
+        async def ours() -> object:
+            return (await client.call(METHOD, PARAMS)).result
 
-async def client_sequential(url: str, n: int) -> float:
-    """This client with limits off."""
-    async with BizprocClient.from_webhook(url, limiter="off") as client:
-        started = time.perf_counter()
-        for _ in range(n):
-            await client.call(METHOD, PARAMS)
-        return time.perf_counter() - started
-
-
-async def sequential(portal: PortalProcess, n: int, rounds: int) -> tuple[float, float]:
-    """Alternate baseline and client in rounds (warm-up first); total seconds of each."""
-    portal.ask("plan", None)
-    url = portal.webhook_url
-    await plain_sequential(url, 200)
-    await client_sequential(url, 200)
-    plain = client = 0.0
-    per_round = n // rounds
-    for _ in range(rounds):
-        gc.collect()
-        plain += await plain_sequential(url, per_round)
-        gc.collect()
-        client += await client_sequential(url, per_round)
-    return plain, client
+        await _timed(200, plain)  # warm up both sides
+        await _timed(200, ours)
+        totals = {plain: [0.0, 0.0], ours: [0.0, 0.0]}
+        for i in range(rounds):
+            for side in (plain, ours) if i % 2 == 0 else (ours, plain):
+                wall, cpu = await _timed(n // rounds, side)
+                totals[side][0] += wall
+                totals[side][1] += cpu
+    return (totals[plain][0], totals[plain][1]), (totals[ours][0], totals[ours][1])
 
 
 # -- (b) concurrent callers against the bucket --------------------------------------------------
@@ -140,11 +141,17 @@ async def main(quick: bool) -> None:
     n_seq, n_conc = (2_000, 500) if quick else (10_000, 2_000)
     portal = PortalProcess()
     try:
-        plain, client = await sequential(portal, n_seq, rounds=10)
+        (plain, plain_cpu), (ours, ours_cpu) = await sequential(portal, n_seq, rounds=20)
         print(f"(a) {n_seq:,} sequential calls of {METHOD}, limits off (portal in a child process)")
-        print(f"    plain aiohttp + json : {plain:6.2f} s  {n_seq / plain:7,.0f} calls/s")
-        print(f"    BizprocClient        : {client:6.2f} s  {n_seq / client:7,.0f} calls/s")
-        print(f"    ratio client/plain   : {client / plain:.3f}x   (target <= 1.15x)")
+        for name, wall, cpu in (
+            ("plain aiohttp + json", plain, plain_cpu),
+            ("BizprocClient", ours, ours_cpu),
+        ):
+            print(f"    {name:21s}: {wall:6.2f} s  {n_seq / wall:7,.0f} calls/s  client CPU {cpu:5.2f} s")
+        print(
+            f"    ratio client/plain   : {ours / plain:.3f}x wall (target <= 1.15x), "
+            f"{ours_cpu / plain_cpu:.3f}x client CPU"
+        )
 
         ideal = (n_conc - BURST) / DRAIN
         print(f"(b) {n_conc:,} concurrent callers, bucket burst {BURST} drain {DRAIN:g}/s on both sides")
@@ -152,13 +159,17 @@ async def main(quick: bool) -> None:
         measured = await client_concurrent(portal.webhook_url, n_conc)
         counters = portal.ask("counters")
         rejected = counters["rejections"].get("QUERY_LIMIT_EXCEEDED", 0)
-        print(f"    BizprocClient        : {measured:6.2f} s  rejections {rejected}  "
-              f"efficiency {ideal / measured:.3f}   (targets: 0 and >= 0.95; ideal {ideal:.2f} s)")
+        print(
+            f"    BizprocClient        : {measured:6.2f} s  rejections {rejected}  "
+            f"efficiency {ideal / measured:.3f}   (targets: 0 and >= 0.95; ideal {ideal:.2f} s)"
+        )
         portal.ask("plan", (DRAIN, BURST, None))
         plain_time = await plain_concurrent(portal.webhook_url, n_conc)
         counters = portal.ask("counters")
         rejected = counters["rejections"].get("QUERY_LIMIT_EXCEEDED", 0)
-        print(f"    plain aiohttp        : {plain_time:6.2f} s  rejections {rejected} of {n_conc} (no limiter)")
+        print(
+            f"    plain aiohttp        : {plain_time:6.2f} s  rejections {rejected} of {n_conc} (no limiter)"
+        )
     finally:
         portal.stop()
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Awaitable, Callable
+
 import pytest
 
 from bitrix_bizproc._client import BizprocClient
 from bitrix_bizproc.emulator import EmulatedPortal
 from bitrix_bizproc.emulator.vibecode import VibecodeGateway
-from bitrix_bizproc.jobs import JobReport, ReportOutcome, terminate_workflows
+from bitrix_bizproc.jobs import JobReport, ReportOutcome, instance_filter, terminate_workflows
+from bitrix_bizproc.protocol.errors import UnsupportedOperationError
 
 from .conftest import DEAL_TYPE, Connect
 
 
 def _seed(portal: EmulatedPortal) -> tuple[int, set[str]]:
-    """Two templates; 130 instances of the first (three pages and more) and 20 of the second."""
+    """Two templates: 130 running instances of the first (three pages and more), 20 of the second."""
     first = portal.state.add_template("Approval", DEAL_TYPE)
     second = portal.state.add_template("Review", DEAL_TYPE)
     doomed = portal.state.add_instances(130, template_id=first.id)
@@ -22,32 +26,43 @@ def _seed(portal: EmulatedPortal) -> tuple[int, set[str]]:
 
 
 def _summary(report: JobReport) -> tuple[object, ...]:
-    outcomes = {o: report.count(o) for o in ReportOutcome}
+    outcomes = {outcome: report.count(outcome) for outcome in ReportOutcome}
     return report.action, report.matched, report.processed, report.remaining, report.ok, outcomes
+
+
+def _gone(portal: EmulatedPortal, mode: str) -> set[str]:
+    return set(portal.state.killed) if mode == "kill" else set(portal.state.finished)
 
 
 @pytest.mark.parametrize("mode", ["terminate", "kill"])
 async def test_mass_termination_reports_as_through_a_webhook(
-    fake_time: object, gateway: VibecodeGateway, connect: Connect, key: str, mode: str
+    portal: EmulatedPortal,
+    gateway: VibecodeGateway,
+    connect: Connect,
+    key: str,
+    portal_factory: Callable[..., Awaitable[EmulatedPortal]],
+    mode: str,
 ) -> None:
-    reports: list[JobReport] = []
-    for via_gateway in (False, True):
-        portal = EmulatedPortal()
-        template_id, doomed = _seed(portal)
-        if via_gateway:
-            from bitrix_bizproc.emulator.vibecode import add_vibecode_routes
+    plain = await portal_factory()
+    template_id, doomed = _seed(plain)
+    async with BizprocClient.from_webhook(plain.webhook_url, limiter="off") as webhook_client:
+        webhook = await terminate_workflows(webhook_client, filter={"TEMPLATE_ID": template_id}, mode=mode)
 
-            gw = add_vibecode_routes(portal.app, portal)
-        async with portal:
-            if via_gateway:
-                client = connect(gw.add_key())
-            else:
-                client = BizprocClient.from_webhook(portal.webhook_url, limiter="off")
-            report = await terminate_workflows(client, filter={"TEMPLATE_ID": template_id}, mode=mode, status=None)
-            await client.aclose()
-            gone = set(portal.state.killed) if mode == "kill" else set(portal.state.finished)
-            assert gone == doomed and portal.state.running_count == 20
-        reports.append(report)
-    webhook, vibecode = reports
+    template_id, doomed_here = _seed(portal)
+    vibecode = await terminate_workflows(connect(key), filter={"TEMPLATE_ID": template_id}, mode=mode)
+
     assert _summary(vibecode) == _summary(webhook)
-    assert vibecode.count(ReportOutcome.DONE) == 130
+    assert vibecode.count(ReportOutcome.DONE) == 130 and vibecode.remaining == 0
+    assert _gone(plain, mode) == doomed and _gone(portal, mode) == doomed_here
+    assert portal.state.running_count == plain.state.running_count == 20
+    assert gateway.batches >= 3  # terminations went out as gateway batches of at most 50
+
+
+async def test_a_filter_the_gateway_lacks_stops_the_job_before_any_change(
+    portal: EmulatedPortal, gateway: VibecodeGateway, client: BizprocClient
+) -> None:
+    _seed(portal)
+    cutoff = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    with pytest.raises(UnsupportedOperationError, match="STARTED"):
+        await terminate_workflows(client, filter=instance_filter(started_before=cutoff))
+    assert gateway.requests == 0 and portal.state.running_count == 150
