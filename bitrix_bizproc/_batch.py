@@ -15,19 +15,19 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import attrs
 
 from ._call import Call, Pending
+from ._coalescer import BatchSession, Coalescer, fits_batch, refused
 from .protocol.batch import (
-    MAX_COMMANDS,
     CommandOutcome,
     Ref,
-    batch_form,
     build_batch_params,
     chunk,
+    encode_command,
     parse_batch_result,
-    references,
+    survey,
 )
 from .protocol.encoding import normalize
 from .protocol.envelope import ApiResponse
-from .protocol.errors import BitrixError, NotExecutedError, ServerError, ValidationError
+from .protocol.errors import BitrixError, NotExecutedError, ServerError
 from .protocol.methods import method_info
 
 if TYPE_CHECKING:  # the namespaces live a layer above; the composer borrows the client's classes
@@ -46,30 +46,9 @@ __all__ = ["BatchCommand", "BatchComposer", "BatchExecutor", "BatchSession", "Co
 T = TypeVar("T")
 
 
-class BatchSession(Protocol):
-    """What batching needs from the session: one call, with its limiter, auth refresh and retries."""
-
-    async def call(
-        self, method: str, params: Mapping[str, Any] | None = None, *, idempotent: bool = True
-    ) -> ApiResponse:
-        """Send one request and return its answer, or raise its typed error."""
-        ...
-
-
 class _Client(Protocol):
     @property
     def session(self) -> BatchSession: ...
-
-
-def _refused(message: str, method: str | None = None) -> ValidationError:
-    return ValidationError(message, code="CLIENT_VALIDATION", method=method)
-
-
-def _batch_form(method: str, params: Mapping[str, Any], batchable: bool = True) -> str | None:
-    """The command's text inside a batch, or ``None`` when it must go on its own."""
-    if not (batchable and method_info(method).batchable):
-        return None
-    return batch_form(method, params)
 
 
 def _read(call: Call[T], response: ApiResponse) -> T:
@@ -163,10 +142,12 @@ class BatchExecutor:
 @attrs.frozen
 class _Chunk:
     commands: Sequence[BatchCommand[Any]]
-    forms: Mapping[str, str]  # key -> "method?query"
 
     def params(self, halt: bool) -> dict[str, Any]:
-        return build_batch_params({c.key: self.forms[c.key] for c in self.commands}, halt=halt)
+        """Encoded when the chunk is sent, so the first chunk leaves before the last is encoded."""
+        return build_batch_params(
+            {c.key: encode_command(c.call.method, c.call.params) for c in self.commands}, halt=halt
+        )
 
     @property
     def idempotent(self) -> bool:
@@ -239,9 +220,9 @@ class BatchComposer:
 
     def _add(self, call: Call[T]) -> BatchCommand[T]:
         if self._sent:
-            raise _refused("this batch has already been sent: open a new `client.batch()`", call.method)
+            raise refused("this batch has already been sent: open a new `client.batch()`", call.method)
         if call.method.lower().removesuffix(".json") == "batch":
-            raise _refused("a batch cannot contain another batch", "batch")
+            raise refused("a batch cannot contain another batch", "batch")
         command = BatchCommand(call, f"c{len(self._commands)}")
         self._commands.append(command)
         return command
@@ -260,7 +241,7 @@ class BatchComposer:
     async def send(self) -> None:
         """Send every queued command (once) and resolve each; raises only if the commands are inconsistent."""
         if self._sent:
-            raise _refused("this batch has already been sent")
+            raise refused("this batch has already been sent")
         self._sent = True
         chunks, direct = self._plan()
         session = self._client.session
@@ -274,34 +255,32 @@ class BatchComposer:
         """Split into batch chunks and direct calls; refuse bad references before anything is sent."""
         by_key = {c.key: c for c in self._commands}
         batched: dict[str, set[str]] = {}
-        forms: dict[str, str] = {}
         direct: list[BatchCommand[Any]] = []
         for command in self._commands:
             call = command.call
-            refs = references(call.params)
+            found = survey(call.method, call.params)
+            refs = found.refs
             for ref in refs:
                 if ref.origin is not None and by_key.get(ref.key) is not ref.origin:
-                    raise _refused(f"command {command.key} refers to a command of another batch", call.method)
-            form = _batch_form(call.method, call.params, call.batchable)
-            if form is None:
+                    raise refused(f"command {command.key} refers to a command of another batch", call.method)
+            if not fits_batch(call.method, found.fits, call.batchable):
                 if refs:
-                    raise _refused(
+                    raise refused(
                         f"{call.method} is sent on its own, so it cannot use references", call.method
                     )
                 direct.append(command)
                 continue
             batched[command.key] = {ref.key for ref in refs}
-            forms[command.key] = form
         for key, targets in batched.items():
             for target in targets:
                 if target in by_key and target not in batched:
-                    raise _refused(
+                    raise refused(
                         f"command {key} refers to {target} ({by_key[target].call.method}), "
                         "which is sent on its own, outside the batch",
                         by_key[key].call.method,
                     )
         groups = chunk(batched)
-        return [_Chunk([by_key[k] for k in keys], forms) for keys in groups], direct
+        return [_Chunk([by_key[k] for k in keys]) for keys in groups], direct
 
     async def _send_in_turn(self, session: BatchSession, chunks: Sequence[_Chunk]) -> None:
         """halt=True: one chunk after another; after a failure the rest are not executed."""
@@ -341,112 +320,3 @@ class BatchComposer:
             command._succeed(_read(call, response))
         except BitrixError as exc:
             command._fail(exc)
-
-
-@attrs.define
-class _Queued:
-    method: str
-    params: Mapping[str, Any]
-    command: str
-    idempotent: bool
-    future: asyncio.Future[ApiResponse]
-
-    def resolve(self, response: ApiResponse) -> None:
-        if not self.future.done():
-            self.future.set_result(response)
-
-    def reject(self, error: BaseException) -> None:
-        if not self.future.done():
-            self.future.set_exception(error)
-
-
-class Coalescer:
-    """Groups concurrent calls into ``batch`` requests; each caller still gets its own answer."""
-
-    def __init__(self, session: BatchSession, *, window: float = 0.005, max_size: int = MAX_COMMANDS) -> None:
-        if not 0 <= window <= 1:
-            raise _refused(f"window must be between 0 and 1 second, got {window!r}")
-        if not 1 <= max_size <= MAX_COMMANDS:
-            raise _refused(f"max_size must be between 1 and {MAX_COMMANDS}, got {max_size!r}")
-        self._session = session
-        self.window = window
-        self.max_size = max_size
-        self._queue: list[_Queued] = []
-        self._timer: asyncio.TimerHandle | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._closed = False
-
-    @property
-    def pending(self) -> int:
-        """Calls queued for the next batch."""
-        return len(self._queue)
-
-    async def submit(
-        self, method: str, params: Mapping[str, Any] | None = None, *, idempotent: bool | None = None
-    ) -> ApiResponse:
-        """Send one call, inside a shared batch when others are in flight; raises the call's typed error."""
-        if self._closed:
-            raise RuntimeError("the coalescer is closed")
-        wire = normalize(params or {})
-        if idempotent is None:
-            idempotent = not method_info(method).creates
-        if references(wire):
-            raise _refused("references ($result[...]) work only inside `client.batch()`", method)
-        form = _batch_form(method, wire)
-        if form is None:
-            return await self._session.call(method, wire, idempotent=idempotent)
-        loop = asyncio.get_running_loop()
-        item = _Queued(method, wire, form, idempotent, loop.create_future())
-        self._queue.append(item)
-        if len(self._queue) >= self.max_size:
-            self._flush()
-        elif self._timer is None:
-            self._timer = loop.call_later(self.window, self._flush)
-        return await item.future
-
-    def _flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        items, self._queue = self._queue, []
-        items = [i for i in items if not i.future.done()]  # drop callers that gave up
-        if items:
-            task = asyncio.get_running_loop().create_task(self._send(items))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _send(self, items: list[_Queued]) -> None:
-        try:
-            if len(items) == 1:  # alone: a direct call costs the same and reads simpler
-                item = items[0]
-                item.resolve(await self._session.call(item.method, item.params, idempotent=item.idempotent))
-            else:
-                await self._send_batch(items)
-        except BitrixError as exc:  # the whole request failed, after the session's retries
-            for item in items:
-                item.reject(exc)
-        except BaseException as exc:  # cancelled, or a bug: never leave a caller waiting forever
-            for item in items:
-                item.reject(exc if isinstance(exc, Exception) else asyncio.CancelledError())
-            raise
-
-    async def _send_batch(self, items: list[_Queued]) -> None:
-        keys = [f"c{n}" for n in range(len(items))]
-        params = build_batch_params({k: i.command for k, i in zip(keys, items, strict=True)}, halt=False)
-        idempotent = all(i.idempotent for i in items)
-        response = await self._session.call("batch", params, idempotent=idempotent)
-        methods = {k: i.method for k, i in zip(keys, items, strict=True)}
-        outcomes = parse_batch_result(keys, response.result, halt=False, methods=methods)
-        for key, item in zip(keys, items, strict=True):
-            outcome = outcomes[key]
-            if outcome.error is not None:
-                item.reject(outcome.error)
-            else:
-                item.resolve(outcome.as_response(item.method))
-
-    async def aclose(self) -> None:
-        """Send what is queued, wait for every batch in flight, and refuse new calls."""
-        self._closed = True
-        self._flush()
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)

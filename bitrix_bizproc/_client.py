@@ -200,7 +200,12 @@ class BizprocClient:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> BizprocClient:
-        """A client for an OAuth application; tokens come from the arguments or from ``token_store``."""
+        """A client for an OAuth application.
+
+        Tokens stored in ``token_store`` win over the ``access_token``/``refresh_token`` arguments (they
+        may be newer); the arguments seed an empty store. Every rotated pair is saved to the store, then
+        passed to ``on_tokens`` (sync or async). Calls go to ``client_endpoint``.
+        """
         _check_kwargs(timeout, auto_batch, http_session, retry)
         for name, value in (("client_id", client_id), ("client_secret", client_secret)):
             if not isinstance(value, str) or not value:

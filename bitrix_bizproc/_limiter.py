@@ -52,15 +52,29 @@ class Limiter:
         """Callers queued for the bucket right now."""
         return len(self._waiters)
 
-    async def acquire(self, method: str) -> None:
-        """Wait until ``method`` may be sent, then take its place in the bucket."""
-        await self._wait_operating(method)
+    def try_acquire(self, method: str) -> bool:
+        """Take a place for ``method`` at once if no wait is needed; False means ``await acquire()``."""
+        now = self._clock()
+        if self.budget.delay(method, now) > 0:
+            return False
         bucket = self.bucket
         if bucket is None:
-            return
-        if not self._waiters and bucket.delay(self._clock()) <= 0:
-            bucket.reserve(self._clock())
-            return
+            return True
+        if not self._waiters and bucket.delay(now) <= 0:
+            bucket.reserve(now)
+            return True
+        return False
+
+    async def acquire(self, method: str) -> None:
+        """Wait until ``method`` may be sent, then take its place in the bucket."""
+        while not self.try_acquire(method):
+            if self.budget.delay(method, self._clock()) > 0:
+                await self._wait_operating(method)
+            elif self.bucket is not None:
+                await self._wait_bucket(self.bucket)
+                return
+
+    async def _wait_bucket(self, bucket: LeakyBucket) -> None:
         started = self._clock()
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(fut)

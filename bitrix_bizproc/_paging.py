@@ -20,7 +20,7 @@ import copy
 import logging
 import weakref
 from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -313,10 +313,16 @@ class Paginator(Generic[T]):
         yield first
         if first.next is None or not first.rows:
             return
+        if first.total is None:  # no count to plan by: go on one page at a time
+            page = first
+            while page.next is not None and page.rows:
+                page = await self._get(self._offset(page.next))
+                yield page
+            return
         per_batch = min(pg.MAX_BATCH_COMMANDS, self._max_buffered)
         ahead = max(1, self._max_buffered // per_batch)
-        plan = _Plan(limit, per_batch)
-        plan.extend(first, len(first.rows))
+        plan = pg.OffsetPlan(limit, per_batch)
+        plan.extend(first.next, first.total, len(first.rows))
         pending: deque[asyncio.Task[list[_Raw | Exception]]] = deque()
         try:
             while True:
@@ -333,8 +339,8 @@ class Paginator(Generic[T]):
                     yield result
                     plan.rows += len(result.rows)
                 last = results[-1]
-                if not pending and plan.exhausted and isinstance(last, _Raw):
-                    plan.extend(last, plan.rows)  # the list grew: walk on from the last page
+                if not pending and plan.exhausted and isinstance(last, _Raw) and last.rows:
+                    plan.extend(last.next, last.total, plan.rows)  # the list grew: walk on from here
         finally:
             for task in pending:
                 task.cancel()
@@ -384,29 +390,3 @@ class Paginator(Generic[T]):
                 yield self._item(row)
                 if count == self._limit:
                     return
-
-
-@attrs.define
-class _Plan:
-    """Offsets still to fetch in a parallel walk, capped by ``limit`` rows."""
-
-    limit: int | None
-    per_batch: int
-    rows: int = 0
-    _batches: deque[Sequence[int]] = attrs.field(factory=deque)
-
-    @property
-    def exhausted(self) -> bool:
-        return not self._batches
-
-    def extend(self, last: _Raw, rows: int) -> None:
-        if last.next is None or last.total is None or not last.rows:
-            return
-        room = None if self.limit is None else self.limit - rows
-        if room is not None and room <= 0:
-            return
-        end = last.total if room is None else min(last.total, last.next + room)
-        self._batches.extend(pg.batch_starts(end, first=last.next, per_batch=self.per_batch))
-
-    def take(self) -> Sequence[int] | None:
-        return self._batches.popleft() if self._batches else None

@@ -127,7 +127,8 @@ class Session:
         refreshed = False
         debug = logger.isEnabledFor(logging.DEBUG)
         while True:
-            await self.limiter.acquire(method)
+            if not self.limiter.try_acquire(method):
+                await self.limiter.acquire(method)
             request, used = await self.auth.request(method, wire)
             if debug:
                 url = redact(request.url, self.auth.secrets())

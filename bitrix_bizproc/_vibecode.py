@@ -26,7 +26,7 @@ from ._stats import Stats
 from ._transport import AiohttpTransport, HttpRequest, HttpResponse, Transport
 from .protocol.encoding import normalize
 from .protocol.envelope import ApiResponse
-from .protocol.errors import BitrixError
+from .protocol.errors import BitrixError, ServerError
 from .protocol.limits import BucketSpec, LimiterOption, bucket_spec
 from .protocol.retry import RetryPolicy
 from .protocol.vibecode import (
@@ -132,7 +132,8 @@ class GatewayAnswers:
         except BitrixError as exc:
             headers = {} if exc.retry_after is None else {"Retry-After": f"{exc.retry_after:g}"}
             body = {"error": exc.code, "error_description": exc.description}
-            return HttpResponse(exc.status or response.status, _dumps(body), headers)
+            status = exc.status or (502 if isinstance(exc, ServerError) else 400)
+            return HttpResponse(status, _dumps(body), headers)
         wire: dict[str, Any] = {"result": answer.result}
         if answer.total is not None:
             wire["total"] = answer.total
@@ -179,31 +180,24 @@ class VibecodeSession(Session):
 
     async def _batch(self, params: Mapping[str, Any], idempotent: bool | None) -> ApiResponse:
         plan = plan_batch(params)
-        cmd = {str(k).upper(): v for k, v in params.items()}["CMD"]
-        if isinstance(cmd, list):
-            cmd = {str(i): v for i, v in enumerate(cmd)}
-        grouped: asyncio.Future[ApiResponse] | None = None
+        call = super().call
+        jobs = [call(c.method, c.params, idempotent=idempotent) for c in plan.alone]
         if plan.grouped:
-            subset = {"halt": 0, "cmd": {c.key: cmd[c.key] for c in plan.grouped}}
-            grouped = asyncio.ensure_future(super().call("batch", subset, idempotent=idempotent))
-        if not plan.alone and grouped is not None:
-            return await grouped  # a whole-request error fails the batch, as on a portal
-        lone = [Session.call(self, c.method, c.params, idempotent=idempotent) for c in plan.alone]
-        answers = await asyncio.gather(*lone, return_exceptions=True)
-        alone: dict[str, Outcome] = {}
-        for command, answer in zip(plan.alone, answers, strict=True):
-            if isinstance(answer, BaseException) and not isinstance(answer, BitrixError):
-                if grouped is not None:
-                    grouped.cancel()
-                raise answer
-            alone[command.key] = answer
-        grouped_result: Mapping[str, Any] | BitrixError | None = None
-        if grouped is not None:
-            try:
-                grouped_result = (await grouped).result
-            except BitrixError as exc:
-                grouped_result = exc
-        return ApiResponse(combine(plan, grouped_result, alone), method="batch")
+            subset = {"halt": 0, "cmd": {c.key: c.text for c in plan.grouped}}
+            jobs.append(call("batch", subset, idempotent=idempotent))
+        if not plan.alone:
+            return await jobs[0]  # a whole-request error fails the batch, as on a portal
+        outcomes: list[Outcome] = []
+        for answer in await asyncio.gather(*jobs, return_exceptions=True):
+            if not isinstance(answer, ApiResponse | BitrixError):
+                raise answer  # a cancellation or a bug, not a call's outcome
+            outcomes.append(answer)
+        alone = {c.key: outcome for c, outcome in zip(plan.alone, outcomes, strict=False)}
+        grouped: Mapping[str, Any] | BitrixError | None = None
+        if plan.grouped:
+            last = outcomes[-1]
+            grouped = last if isinstance(last, BitrixError) else last.result
+        return ApiResponse(combine(plan, grouped, alone), method="batch")
 
     def __repr__(self) -> str:
         spec = self.limiter.spec

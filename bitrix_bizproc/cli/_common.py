@@ -36,6 +36,7 @@ from ..protocol.errors import (
     ValidationError,
 )
 from ..protocol.limits import LimiterOption
+from ..protocol.retry import RetryPolicy
 
 __all__ = [
     "EXIT_CONNECTION",
@@ -90,23 +91,37 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         default="standard",
         help="the portal plan's request bucket to stay under (default standard: 2 req/s, burst 50)",
     )
+    group.add_argument(
+        "--retries",
+        type=_retries,
+        default=4,
+        metavar="N",
+        help="retries of a failed request (5xx, dropped connection, rate limit) before giving up (default 4)",
+    )
+
+
+def _retries(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"--retries takes a number >= 0, got {text!r}")
+    return int(text)
 
 
 def client_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> BizprocClient:
     """A client from ``--webhook``, else ``BITRIX24_WEBHOOK_URL``, else the OAuth variables."""
     env = os.environ if env is None else env
     limiter: LimiterOption = getattr(args, "limiter", "standard")
+    retry = RetryPolicy(max_attempts=1 + getattr(args, "retries", 4))
     url = getattr(args, "webhook", None) or env.get(WEBHOOK_ENV)
     try:
         if url:
-            return BizprocClient.from_webhook(url, limiter=limiter)
+            return BizprocClient.from_webhook(url, limiter=limiter, retry=retry)
         oauth = {name: env.get(var) for name, var in OAUTH_ENV.items()}
         if any(oauth.values()):
             missing = [OAUTH_ENV[name] for name, value in oauth.items() if not value]
             if missing:
                 raise UsageError(f"incomplete OAuth settings: {', '.join(missing)} not set")
             extra: dict[str, Any] = {"token_url": env[TOKEN_URL_ENV]} if env.get(TOKEN_URL_ENV) else {}
-            return BizprocClient.from_oauth(**oauth, limiter=limiter, **extra)  # type: ignore[arg-type]
+            return BizprocClient.from_oauth(**oauth, limiter=limiter, retry=retry, **extra)  # type: ignore[arg-type]
     except (ValueError, TypeError) as exc:
         raise UsageError(redact(str(exc), [v for v in env.values() if len(v) >= 8])) from None
     raise UsageError(

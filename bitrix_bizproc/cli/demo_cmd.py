@@ -114,10 +114,9 @@ async def _demo(args: argparse.Namespace) -> int:
                 )
             finally:
                 phases.display.close()
-            report.requests = client.stats.requests
         rejected = sum(portal.counters.rejections.values())
     out.write("\n".join(report.lines()) + "\n")
-    _rates(report, phases.last.get(report.action), rate, args.speedup, out)
+    _rates(report, phases.last.get(report.action), rate, burst, args.speedup, out)
     out.write(
         f"portal: {portal.counters.requests:,} requests, {portal.counters.batches:,} batches, "
         f"{rejected} rejected\n"
@@ -127,18 +126,22 @@ async def _demo(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok and left == 0 else EXIT_FAILED
 
 
-def _rates(report: JobReport, work: Progress | None, rate: float, speedup: float, out: Any) -> None:
-    """The achieved rate of the action phase next to the bucket's sustained ceiling."""
-    ceiling = rate * COMMANDS_PER_BATCH
-    if work is None or work.elapsed <= 0:
+def _rates(
+    report: JobReport, work: Progress | None, rate: float, burst: int, speedup: float, out: Any
+) -> None:
+    """The achieved rate of the action phase next to the bucket's ceiling and the ideal time."""
+    if work is None or work.elapsed <= 0 or not work.done:
         return
+    ceiling = rate * COMMANDS_PER_BATCH
     achieved = work.done / work.elapsed
+    batches = -(-work.done // COMMANDS_PER_BATCH)
+    ideal = max(0, batches - burst) / rate  # the burst goes at once, the rest at the drain rate
     real = ceiling / speedup
     out.write(
         f"achieved: {achieved:,.0f} {report.action}s/s over {work.elapsed:.1f} s; "
         f"ceiling {rate / speedup:g} req/s x {COMMANDS_PER_BATCH} commands x {speedup:g} speed-up "
-        f"= {ceiling:,.0f}/s "
-        f"({achieved / ceiling:.0%}; the 50-request burst lets short runs exceed it)\n"
-        f"at real speed: {real:,.0f}/s, so {work.done:,} items take about {work.done / real / 60:.0f} min "
-        f"on a {'standard' if rate / speedup == 2 else 'this'} plan\n"
+        f"= {ceiling:,.0f}/s sustained\n"
+        f"ideal for {batches} batches (burst {burst}, then {rate:g}/s): {ideal:.1f} s; "
+        f"efficiency {ideal / work.elapsed:.0%}\n"
+        f"at real speed the same job runs at {real:,.0f}/s: {work.done / real / 60:.1f} min\n"
     )

@@ -55,6 +55,7 @@ async def _offboard(args: argparse.Namespace) -> int:
     action: OffboardAction = "delegate" if args.delegate_to else "kill" if args.kill else "terminate"
     if args.status is not None and action != "terminate":
         raise UsageError("--status applies to terminate only")
+    client = client_from_args(args)
     mode = run_mode(args)
     with ProgressDisplay(sys.stderr) as display:
         if action == "delegate":
@@ -62,7 +63,7 @@ async def _offboard(args: argparse.Namespace) -> int:
         else:
             question = f"{action.capitalize()} the {{n}} workflows behind the open tasks?"
         confirm = confirmer(display, lambda n: question.format(n=n), args.show)
-        async with client_from_args(args) as client:
+        async with client:
             report = await offboard_employee(
                 client,
                 user=args.user,

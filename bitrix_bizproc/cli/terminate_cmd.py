@@ -95,11 +95,12 @@ async def _terminate(args: argparse.Namespace) -> int:
     if args.kill and args.status is not None:
         raise UsageError("--status applies to terminate only; --kill deletes the workflow and its record")
     filter = _filter(args)
+    client = client_from_args(args)
     mode = run_mode(args)
     verb = "Kill" if args.kill else "Terminate"
     with ProgressDisplay(sys.stderr) as display:
         confirm = confirmer(display, lambda n: f"{verb} {n} running workflows?", args.show)
-        async with client_from_args(args) as client:
+        async with client:
             report = await terminate_workflows(
                 client,
                 filter=filter,

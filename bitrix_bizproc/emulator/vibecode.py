@@ -30,7 +30,6 @@ import attrs
 from aiohttp import web
 
 from .auth import Credential
-from .context import PortalError
 from .vibecode_ops import Answer, GatewayError, run_batch, run_route
 
 if TYPE_CHECKING:
@@ -210,10 +209,7 @@ def _serve(gateway: VibecodeGateway, route: Route) -> Callable[[web.Request], Aw
         except GatewayError as exc:
             gateway.rejections[exc.code] += 1
             return _error(exc)
-        except PortalError as exc:  # a bug in the mapping: never a traceback
-            log.exception("gateway route failed: %s", exc)
-            return _error(GatewayError(500, "INTERNAL_ERROR", "Internal error"))
-        except Exception:
+        except Exception:  # never a traceback page
             log.exception("gateway route failed on %s", request.path)
             gateway.rejections["INTERNAL_ERROR"] += 1
             return _error(GatewayError(500, "INTERNAL_ERROR", "Internal error"))

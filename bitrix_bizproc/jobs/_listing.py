@@ -71,11 +71,9 @@ async def snapshot_instance_ids(
 
 
 async def count_instances(client: BizprocClient, filter: Mapping[str, Any]) -> int:
-    """How many running instances match ``filter`` now (one request: the list's ``total``)."""
-    response = await client.call("bizproc.workflow.instances", {"filter": dict(filter), "select": ["ID"]})
-    if response.total is not None:
-        return int(response.total)
-    return len(response.result or [])
+    """How many running instances match ``filter`` now (one request: the first page's ``total``)."""
+    page = await client.workflows.instances_page(dict(filter), select=["ID"])
+    return page.total if page.total is not None else len(page.items)
 
 
 @attrs.frozen

@@ -1,7 +1,7 @@
 """Run one action over many items: batched under the limiter, journaled, resumable, with progress.
 
-The shared engine of the bulk jobs. Items are plain strings (workflow IDs, ``task:<id>``); an
-:class:`Action` turns an item into a batch command. Chunks of 50 go out as one ``batch`` request each,
+The shared engine of the bulk jobs. Items are plain strings (workflow IDs, or task IDs for delegation);
+an :class:`Action` turns an item into a batch command. Chunks of 50 go out as one ``batch`` request each,
 ``concurrency`` of them in flight, the client's limiter pacing them. Before a chunk is sent its items are
 journaled as ``started``; each answer is journaled as it arrives.
 """
@@ -27,6 +27,7 @@ from ..protocol.errors import (
     RateLimitError,
     ServerError,
     TransportError,
+    ValidationError,
 )
 from .journal import Journal, JournalEntry, Outcome
 from .progress import ProgressCallback, ProgressTracker
@@ -114,9 +115,12 @@ class _Run:
         queue: asyncio.Queue[list[str]] = asyncio.Queue()
         for start in range(0, len(items), CHUNK):
             queue.put_nowait(list(items[start : start + CHUNK]))
-        async with asyncio.TaskGroup() as group:
-            for _ in range(max(1, min(self.concurrency, queue.qsize()))):
-                group.create_task(self._worker(queue))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(max(1, min(self.concurrency, queue.qsize()))):
+                    group.create_task(self._worker(queue))
+        except BaseExceptionGroup as failed:  # a bug or an interrupt in one worker: surface it as is
+            raise failed.exceptions[0] from None
 
     async def _worker(self, queue: asyncio.Queue[list[str]]) -> None:
         while self.abort is None:
@@ -274,8 +278,15 @@ class JobOptions:
     progress: ProgressCallback | None = None
     confirm: Confirm | None = None
     retry_failed: bool = False
-    concurrency: int = 8
+    concurrency: int = attrs.field(default=8)
     clock: Callable[[], float] = time.monotonic
+
+    @concurrency.validator
+    def _check_concurrency(self, _: object, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
+            raise ValidationError(
+                f"concurrency must be an int in 1..64, got {value!r}", code="CLIENT_VALIDATION"
+            )
 
 
 async def run_job(
@@ -291,6 +302,7 @@ async def run_job(
 ) -> bool:
     """Plan ``items`` against the journal, then list them (dry run) or apply ``action``; True if it ran."""
     report.matched = len(items)
+    requests_before = client.stats.requests
     todo = plan_items(items, action.name, log, report, retry_failed=options.retry_failed)
     if options.dry_run or (todo and options.confirm is not None and not options.confirm(todo)):
         report.dry_run = True
@@ -313,6 +325,7 @@ async def run_job(
         )
     finally:
         report.elapsed = options.clock() - started
+        report.requests = client.stats.requests - requests_before
         if log is not None:
             log.record_event("run_end", counts=dict(report.counts), aborted=report.aborted)
     return True

@@ -53,7 +53,7 @@ class JobReport:
     elapsed: float = 0.0
     remaining: int | None = None  # matching items left after the run, when verified
     aborted: str | None = None  # why the job stopped early, if it did
-    requests: int | None = None  # requests the client sent during the job, when known
+    requests: int | None = None  # HTTP requests the client sent for the action phase (retries included)
 
     def count(self, outcome: ReportOutcome) -> int:
         """How many items ended with ``outcome``."""
@@ -112,7 +112,7 @@ class JobReport:
         if not self.dry_run:
             out.append(f"  rate           {self.rate:.1f} items/s")
         if self.requests is not None:
-            out.append(f"  requests       {self.requests}")
+            out.append(f"  requests       {self.requests}  (for the {self.action} phase)")
         if self.remaining is not None:
             out.append(f"  left matching  {self.remaining}")
         if self.aborted:

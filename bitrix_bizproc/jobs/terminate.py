@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Literal
 
 from .._client import BizprocClient
 from ..models.documents import DocumentType
+from ..models.filters import FilterLike
 from ..models.workflow import WorkflowInstance
 from ..protocol.errors import ValidationError
 from ._listing import check_instance_filter, count_instances, snapshot_instance_ids
@@ -83,7 +84,7 @@ def _document_type_check(document_type: DocumentType | None) -> Callable[[Workfl
 async def terminate_workflows(
     client: BizprocClient,
     *,
-    filter: Mapping[str, Any],
+    filter: FilterLike,
     mode: Mode = "terminate",
     status: str | None = None,
     dry_run: bool = False,

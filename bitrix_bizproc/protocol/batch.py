@@ -9,13 +9,14 @@ per key: a result, the command's own typed error, or "not executed" (``halt=1`` 
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
 
-from .encoding import Verbatim, WireValue, encode_query, normalize
+from .encoding import Verbatim, encode_query
 from .envelope import ApiResponse, TimeInfo
 from .errors import BitrixError, NotExecutedError, ServerError, ValidationError, error_from_code
 
@@ -24,13 +25,13 @@ __all__ = [
     "CommandOutcome",
     "Macro",
     "Ref",
-    "batch_form",
+    "Survey",
     "build_batch_params",
     "chunk",
     "encode_command",
-    "has_literal_macro",
     "parse_batch_result",
     "references",
+    "survey",
 ]
 
 MAX_COMMANDS = 50
@@ -113,28 +114,62 @@ class Macro(Verbatim):
         return self
 
 
-def _strings(value: WireValue) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
+@attrs.frozen
+class Survey:
+    """What one pass over a command's parameters found."""
+
+    refs: tuple[Ref, ...]  # every reference, in order
+    fits: bool  # False: inside a batch the command would mean something else; send it on its own
+
+
+_PLAIN = Survey((), True)
+
+
+@functools.lru_cache(maxsize=256)
+def _method_ok(method: str) -> bool:
+    return _METHOD.fullmatch(method) is not None
+
+
+def _walk(value: Any, refs: list[Ref]) -> bool:
+    """Collect references below ``value``; False if something in it cannot ride in a batch."""
+    fits = True
+    if isinstance(value, Macro):
+        refs.append(value.ref)
+    elif isinstance(value, str):
+        return "$" not in value or _MACRO_LIKE.search(value) is None
+    elif isinstance(value, Ref):
+        refs.append(value)
     elif isinstance(value, Mapping):
-        for v in value.values():
-            yield from _strings(v)
+        for key, item in value.items():
+            if isinstance(key, str) and ("[" in key or "]" in key):
+                fits = False
+            fits = _walk(item, refs) and fits
     elif isinstance(value, list | tuple):
-        for v in value:
-            yield from _strings(v)
+        for item in value:
+            fits = _walk(item, refs) and fits
+    return fits
+
+
+def survey(method: str, params: Mapping[str, Any]) -> Survey:
+    """Find the references in ``params`` and whether the command can ride in a batch unchanged.
+
+    It cannot when a plain text looks like a reference (the portal would substitute it), a name holds a
+    bracket (a query string cannot carry it) or a top-level name holds ``.`` or space (PHP rewrites them
+    to ``_``), or the method name is not one a query string carries.
+    """
+    refs: list[Ref] = []
+    fits = _walk(params, refs) and _method_ok(method)
+    for key in params:
+        if isinstance(key, str) and (" " in key or "." in key):
+            fits = False
+    if fits and not refs:
+        return _PLAIN
+    return Survey(tuple(refs), fits)
 
 
 def references(params: Mapping[str, Any]) -> list[Ref]:
-    """Every reference in ``params`` (Python or wire values, see ``normalize``), in order."""
-    return [text.ref for text in _strings(normalize(params)) if isinstance(text, Macro)]
-
-
-def has_literal_macro(params: Mapping[str, Any]) -> bool:
-    """Whether a plain text value looks like a reference: the portal would substitute it inside a batch."""
-    return any(
-        not isinstance(text, Macro) and _MACRO_LIKE.search(text) is not None
-        for text in _strings(normalize(params))
-    )
+    """Every reference in ``params``, in order."""
+    return list(survey("_", params).refs)
 
 
 def encode_command(method: str, params: Mapping[str, Any] | None = None) -> str:
@@ -143,18 +178,6 @@ def encode_command(method: str, params: Mapping[str, Any] | None = None) -> str:
         raise _invalid(f"method name {method!r} must be letters, digits, '.' or '_'")
     query = encode_query(params or {})
     return f"{method}?{query}" if query else method
-
-
-def batch_form(method: str, params: Mapping[str, Any] | None = None) -> str | None:
-    """The command as :func:`encode_command` writes it, or ``None`` when inside a batch it would mean
-    something else (text that looks like a reference, names PHP would mangle): send it on its own."""
-    params = params or {}
-    if has_literal_macro(params) or any(" " in str(k) or "." in str(k) for k in params):
-        return None
-    try:
-        return encode_command(method, params)
-    except ValidationError:  # e.g. a bracket inside a nested name: fine in JSON, not in a query string
-        return None
 
 
 def build_batch_params(commands: Mapping[str, str], *, halt: bool) -> dict[str, Any]:
@@ -200,17 +223,21 @@ def chunk(refs: Mapping[str, Collection[str]], *, max_size: int = MAX_COMMANDS) 
     for key, i in order.items():
         groups.setdefault(root(i), []).append(key)
     chunks: list[list[str]] = []
+    open_chunks: list[list[str]] = []  # first fit among the chunks with room left
     for members in groups.values():  # in order of each group's first command
         if len(members) > max_size:
             raise _invalid(
                 f"commands {members[0]!r}..{members[-1]!r} are linked by references into a group of "
                 f"{len(members)}; one batch holds at most {max_size}"
             )
-        target_chunk = next((c for c in chunks if len(c) + len(members) <= max_size), None)
+        target_chunk = next((c for c in open_chunks if len(c) + len(members) <= max_size), None)
         if target_chunk is None:
             target_chunk = []
             chunks.append(target_chunk)
+            open_chunks.append(target_chunk)
         target_chunk.extend(members)
+        if len(target_chunk) == max_size:
+            open_chunks.remove(target_chunk)
     return [sorted(c, key=order.__getitem__) for c in chunks]
 
 

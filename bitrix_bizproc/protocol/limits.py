@@ -168,7 +168,10 @@ class OperatingBudget:
         """Record the ``time`` block of an answer for ``method``; missing fields are tolerated."""
         if time is None or time.operating is None:
             return
-        state = self._methods.setdefault(method.lower(), MethodBudget())
+        key = method.lower()
+        state = self._methods.get(key)
+        if state is None:
+            state = self._methods[key] = MethodBudget()
         state.operating = time.operating
         state.blocked_until = None
         state.reset_at = _to_local(time.operating_reset_at, time, now)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -33,6 +34,7 @@ __all__ = [
     "MAX_BATCH_COMMANDS",
     "PAGE_SIZE",
     "ListParams",
+    "OffsetPlan",
     "SeenIds",
     "Strategy",
     "batch_starts",
@@ -85,6 +87,35 @@ def batch_starts(
     step = per_batch * PAGE_SIZE
     for lo in range(first, end, step):
         yield range(lo, min(lo + step, end), PAGE_SIZE)
+
+
+@attrs.define
+class OffsetPlan:
+    """The ``start`` values a parallel walk has still to fetch, in batches, capped at ``limit`` rows."""
+
+    limit: int | None
+    per_batch: int = MAX_BATCH_COMMANDS
+    rows: int = 0  # rows received so far
+    _batches: deque[range] = attrs.field(factory=deque)
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether every planned offset has been handed out."""
+        return not self._batches
+
+    def extend(self, next_start: int | None, total: int | None, rows: int) -> None:
+        """Plan the offsets from ``next_start`` up to ``total`` (or the rows ``limit`` still allows)."""
+        if next_start is None or total is None:
+            return
+        room = None if self.limit is None else self.limit - rows
+        if room is not None and room <= 0:
+            return
+        end = total if room is None else min(total, next_start + room)
+        self._batches.extend(batch_starts(end, first=next_start, per_batch=self.per_batch))
+
+    def take(self) -> range | None:
+        """The next batch of offsets, or None when the plan is exhausted."""
+        return self._batches.popleft() if self._batches else None
 
 
 def split_filter_key(key: str) -> tuple[str, str]:

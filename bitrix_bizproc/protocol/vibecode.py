@@ -19,6 +19,12 @@ batch                               ``POST /batch`` (see :mod:`.vibecode_batch`)
 ==================================  ======================================================================
 
 A successful ``DELETE`` is ``204 No Content``: the result is ``True``, as ``terminate``/``kill`` return.
+
+How ``force`` maps: the gateway has one stop with two speeds. Without ``force`` it waits for the running
+step to finish (so the instance may still be listed for a moment after the 204), which is what
+``terminate`` stands for; ``force=true`` aborts at once, which is what ``kill`` stands for. The gateway's
+docs do not say whether a forced stop also deletes the process data as ``bizproc.workflow.kill`` does;
+the emulated gateway treats it as ``kill``. A ``STATUS`` text goes with the soft stop only.
 """
 
 from __future__ import annotations

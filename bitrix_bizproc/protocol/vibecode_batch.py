@@ -45,6 +45,7 @@ class Command:
     """One command of a REST batch: its key, method, decoded parameters and gateway request."""
 
     key: str
+    text: str  # the command as the REST batch carried it, ``method?query``
     method: str
     params: Mapping[str, Any]
     request: GatewayRequest
@@ -119,7 +120,7 @@ def plan_batch(params: Mapping[str, Any]) -> BatchPlan:
             )
         request = build_request(method.strip(), decoded)
         (grouped if request.batch_call is not None else alone).append(
-            Command(key, request.operation, decoded, request)
+            Command(key, text, request.operation, decoded, request)
         )
     return BatchPlan(tuple(commands), tuple(grouped), tuple(alone))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -134,3 +135,19 @@ async def test_a_full_queue_is_sent_at_once(
 async def test_bad_settings_are_refused(client: BizprocClient, kwargs: dict[str, float]) -> None:
     with pytest.raises(ValidationError):
         Coalescer(client.session, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_a_bad_value_fails_only_its_caller(
+    client: BizprocClient, portal: EmulatedPortal, instances: Instances
+) -> None:
+    ids = instances(2)
+    coalescer = Coalescer(client.session)
+    naive = dt.datetime(2024, 1, 1)  # no timezone: refused before sending
+    outcomes = await asyncio.gather(
+        coalescer.submit("bizproc.workflow.terminate", {"ID": ids[0]}),
+        coalescer.submit("bizproc.workflow.terminate", {"ID": ids[1], "STATUS": naive}),
+        return_exceptions=True,
+    )
+    assert outcomes[0].result is True  # type: ignore[union-attr]
+    assert isinstance(outcomes[1], ValidationError)
+    await coalescer.aclose()

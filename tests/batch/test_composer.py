@@ -13,6 +13,7 @@ from bitrix_bizproc.emulator.faults import FaultKind
 from bitrix_bizproc.protocol.batch import Ref
 from bitrix_bizproc.protocol.errors import (
     InvalidCredentialsError,
+    OutcomeUnknownError,
     NotExecutedError,
     NotFoundError,
     ServerError,
@@ -254,3 +255,29 @@ async def test_start_inside_a_batch_returns_the_typed_result(
     workflow_id = started.result()
     assert isinstance(workflow_id, str)
     assert portal.state.instance(workflow_id).parameters == {"who": str(user.id)}
+
+
+async def test_a_batch_that_creates_things_is_not_resent_after_an_ambiguous_failure(
+    portal: EmulatedPortal,
+) -> None:
+    template = portal.state.add_template("Approval", DEAL)
+    portal.faults.inject(FaultKind.DROP, method="batch")
+    client = BizprocClient.from_webhook(portal.webhook_url, limiter="off", retry=RetryPolicy(backoff=0.0))
+    async with client, client.batch() as batch:
+        starts = [
+            batch.workflows.start(template.id, ["crm", "CCrmDocumentDeal", f"DEAL_{i}"]) for i in range(3)
+        ]
+    assert all(isinstance(s.error, OutcomeUnknownError) for s in starts)
+    assert portal.counters.requests == 1  # a retry could have started every workflow twice
+
+
+async def test_a_batch_of_idempotent_commands_is_resent_after_an_ambiguous_failure(
+    portal: EmulatedPortal, instances: Instances
+) -> None:
+    ids = instances(3)
+    portal.faults.inject(FaultKind.DROP, method="batch")
+    client = BizprocClient.from_webhook(portal.webhook_url, limiter="off", retry=RetryPolicy(backoff=0.0))
+    async with client, client.batch() as batch:
+        commands = [batch.workflows.terminate(wf) for wf in ids]
+    assert all(c.ok for c in commands)
+    assert portal.counters.requests == 2

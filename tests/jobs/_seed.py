@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+from collections import Counter
 from collections.abc import Collection
 from typing import Any
 
@@ -70,6 +71,20 @@ def refusing(ids: Collection[str], method: str = "bizproc.workflow.terminate") -
     def dispatcher(state: Any, ctx: Any, name: str, params: dict[str, Any]) -> Any:
         if name == method and str(params.get("ID")) in ids:
             raise PortalError("ACCESS_DENIED", "Workflow is locked by its owner", 403)
+        return dispatch(state, ctx, name, params)
+
+    return dispatcher
+
+
+def flaky(ids: Collection[str], times: int = 1) -> Any:
+    """A dispatcher whose terminate of ``ids`` fails ``times`` times each with INTERNAL_SERVER_ERROR."""
+    failed: Counter[str] = Counter()
+
+    def dispatcher(state: Any, ctx: Any, name: str, params: dict[str, Any]) -> Any:
+        key = str(params.get("ID"))
+        if name == "bizproc.workflow.terminate" and key in ids and failed[key] < times:
+            failed[key] += 1
+            raise PortalError("INTERNAL_SERVER_ERROR", "Internal error", 500)
         return dispatch(state, ctx, name, params)
 
     return dispatcher

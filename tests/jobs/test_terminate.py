@@ -19,7 +19,7 @@ from bitrix_bizproc.jobs import (
 )
 from bitrix_bizproc.models.documents import DocumentType
 
-from ._seed import CUTOFF, refusing, seed_instances
+from ._seed import CUTOFF, flaky, refusing, seed_instances
 
 BEFORE = instance_filter(started_before=CUTOFF)
 
@@ -37,6 +37,7 @@ async def test_terminates_every_match_once_and_nothing_else(
     assert {w.id for w in portal.state.instances} == seeded.new
     assert {i for i, w in portal.state.finished.items() if w.status_text == "cleanup"} == seeded.old
     assert portal.counters.methods["bizproc.workflow.terminate"] == 260  # none sent twice
+    assert report.requests == 6  # batches of 50: ceil(260 / 50) requests for the terminations
     journal = Journal(tmp_path / "j.jsonl")
     assert {e.item for e in journal.entries("terminate") if e.outcome is Outcome.DONE} == seeded.old
     last = [p for p in seen if p.phase == "terminate"][-1]
@@ -202,3 +203,22 @@ async def test_a_chunk_refused_as_a_whole_stops_the_job_with_a_partial_report(
     assert portal.counters.methods["bizproc.workflow.terminate"] == 50
     journal = Journal(tmp_path / "j.jsonl")
     assert len(journal.entries("terminate")) == 50  # the rest were never attempted
+
+
+@pytest.mark.parametrize(("times", "done"), [(2, 75), (3, 72)])
+async def test_commands_failing_transiently_inside_a_batch_get_two_more_passes(
+    portal_factory: object, tmp_path: Path, times: int, done: int
+) -> None:
+    from bitrix_bizproc.emulator import EmulatedPortal as Portal
+
+    unlucky: set[str] = set()
+    portal: Portal = await portal_factory(dispatcher=flaky(unlucky, times))  # type: ignore[operator]
+    seeded = seed_instances(portal, old=75)
+    unlucky.update(sorted(seeded.old)[::25])
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter=None) as client:
+        report = await terminate_workflows(client, filter=BEFORE, journal=tmp_path / "j.jsonl")
+    assert report.count(ReportOutcome.DONE) == done and report.requests == 2 + 2  # + two passes of 3
+    assert report.count(ReportOutcome.FAILED) == 75 - done
+    if done < 75:
+        assert {(f.code, f.transient) for f in report.failures} == {("INTERNAL_SERVER_ERROR", True)}
+        assert all(e.needs_retry for e in Journal(tmp_path / "j.jsonl").entries() if e.item in unlucky)

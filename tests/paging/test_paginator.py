@@ -7,6 +7,7 @@ import gc
 import logging
 from typing import Any
 
+import attrs
 import pytest
 
 from bitrix_bizproc._paging import Page, Paginator
@@ -30,7 +31,9 @@ WALKS = [
 
 
 def portal(n: int) -> FakeSession:
-    return FakeSession({INSTANCES: instances(n), TEMPLATES: numbered(n), TASKS: numbered(n)})
+    return FakeSession(
+        {INSTANCES: instances(n), TEMPLATES: numbered(n), TASKS: numbered(n), "some.other.list": numbered(n)}
+    )
 
 
 def ids(rows: list[Any]) -> list[str]:
@@ -277,3 +280,17 @@ async def test_drain_with_inserts_and_terminations() -> None:
     assert len(got) == len(set(got))
     assert set(original) <= set(got)
     assert not table
+
+
+async def test_parallel_without_total_goes_on_page_by_page() -> None:
+    session = portal(120)
+    real_call = session.call
+
+    async def no_total(method: str, params: Any = None, *, idempotent: bool | None = None) -> Any:
+        response = await real_call(method, params)
+        return attrs.evolve(response, total=None)
+
+    session.call = no_total  # type: ignore[method-assign]
+    rows = await Paginator(FakeClient(session), "some.other.list", strategy="parallel").collect()
+    assert [r["N"] for r in rows] == [str(i) for i in range(1, 121)]
+    assert session.requests == 3

@@ -162,3 +162,17 @@ def test_seen_ids_falls_back_when_the_portal_orders_differently() -> None:
     seen.check_page(["b", "a"])
     assert not seen.ascending
     assert [seen.first_time(i) for i in ["b", "a", "a"]] == [True, True, False]
+
+
+def test_offset_plan_caps_at_limit_and_extends_when_the_list_grows() -> None:
+    plan = pg.OffsetPlan(limit=None, per_batch=2)
+    plan.extend(50, 260, rows=50)
+    assert [list(b) for b in iter(plan.take, None)] == [[50, 100], [150, 200], [250]]
+    assert plan.exhausted
+    plan.extend(300, 330, rows=300)  # rows added while walking: the last page says so
+    assert [list(b) for b in iter(plan.take, None)] == [[300]]
+    capped = pg.OffsetPlan(limit=120)
+    capped.extend(50, 10_000, rows=50)
+    assert [list(b) for b in iter(capped.take, None)] == [[50, 100]]
+    capped.extend(150, 10_000, rows=150)
+    assert capped.exhausted

@@ -17,9 +17,9 @@ from bitrix_bizproc.protocol.batch import (
     build_batch_params,
     chunk,
     encode_command,
-    has_literal_macro,
     parse_batch_result,
     references,
+    survey,
 )
 from bitrix_bizproc.protocol.encoding import normalize, parse_query, php_arrays_to_lists
 from bitrix_bizproc.protocol.errors import (
@@ -133,16 +133,19 @@ def test_references_found_anywhere_in_params() -> None:
 
 
 @pytest.mark.parametrize(
-    ("params", "expected"),
+    ("method", "params", "fits"),
     [
-        ({"A": "$result[x][ID]"}, True),
-        ({"A": {"B": ["price $TOTAL[x]"]}}, True),
-        ({"A": "costs $5 [each]"}, False),
-        ({"A": Ref("x")["ID"]}, False),
+        ("user.get", {"A": "$result[x][ID]"}, False),  # the portal would substitute it
+        ("user.get", {"A": {"B": ["price $TOTAL[x]"]}}, False),
+        ("user.get", {"A": {"k]": "v"}}, False),  # a query string cannot carry the name
+        ("user.get", {"A.B": 1}, False),  # PHP would rename it A_B
+        ("user get", {}, False),
+        ("user.get", {"A": "costs $5 [each]", "B": {"x y.z": "1"}}, True),
+        ("user.get", {"A": Ref("x")["ID"]}, True),
     ],
 )
-def test_literal_macros_are_detected(params: dict[str, Any], expected: bool) -> None:
-    assert has_literal_macro(params) is expected
+def test_survey_tells_what_cannot_ride_in_a_batch(method: str, params: dict[str, Any], fits: bool) -> None:
+    assert survey(method, normalize(params)).fits is fits
 
 
 # ---------------------------------------------------------------- payload and chunking

@@ -62,13 +62,11 @@ def test_normalize_datetimes() -> None:
     }
 
 
-_keys = st.text(
-    st.characters(blacklist_characters="[]", blacklist_categories=("Cs",)), min_size=1, max_size=8
-)
+_keys = st.text(st.characters(exclude_characters="[]", exclude_categories=["Cs"]), min_size=1, max_size=8)
 _top_keys = _keys.filter(
     lambda k: k.replace(" ", "_").replace(".", "_") == k and not k.startswith("?") and not k.isdigit()
 )
-_scalars = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+_scalars = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
 _values = st.recursive(
     _scalars,
     lambda children: (

@@ -7,11 +7,20 @@ import json
 import os
 import stat
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
-from bitrix_bizproc import BizprocClient, InvalidGrantError, JsonFileTokenStore, OAuthTokens, TransportError
-from bitrix_bizproc.emulator import EmulatedPortal
+from bitrix_bizproc import (
+    BizprocClient,
+    ExpiredTokenError,
+    InvalidCredentialsError,
+    InvalidGrantError,
+    JsonFileTokenStore,
+    OAuthTokens,
+    TransportError,
+)
+from bitrix_bizproc.emulator import EmulatedPortal, PortalConfig
 
 from .conftest import EmuFactory, RecordingTransport
 
@@ -149,3 +158,23 @@ async def test_async_callback_is_awaited(emu: EmuFactory) -> None:
         portal.auth.expire_access_tokens()
         await client.call("user.get")
     assert len(seen) == 1
+
+
+async def test_a_token_that_stays_expired_is_refreshed_once_per_call_not_forever(emu: EmuFactory) -> None:
+    portal = await emu(PortalConfig(token_lifetime=0.0))  # every token the portal issues is born expired
+    transport = RecordingTransport()
+    async with oauth_client(portal, transport, refresh_leeway=0.0) as client:
+        with pytest.raises(ExpiredTokenError):
+            await client.call("user.get")
+    # One reactive refresh (after expired_token) and one proactive (the new token is already due): bounded.
+    assert transport.paths()["/oauth/token/"] == 2
+    assert transport.paths()[urlsplit(portal.rest_url).path + "user.get"] == 2  # the call, and one retry
+
+
+async def test_a_wrong_access_token_is_not_refreshed(emu: EmuFactory) -> None:
+    portal = await emu()
+    transport = RecordingTransport()
+    async with oauth_client(portal, transport, access_token="not-a-token") as client:
+        with pytest.raises(InvalidCredentialsError):
+            await client.call("user.get")
+    assert transport.paths()["/oauth/token/"] == 0

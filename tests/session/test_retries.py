@@ -127,3 +127,19 @@ async def test_connection_refused_is_retried_then_raised() -> None:
             await client.call("bizproc.workflow.start")  # never sent: safe to retry even a create
         assert "secretcode" not in str(info.value)
         assert client.stats.requests == 5 and client.stats.retries == {"connection": 4}
+
+
+async def test_a_timeout_on_a_create_method_is_outcome_unknown(emu: EmuFactory) -> None:
+    portal = await emu()
+    portal.faults.inject(FaultKind.SLOW, method="bizproc.workflow.start", delay=0.5)
+    async with client_for(portal.webhook_url, Gate(), timeout=0.1) as client:
+        with pytest.raises(OutcomeUnknownError):
+            await client.call("bizproc.workflow.start", {"TEMPLATE_ID": 1})
+
+
+async def test_a_timeout_on_a_read_is_retried(emu: EmuFactory) -> None:
+    portal = await emu()
+    portal.faults.inject(FaultKind.SLOW, method="user.get", delay=0.5)
+    async with client_for(portal.webhook_url, Gate(), timeout=0.1) as client:
+        assert (await client.call("user.get")).result["method"] == "user.get"
+        assert client.stats.retries == {"timeout": 1}

@@ -92,7 +92,7 @@ def test_webhook_options_are_validated(
 
 def test_options_are_keyword_only() -> None:
     with pytest.raises(TypeError):
-        BizprocClient.from_webhook("https://portal.bitrix24.com/rest/1/abc123/", "standard")  # type: ignore[misc]
+        BizprocClient.from_webhook("https://portal.bitrix24.com/rest/1/abc123/", "standard")  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,9 @@ from bitrix_bizproc._client import BizprocClient
 from bitrix_bizproc.emulator import EmulatedPortal
 from bitrix_bizproc.emulator.vibecode import VibecodeGateway
 from bitrix_bizproc.models.documents import DocumentId
-from bitrix_bizproc.protocol.errors import NotFoundError, UnsupportedOperationError
-from bitrix_bizproc.protocol.vibecode_batch import plan_batch
+from bitrix_bizproc.protocol.envelope import ApiResponse
+from bitrix_bizproc.protocol.errors import NotFoundError, QueryLimitError, UnsupportedOperationError
+from bitrix_bizproc.protocol.vibecode_batch import combine, plan_batch
 
 from .conftest import DEAL_TYPE, Connect
 
@@ -143,3 +144,16 @@ def test_plan_writes_gateway_calls() -> None:
 def test_plan_refuses_what_cannot_be_expressed(cmd: dict[str, str]) -> None:
     with pytest.raises(UnsupportedOperationError, match="Vibecode gateway"):
         plan_batch({"halt": 0, "cmd": cmd})
+
+
+def test_a_failed_gateway_batch_fails_only_its_own_commands() -> None:
+    cmd = {
+        "t": "bizproc.workflow.terminate?ID=y",
+        "s": "bizproc.workflow.start?TEMPLATE_ID=1&DOCUMENT_ID[0]=crm&DOCUMENT_ID[1]=CCrmDocumentDeal"
+        "&DOCUMENT_ID[2]=DEAL_1",
+    }
+    plan = plan_batch({"cmd": cmd})
+    refused = QueryLimitError("slow down", code="RATE_LIMITED", status=429)
+    merged = combine(plan, refused, {"s": ApiResponse("66e4.1")})
+    assert merged["result"] == {"s": "66e4.1"}
+    assert merged["result_error"] == {"t": {"error": "RATE_LIMITED", "error_description": "slow down"}}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 import pytest
 
@@ -41,7 +42,7 @@ async def test_mass_termination_reports_as_through_a_webhook(
     connect: Connect,
     key: str,
     portal_factory: Callable[..., Awaitable[EmulatedPortal]],
-    mode: str,
+    mode: Literal["terminate", "kill"],
 ) -> None:
     plain = await portal_factory()
     template_id, doomed = _seed(plain)

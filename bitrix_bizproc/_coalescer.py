@@ -1,0 +1,160 @@
+"""Automatic coalescing: concurrent calls grouped into shared ``batch`` requests, each caller its own answer.
+
+The client routes ``await client.workflows.terminate(id)`` here when ``auto_batch=True``: calls that
+arrive within ``window`` seconds of each other go out together, up to 50 per request (a full group leaves
+at once). A call alone goes out as a plain call. Whatever cannot ride in a batch goes out on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import attrs
+
+from .protocol.batch import MAX_COMMANDS, build_batch_params, encode_command, parse_batch_result, survey
+from .protocol.envelope import ApiResponse
+from .protocol.errors import BitrixError, ValidationError
+from .protocol.methods import method_info
+
+__all__ = ["BatchSession", "Coalescer", "fits_batch", "refused"]
+
+
+class BatchSession(Protocol):
+    """What batching needs from the session: one call, with its limiter, auth refresh and retries."""
+
+    async def call(
+        self, method: str, params: Mapping[str, Any] | None = None, *, idempotent: bool = True
+    ) -> ApiResponse:
+        """Send one request and return its answer, or raise its typed error."""
+        ...
+
+
+def refused(message: str, method: str | None = None) -> ValidationError:
+    """The error for a call this library will not send."""
+    return ValidationError(message, code="CLIENT_VALIDATION", method=method)
+
+
+def fits_batch(method: str, fits: bool, batchable: bool = True) -> bool:
+    """Whether a command rides in a batch: its parameters (``fits``), the call and the method allow it."""
+    return fits and batchable and method_info(method).batchable
+
+
+@attrs.define
+class _Queued:
+    method: str
+    params: Mapping[str, Any]
+    idempotent: bool
+    future: asyncio.Future[ApiResponse]
+
+    def resolve(self, response: ApiResponse) -> None:
+        if not self.future.done():
+            self.future.set_result(response)
+
+    def reject(self, error: BaseException) -> None:
+        if not self.future.done():
+            self.future.set_exception(error)
+
+
+class Coalescer:
+    """Groups concurrent calls into ``batch`` requests; each caller still gets its own answer."""
+
+    def __init__(self, session: BatchSession, *, window: float = 0.005, max_size: int = MAX_COMMANDS) -> None:
+        if not 0 <= window <= 1:
+            raise refused(f"window must be between 0 and 1 second, got {window!r}")
+        if not 1 <= max_size <= MAX_COMMANDS:
+            raise refused(f"max_size must be between 1 and {MAX_COMMANDS}, got {max_size!r}")
+        self._session = session
+        self.window = window
+        self.max_size = max_size
+        self._queue: list[_Queued] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    @property
+    def pending(self) -> int:
+        """Calls queued for the next batch."""
+        return len(self._queue)
+
+    async def submit(
+        self, method: str, params: Mapping[str, Any] | None = None, *, idempotent: bool | None = None
+    ) -> ApiResponse:
+        """Send one call, inside a shared batch when others are in flight; raises the call's typed error."""
+        if self._closed:
+            raise RuntimeError("the coalescer is closed")
+        params = params or {}
+        if idempotent is None:
+            idempotent = not method_info(method).creates
+        found = survey(method, params)
+        if found.refs:
+            raise refused("references ($result[...]) work only inside `client.batch()`", method)
+        if not fits_batch(method, found.fits):
+            return await self._session.call(method, params, idempotent=idempotent)
+        loop = asyncio.get_running_loop()
+        item = _Queued(method, params, idempotent, loop.create_future())
+        self._queue.append(item)
+        if len(self._queue) >= self.max_size:
+            self._flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(self.window, self._flush)
+        return await item.future
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        items, self._queue = self._queue, []
+        items = [i for i in items if not i.future.done()]  # drop callers that gave up
+        if items:
+            task = asyncio.get_running_loop().create_task(self._send(items))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, items: list[_Queued]) -> None:
+        try:
+            if len(items) == 1:  # alone: a direct call costs the same and reads simpler
+                item = items[0]
+                item.resolve(await self._session.call(item.method, item.params, idempotent=item.idempotent))
+            else:
+                await self._send_batch(items)
+        except Exception as exc:  # the whole request failed (after the session's retries), or a bug
+            for item in items:
+                item.reject(exc)
+        except asyncio.CancelledError:  # never leave a caller waiting forever
+            for item in items:
+                item.future.cancel()
+            raise
+
+    async def _send_batch(self, items: list[_Queued]) -> None:
+        queued: dict[str, _Queued] = {}
+        commands: dict[str, str] = {}
+        for n, item in enumerate(items):
+            try:
+                commands[f"c{n}"] = encode_command(item.method, item.params)
+            except BitrixError as exc:  # this caller's bad value fails this caller only
+                item.reject(exc)
+            else:
+                queued[f"c{n}"] = item
+        if not queued:
+            return
+        idempotent = all(i.idempotent for i in queued.values())
+        response = await self._session.call(
+            "batch", build_batch_params(commands, halt=False), idempotent=idempotent
+        )
+        methods = {k: i.method for k, i in queued.items()}
+        outcomes = parse_batch_result(list(queued), response.result, halt=False, methods=methods)
+        for key, item in queued.items():
+            outcome = outcomes[key]
+            if outcome.error is not None:
+                item.reject(outcome.error)
+            else:
+                item.resolve(outcome.as_response(item.method))
+
+    async def aclose(self) -> None:
+        """Send what is queued, wait for every batch in flight, and refuse new calls."""
+        self._closed = True
+        self._flush()
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,87 @@
+"""Bad input and broken connections: one clear line, the documented exit code, no traceback, no secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import pytest
+from jobs._seed import seed_instances
+
+from bitrix_bizproc.emulator import EmulatedPortal
+
+from .conftest import Run
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["terminate", "--started-before", "yesterday"], "not a date"),
+        (["terminate", "--started-before", "2025-01-01", "--frobnicate"], "unrecognized arguments"),
+        (["terminate", "--dry-run", "--yes", "--started-before", "2025-01-01"], "not allowed with"),
+        (["offboard", "--user", "57", "--kill", "--delegate-to", "12"], "not allowed with"),
+        (["terminate", "--template", "twelve"], "positive ID"),
+        (["terminate", "--document-type", "crm:Nope"], "MODULE:ENTITY:TYPE"),
+        (["instances", "list", "--filter", "nonsense"], "KEY=VALUE"),
+        (["bogus"], "invalid choice"),
+    ],
+)
+async def test_usage_errors_exit_2(bizproc: Run, argv: list[str], message: str) -> None:
+    result = await bizproc(*argv)
+    assert result.code == 2 and message in result.err and "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["terminate", "--started-before", "2025-01-01"], "no credentials"),
+        (["terminate", "--webhook", "URL", "--yes"], "say which workflows"),
+        (["terminate", "--webhook", "URL", "--kill", "--status", "x", "--template", "3"], "terminate only"),
+        (["instances", "list", "--webhook", "URL", "--filter", "<STARTD=2024-01-01"], "unknown filter field"),
+        (["offboard", "--webhook", "URL", "--user", "Nobody Atall"], "no dismissed"),
+    ],
+)
+async def test_bad_input_found_by_the_command_exits_2(
+    portal: EmulatedPortal, bizproc: Run, argv: list[str], message: str
+) -> None:
+    argv = [portal.webhook_url if a == "URL" else a for a in argv]
+    result = await bizproc(*argv)
+    assert result.code == 2, result.err
+    assert message in result.err and "Traceback" not in result.err
+    assert portal.counters.methods["bizproc.workflow.terminate"] == 0
+
+
+async def test_refused_credentials_exit_3_without_echoing_the_secret(
+    portal: EmulatedPortal, bizproc: Run
+) -> None:
+    wrong = portal.webhook_url.replace("/rest/1/", "/rest/1/x").rstrip("/") + "wrongcode/"
+    secret = wrong.rstrip("/").rsplit("/", 1)[1]
+    result = await bizproc("instances", "list", "--webhook", wrong)
+    assert result.code == 3 and "INVALID_CREDENTIALS" in result.err
+    assert secret not in result.err + result.out
+
+
+async def test_an_unreachable_portal_exits_3(bizproc: Run, unused_tcp_port: int) -> None:
+    url = f"http://127.0.0.1:{unused_tcp_port}/rest/1/abcdef123456/"
+    result = await bizproc(
+        "terminate", "--webhook", url, "--started-before", "2025-01-01", "--yes", "--retries", "0"
+    )
+    assert result.code == 3 and "abcdef123456" not in result.err and "Traceback" not in result.err
+
+
+async def test_the_console_script_as_a_real_process(portal: EmulatedPortal) -> None:
+    seed_instances(portal, old=5)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bitrix_bizproc.cli", "terminate", "--webhook", portal.webhook_url,
+        "--started-before", "2024-01-01", "--yes", "--json",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert b'"done": 5' in out and portal.state.running_count == 0
+    bad = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bitrix_bizproc.cli", "terminate", "--started-before", "31.02.2025",
+        stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    _, err = await bad.communicate()
+    assert bad.returncode == 2 and b"not a date" in err and b"Traceback" not in err

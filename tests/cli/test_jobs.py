@@ -1,0 +1,106 @@
+"""``bizproc terminate`` and ``offboard``: dry runs, the prompt, no-terminal mode, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from jobs._seed import refusing, seed_dismissed_employee, seed_instances
+
+from bitrix_bizproc.emulator import EmulatedPortal
+from bitrix_bizproc.jobs import Journal, Outcome
+
+from .conftest import Run
+
+BEFORE = ("--started-before", "2024-01-01")
+
+
+async def test_dry_run_lists_and_changes_nothing(portal: EmulatedPortal, bizproc: Run) -> None:
+    seeded = seed_instances(portal, old=30, new=5)
+    result = await bizproc("terminate", "--webhook", portal.webhook_url, *BEFORE, "--dry-run", "--show", "3")
+    assert result.code == 0, result.err
+    assert "would terminate 30:" in result.out and "... and 27 more" in result.out
+    assert "dry run: nothing was changed" in result.out
+    assert sum(line.strip() in seeded.old for line in result.out.splitlines()) == 3
+    assert portal.state.running_count == 35
+
+
+async def test_without_a_terminal_and_without_yes_it_is_a_dry_run(
+    portal: EmulatedPortal, bizproc: Run
+) -> None:
+    seed_instances(portal, old=10)
+    result = await bizproc("terminate", "--webhook", portal.webhook_url, *BEFORE, tty=False)
+    assert result.code == 0 and "not a terminal: dry run only" in result.err
+    assert portal.state.running_count == 10
+
+
+async def test_on_a_terminal_it_asks_and_no_means_no(portal: EmulatedPortal, bizproc: Run) -> None:
+    seed_instances(portal, old=10)
+    result = await bizproc("terminate", "--webhook", portal.webhook_url, *BEFORE, tty=True, stdin="n\n")
+    assert "Terminate 10 running workflows? [y/N]" in result.err
+    assert result.code == 0 and "nothing was changed" in result.out
+    assert portal.state.running_count == 10
+
+
+async def test_on_a_terminal_yes_terminates(portal: EmulatedPortal, bizproc: Run) -> None:
+    seed_instances(portal, old=10, new=1)
+    result = await bizproc(
+        "terminate", "--webhook", portal.webhook_url, *BEFORE, "--kill", tty=True, stdin="y\n"
+    )
+    assert "Kill 10 running workflows?" in result.err
+    assert result.code == 0 and "left matching  0" in result.out
+    assert portal.state.killed_count == 10 and portal.state.running_count == 1
+
+
+async def test_yes_with_a_journal_and_a_json_report(
+    portal: EmulatedPortal, bizproc: Run, tmp_path: Path
+) -> None:
+    seeded = seed_instances(portal, old=120)
+    journal = tmp_path / "run.jsonl"
+    argv = (
+        "terminate",
+        "--webhook",
+        portal.webhook_url,
+        *BEFORE,
+        "--yes",
+        "--journal",
+        str(journal),
+        "--json",
+    )
+    result = await bizproc(*argv, "--status", "old")
+    report = json.loads(result.out)
+    assert result.code == 0 and report["counts"] == {"done": 120} and report["remaining"] == 0
+    assert "terminate: 120/120" in result.err  # plain progress lines when stderr is not a terminal
+    done = {e.item for e in Journal(journal).entries("terminate") if e.outcome is Outcome.DONE}
+    assert done == seeded.old
+    again = json.loads((await bizproc(*argv)).out)
+    assert again["matched"] == 0 and again["counts"] == {}
+
+
+async def test_failed_items_exit_1_and_are_listed_with_their_code(
+    portal_factory: object, bizproc: Run
+) -> None:
+    locked: set[str] = set()
+    portal: EmulatedPortal = await portal_factory(dispatcher=refusing(locked))  # type: ignore[operator]
+    seeded = seed_instances(portal, old=60)
+    locked.add(sorted(seeded.old)[0])
+    result = await bizproc("terminate", "--webhook", portal.webhook_url, *BEFORE, "--yes")
+    assert result.code == 1
+    assert "failures by code: ACCESS_DENIED x1" in result.out and "Workflow is locked" in result.out
+
+
+async def test_offboard_delegates_by_name(portal: EmulatedPortal, bizproc: Run) -> None:
+    anna = seed_dismissed_employee(portal, workflows=6)
+    result = await bizproc(
+        "offboard", "--webhook", portal.webhook_url, "--user", "Anna Petrova",
+        "--delegate-to", str(anna.colleague), tty=True, stdin="yes\n",
+    )  # fmt: skip
+    assert f"Delegate 6 open tasks to user {anna.colleague}?" in result.err
+    assert result.code == 0 and f"user {anna.user_id} (Anna Petrova)" in result.out
+    assert {t.id for t in portal.state.tasks if t.user_id == anna.colleague} == anna.tasks
+
+
+async def test_offboard_terminates_by_id(portal: EmulatedPortal, bizproc: Run) -> None:
+    anna = seed_dismissed_employee(portal, workflows=4)
+    result = await bizproc("offboard", "--webhook", portal.webhook_url, "--user", str(anna.user_id), "--yes")
+    assert result.code == 0 and set(portal.state.finished) == anna.workflows
