@@ -77,10 +77,10 @@ class Run:
         return self.ideal / self.seconds if self.ideal else 1.0
 
     @property
-    def vs_floor(self) -> float:
-        """The client limiter's floor over the time from the first request on."""
+    def vs_floor(self) -> str:
+        """The client limiter's floor over the time from the first request on ("-" when too short to tell)."""
         floor = max(self.requests - self.capacity, 0) / RATE
-        return floor / (self.seconds - self.start) if floor else 1.0
+        return f"{floor / (self.seconds - self.start):.3f}" if floor >= 0.5 else "-"
 
 
 async def by_composer(client: BizprocClient, ids: list[str]) -> int:
@@ -128,7 +128,7 @@ def report(runs: list[Run]) -> None:
     for r in runs:
         print(
             f"{r.name:<34}{r.instances:>10,}{r.seconds:>9.2f}{r.instances / r.seconds:>9,.0f}{r.requests:>9}"
-            f"{r.rejections:>9}{r.failed:>7}{r.ideal:>9.2f}{r.efficiency:>11.3f}{r.start:>8.2f}{r.vs_floor:>9.3f}"
+            f"{r.rejections:>9}{r.failed:>7}{r.ideal:>9.2f}{r.efficiency:>11.3f}{r.start:>8.2f}{r.vs_floor:>9}"
         )
     print(f"client limiter capacity: {runs[0].capacity} of the burst of {BURST}")
     base = runs[-1]

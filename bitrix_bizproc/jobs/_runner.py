@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -289,6 +290,22 @@ class JobOptions:
             )
 
 
+def _check_same_job(log: Journal, job: str, action: str, params: dict[str, Any]) -> None:
+    """Refuse to resume a journal written by another job (its unfinished items would be sent too)."""
+    runs = [e for e in log.events if e.get("event") == "run_start"]
+    if not runs:
+        return
+    last = runs[-1]
+    wanted = json.loads(json.dumps({"job": job, "action": action, **params}, default=str))
+    found = {key: last.get(key) for key in wanted}
+    if found != wanted:
+        raise ValidationError(
+            f"the journal {str(log.path)!r} belongs to another job ({found}); "
+            "use a new journal file for this one",
+            code="CLIENT_VALIDATION",
+        )
+
+
 async def run_job(
     client: BizprocClient,
     items: Sequence[str],
@@ -301,6 +318,8 @@ async def run_job(
     **event: Any,
 ) -> bool:
     """Plan ``items`` against the journal, then list them (dry run) or apply ``action``; True if it ran."""
+    if log is not None:
+        _check_same_job(log, report.job, action.name, event)
     report.matched = len(items)
     requests_before = client.stats.requests
     todo = plan_items(items, action.name, log, report, retry_failed=options.retry_failed)

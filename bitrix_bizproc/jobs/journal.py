@@ -122,9 +122,16 @@ class Journal:
     def _open(self) -> IO[bytes]:
         if self._file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            created = not self.path.exists()
             handle = open(self.path, "ab+")  # noqa: SIM115 - kept open for the journal's lifetime
             self._drop_torn_tail(handle)
             self._file = handle
+            if created and self.durable:  # make the new file's directory entry durable too
+                directory = os.open(self.path.parent, os.O_RDONLY)
+                try:
+                    os.fsync(directory)
+                finally:
+                    os.close(directory)
         return self._file
 
     @staticmethod

@@ -222,3 +222,17 @@ async def test_commands_failing_transiently_inside_a_batch_get_two_more_passes(
     if done < 75:
         assert {(f.code, f.transient) for f in report.failures} == {("INTERNAL_SERVER_ERROR", True)}
         assert all(e.needs_retry for e in Journal(tmp_path / "j.jsonl").entries() if e.item in unlucky)
+
+
+async def test_a_journal_of_another_job_is_refused(
+    portal: EmulatedPortal, client: BizprocClient, tmp_path: Path
+) -> None:
+    seed_instances(portal, old=5)
+    journal = tmp_path / "j.jsonl"
+    await terminate_workflows(client, filter=BEFORE, journal=journal)
+    with pytest.raises(ValidationError, match="belongs to another job"):
+        await terminate_workflows(client, filter={"TEMPLATE_ID": 1}, journal=journal)
+    with pytest.raises(ValidationError, match="belongs to another job"):
+        await terminate_workflows(client, filter=BEFORE, mode="kill", journal=journal)
+    again = await terminate_workflows(client, filter=BEFORE, journal=journal)
+    assert again.matched == 0 and again.ok
