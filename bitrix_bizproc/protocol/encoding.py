@@ -40,7 +40,7 @@ _MISSING = object()
 
 
 def normalize(value: Any) -> WireValue:
-    """Turn a Python value into its JSON wire form (datetimes as ISO 8601, enums by value, tuples as lists)."""
+    """Turn a Python value into its JSON wire form (ISO 8601 datetimes, enums by value, lists)."""
     if value is None or isinstance(value, str | bool | int | float):
         if isinstance(value, enum.Enum):
             return normalize(value.value)
@@ -53,7 +53,8 @@ def normalize(value: Any) -> WireValue:
     if isinstance(value, _dt.datetime):
         if value.tzinfo is None:
             raise ValidationError(
-                f"naive datetime {value.isoformat()} is ambiguous: give it a timezone", code="CLIENT_VALIDATION"
+                f"naive datetime {value.isoformat()} is ambiguous: give it a timezone",
+                code="CLIENT_VALIDATION",
             )
         return value.isoformat()
     if isinstance(value, _dt.date):
@@ -61,7 +62,9 @@ def normalize(value: Any) -> WireValue:
     if isinstance(value, Mapping):
         return {_key(k): normalize(v) for k, v in value.items()}
     if isinstance(value, bytes | bytearray):
-        raise ValidationError("bytes cannot be sent as a parameter; encode them first", code="CLIENT_VALIDATION")
+        raise ValidationError(
+            "bytes cannot be sent as a parameter; encode them first", code="CLIENT_VALIDATION"
+        )
     if isinstance(value, Sequence | set | frozenset):
         return [normalize(v) for v in value]
     raise ValidationError(
@@ -73,7 +76,9 @@ def _key(key: Any) -> str:
     if isinstance(key, enum.Enum):
         key = key.value
     if isinstance(key, bool) or not isinstance(key, str | int):
-        raise ValidationError(f"parameter names must be strings, not {type(key).__name__}", code="CLIENT_VALIDATION")
+        raise ValidationError(
+            f"parameter names must be strings, not {type(key).__name__}", code="CLIENT_VALIDATION"
+        )
     return str(key)
 
 
@@ -102,7 +107,9 @@ def encode_query(params: Mapping[str, Any]) -> str:
     pairs: list[str] = []
     for key, value in wire.items():
         if "[" in key or "]" in key:
-            raise ValidationError(f"parameter name {key!r} may not contain brackets", code="CLIENT_VALIDATION")
+            raise ValidationError(
+                f"parameter name {key!r} may not contain brackets", code="CLIENT_VALIDATION"
+            )
         _flatten(_q(key), value, pairs)
     return "&".join(pairs)
 
@@ -113,7 +120,9 @@ def _flatten(prefix: str, value: WireValue, out: list[str]) -> None:
             out.append(f"{prefix}=")
         for k, v in value.items():
             if "[" in k or "]" in k:
-                raise ValidationError(f"parameter name {k!r} may not contain brackets", code="CLIENT_VALIDATION")
+                raise ValidationError(
+                    f"parameter name {k!r} may not contain brackets", code="CLIENT_VALIDATION"
+                )
             _flatten(f"{prefix}[{_q(k)}]", v, out)
     elif isinstance(value, list):
         if not value:

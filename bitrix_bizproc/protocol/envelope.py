@@ -135,7 +135,9 @@ def parse_response(
     if not isinstance(data, Mapping) or "result" not in data:
         if status >= 400:
             raise error_from_code("", _excerpt(body), status=status, method=method)
-        raise ServerError(f"unexpected answer without 'result': {_excerpt(body)!r}", status=status, method=method)
+        raise ServerError(
+            f"unexpected answer without 'result': {_excerpt(body)!r}", status=status, method=method
+        )
     return ApiResponse(
         result=data["result"],
         total=_opt_int(data.get("total")),

@@ -93,7 +93,15 @@ class BitrixError(Exception):
     def __reduce__(self) -> tuple[Any, ...]:
         return (
             _rebuild,
-            (type(self), self.description, self.code, self.status, self.method, self.retry_after, self.details),
+            (
+                type(self),
+                self.description,
+                self.code,
+                self.status,
+                self.method,
+                self.retry_after,
+                self.details,
+            ),
         )
 
 

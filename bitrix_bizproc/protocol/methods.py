@@ -52,8 +52,16 @@ METHODS: dict[str, MethodInfo] = {
             app_context=True,
             creates=True,
         ),
-        _m("bizproc.workflow.template.update", "template/bizproc-workflow-template-update.html", app_context=True),
-        _m("bizproc.workflow.template.delete", "template/bizproc-workflow-template-delete.html", app_context=True),
+        _m(
+            "bizproc.workflow.template.update",
+            "template/bizproc-workflow-template-update.html",
+            app_context=True,
+        ),
+        _m(
+            "bizproc.workflow.template.delete",
+            "template/bizproc-workflow-template-delete.html",
+            app_context=True,
+        ),
         _m(
             "bizproc.workflow.template.list",
             "template/bizproc-workflow-template-list.html",
@@ -65,9 +73,16 @@ METHODS: dict[str, MethodInfo] = {
             admin_only=False,
             paging=Paging.OFFSET_OR_KEYSET,
         ),
-        _m("bizproc.task.complete", "bizproc-task/bizproc-task-complete.html", admin_only=False, creates=True),
+        _m(
+            "bizproc.task.complete", "bizproc-task/bizproc-task-complete.html", admin_only=False, creates=True
+        ),
         _m("bizproc.task.delegate", "bizproc-task/bizproc-task-delegate.html", admin_only=False),
-        _m("bizproc.activity.add", "bizproc-activity/bizproc-activity-add.html", app_context=True, creates=True),
+        _m(
+            "bizproc.activity.add",
+            "bizproc-activity/bizproc-activity-add.html",
+            app_context=True,
+            creates=True,
+        ),
         _m("bizproc.activity.update", "bizproc-activity/bizproc-activity-update.html", app_context=True),
         _m("bizproc.activity.delete", "bizproc-activity/bizproc-activity-delete.html", app_context=True),
         _m("bizproc.activity.list", "bizproc-activity/bizproc-activity-list.html", app_context=True),
