@@ -51,6 +51,8 @@ __all__ = [
     "client_from_args",
     "iso_date",
     "key_value",
+    "non_negative_int",
+    "positive_int",
     "run_async",
 ]
 
@@ -93,16 +95,24 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--retries",
-        type=_retries,
+        type=non_negative_int,
         default=4,
         metavar="N",
         help="retries of a failed request (5xx, dropped connection, rate limit) before giving up (default 4)",
     )
 
 
-def _retries(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"--retries takes a number >= 0, got {text!r}")
+def positive_int(text: str) -> int:
+    """An argparse type: an integer > 0 (IDs, counts)."""
+    if not text.strip().isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: an integer >= 0 (limits, retries)."""
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
     return int(text)
 
 

@@ -10,18 +10,12 @@ from typing import Any
 
 from ..jobs import JobReport, Progress, instance_filter, terminate_workflows
 from ..protocol.limits import BucketSpec
-from ._common import EXIT_FAILED, EXIT_OK, iso_date, run_async
+from ._common import EXIT_FAILED, EXIT_OK, iso_date, positive_int, run_async
 from ._progress import ProgressDisplay
 
 __all__ = ["register"]
 
 COMMANDS_PER_BATCH = 50
-
-
-def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return int(text)
 
 
 def _speedup(text: str) -> float:
@@ -46,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
             "verify that the filter finds nothing left. The portal's clock runs --speedup times faster."
         ),
     )
-    parser.add_argument("--instances", type=_positive_int, default=30_000, metavar="N", help="default 30000")
+    parser.add_argument("--instances", type=positive_int, default=30_000, metavar="N", help="default 30000")
     parser.add_argument(
         "--plan",
         choices=("standard", "enterprise"),

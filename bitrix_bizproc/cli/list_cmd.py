@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
 
 from ..models.converter import unstructure
-from ._common import EXIT_OK, UsageError, add_connection_options, client_from_args, key_value, run_async
+from ._common import (
+    EXIT_OK,
+    UsageError,
+    add_connection_options,
+    client_from_args,
+    key_value,
+    non_negative_int,
+    run_async,
+)
 from ._output import FORMATS, write_rows
 
 __all__ = ["register"]
@@ -72,18 +80,16 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
             "--format", choices=FORMATS, default="table", help="output format (default table)"
         )
         parser.add_argument(
-            "--limit", type=_limit, default=100, metavar="N", help="at most N rows (default 100; 0 = all)"
+            "--limit",
+            type=non_negative_int,
+            default=100,
+            metavar="N",
+            help="at most N rows (default 100; 0 = all)",
         )
         parser.set_defaults(run=_runner(listing))
 
 
-def _limit(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"--limit takes a number >= 0, got {text!r}")
-    return int(text)
-
-
-def _runner(listing: _Listing) -> Any:
+def _runner(listing: _Listing) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         return run_async(lambda: _list(listing, args))
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..jobs import offboard_employee
 from ..jobs.offboard import OffboardAction
-from ._common import UsageError, add_connection_options, client_from_args, run_async
+from ._common import UsageError, add_connection_options, client_from_args, positive_int, run_async
 from ._jobrun import EPILOG, RunMode, add_job_options, confirmer, finish, run_mode
 from ._progress import ProgressDisplay
 
@@ -20,12 +20,6 @@ def _user(text: str) -> int | str:
     if not value:
         raise argparse.ArgumentTypeError("--user takes an ID (57) or a name ('Anna Petrova')")
     return int(value) if value.isdigit() else value
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive user ID, got {text!r}")
-    return int(text)
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -43,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--user", required=True, type=_user, metavar="ID|NAME", help="57 or 'Anna Petrova'")
     how = parser.add_mutually_exclusive_group()
     how.add_argument(
-        "--delegate-to", type=_positive, metavar="USER_ID", help="hand the open tasks to this user"
+        "--delegate-to", type=positive_int, metavar="USER_ID", help="hand the open tasks to this user"
     )
     how.add_argument("--kill", action="store_true", help="delete the workflows (default: terminate them)")
     parser.add_argument("--status", metavar="TEXT", help="status text shown for terminated workflows")

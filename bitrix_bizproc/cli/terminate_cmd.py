@@ -9,17 +9,19 @@ from typing import Any
 from ..jobs import instance_filter, terminate_workflows
 from ..models.documents import DocumentType
 from ..protocol.errors import ValidationError
-from ._common import UsageError, add_connection_options, client_from_args, iso_date, key_value, run_async
+from ._common import (
+    UsageError,
+    add_connection_options,
+    client_from_args,
+    iso_date,
+    key_value,
+    positive_int,
+    run_async,
+)
 from ._jobrun import EPILOG, RunMode, add_job_options, confirmer, finish, run_mode
 from ._progress import ProgressDisplay
 
 __all__ = ["register"]
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive ID, got {text!r}")
-    return int(text)
 
 
 def _document_type(text: str) -> DocumentType:
@@ -47,14 +49,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     which = parser.add_argument_group("which workflows (all criteria must match)")
     which.add_argument("--started-before", type=iso_date, metavar="DATE", help="started before DATE (UTC)")
     which.add_argument("--started-after", type=iso_date, metavar="DATE", help="started on/after DATE (UTC)")
-    which.add_argument("--template", type=_positive, metavar="ID", help="of the template with this ID")
+    which.add_argument("--template", type=positive_int, metavar="ID", help="of the template with this ID")
     which.add_argument(
         "--document-type",
         type=_document_type,
         metavar="M:E:T",
         help="on this document type, e.g. crm:CCrmDocumentDeal:DEAL",
     )
-    which.add_argument("--started-by", type=_positive, metavar="USER_ID", help="started by this user")
+    which.add_argument("--started-by", type=positive_int, metavar="USER_ID", help="started by this user")
     which.add_argument(
         "--filter",
         action="append",

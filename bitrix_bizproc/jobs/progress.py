@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Protocol
 
 import attrs
 
@@ -37,10 +36,8 @@ class Progress:
         return min(1.0, self.done / self.total)
 
 
-class ProgressCallback(Protocol):
-    """Called as a job advances; must return quickly and must not raise."""
-
-    def __call__(self, progress: Progress) -> None: ...
+ProgressCallback = Callable[[Progress], None]
+"""Called as a job advances (after every batch); must return quickly and must not raise."""
 
 
 class ProgressTracker:

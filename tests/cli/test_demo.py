@@ -14,7 +14,9 @@ async def test_demo_runs_end_to_end(bizproc: Run) -> None:
     assert result.code == 0, result.err
     out = result.out
     assert "sped up x100 = 200 req/s" in out and "seeded 1,500 running instances" in out
-    matched = int(re.search(r"matched\s+(\d+)", out).group(1))  # type: ignore[union-attr]
+    found = re.search(r"matched\s+(\d+)", out)
+    assert found is not None
+    matched = int(found.group(1))
     assert 0 < matched < 1500 and re.search(rf"done\s+{matched}\b", out)
     assert "ceiling 2 req/s x 50 commands x 100 speed-up = 10,000/s" in out
     assert ", 0 rejected" in out

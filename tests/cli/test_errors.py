@@ -20,7 +20,7 @@ from .conftest import Run
         (["terminate", "--started-before", "2025-01-01", "--frobnicate"], "unrecognized arguments"),
         (["terminate", "--dry-run", "--yes", "--started-before", "2025-01-01"], "not allowed with"),
         (["offboard", "--user", "57", "--kill", "--delegate-to", "12"], "not allowed with"),
-        (["terminate", "--template", "twelve"], "positive ID"),
+        (["terminate", "--template", "twelve"], "positive integer"),
         (["terminate", "--document-type", "crm:Nope"], "MODULE:ENTITY:TYPE"),
         (["instances", "list", "--filter", "nonsense"], "KEY=VALUE"),
         (["bogus"], "invalid choice"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from jobs._seed import refusing, seed_dismissed_employee, seed_instances
+from jobs._seed import PortalFactory, refusing, seed_dismissed_employee, seed_instances
 
 from bitrix_bizproc.emulator import EmulatedPortal
 from bitrix_bizproc.jobs import Journal, Outcome
@@ -78,10 +78,10 @@ async def test_yes_with_a_journal_and_a_json_report(
 
 
 async def test_failed_items_exit_1_and_are_listed_with_their_code(
-    portal_factory: object, bizproc: Run
+    portal_factory: PortalFactory, bizproc: Run
 ) -> None:
     locked: set[str] = set()
-    portal: EmulatedPortal = await portal_factory(dispatcher=refusing(locked))  # type: ignore[operator]
+    portal = await portal_factory(dispatcher=refusing(locked))
     seeded = seed_instances(portal, old=60)
     locked.add(sorted(seeded.old)[0])
     result = await bizproc("terminate", "--webhook", portal.webhook_url, *BEFORE, "--yes")

@@ -6,6 +6,7 @@ import argparse
 import datetime as _dt
 import io
 import sys
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from bitrix_bizproc.cli._progress import ProgressDisplay, format_eta
 from bitrix_bizproc.jobs import Progress
 from bitrix_bizproc.models.enums import TaskStatus
 
-ROWS = [
+ROWS: list[dict[str, Any]] = [
     {
         "ID": "66e4.1",
         "STARTED": _dt.datetime(2024, 5, 1, 9, 30, tzinfo=_dt.UTC),

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 import attrs
 
 from bitrix_bizproc.emulator import EmulatedPortal, PortalError
 from bitrix_bizproc.emulator.handlers import dispatch
+
+PortalFactory = Callable[..., Awaitable[EmulatedPortal]]  # the ``portal_factory`` fixture
 
 CUTOFF = _dt.datetime(2024, 1, 1, tzinfo=_dt.UTC)
 OLD = (CUTOFF - _dt.timedelta(days=200)).timestamp()

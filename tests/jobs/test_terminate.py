@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from bitrix_bizproc.jobs import (
 )
 from bitrix_bizproc.models.documents import DocumentType
 
-from ._seed import CUTOFF, flaky, refusing, seed_instances
+from ._seed import CUTOFF, PortalFactory, flaky, refusing, seed_instances
 
 BEFORE = instance_filter(started_before=CUTOFF)
 
@@ -67,9 +68,12 @@ async def test_dry_run_lists_and_changes_nothing(
 async def test_a_declined_confirmation_changes_nothing(portal: EmulatedPortal, client: BizprocClient) -> None:
     seed_instances(portal, old=12)
     asked: list[int] = []
-    report = await terminate_workflows(
-        client, filter=BEFORE, confirm=lambda ids: asked.append(len(ids)) or False
-    )
+
+    def decline(ids: Sequence[str]) -> bool:
+        asked.append(len(ids))
+        return False
+
+    report = await terminate_workflows(client, filter=BEFORE, confirm=decline)
     assert asked == [12] and report.dry_run and portal.state.running_count == 12
 
 
@@ -152,12 +156,10 @@ async def test_an_instance_gone_before_its_turn_counts_as_already_gone(
 
 
 async def test_per_item_refusals_are_reported_with_their_code_and_not_retried_on_resume(
-    portal_factory: object, tmp_path: Path
+    portal_factory: PortalFactory, tmp_path: Path
 ) -> None:
-    from bitrix_bizproc.emulator import EmulatedPortal as Portal
-
     locked: set[str] = set()
-    portal: Portal = await portal_factory(dispatcher=refusing(locked))  # type: ignore[operator]
+    portal = await portal_factory(dispatcher=refusing(locked))
     seeded = seed_instances(portal, old=80)
     locked.update(sorted(seeded.old)[:3])
     journal = tmp_path / "j.jsonl"
@@ -187,12 +189,10 @@ async def test_a_non_admin_webhook_is_refused_at_the_listing(portal: EmulatedPor
 
 
 async def test_a_chunk_refused_as_a_whole_stops_the_job_with_a_partial_report(
-    portal_factory: object, tmp_path: Path
+    portal_factory: PortalFactory, tmp_path: Path
 ) -> None:
-    from bitrix_bizproc.emulator import EmulatedPortal as Portal
-
     locked: set[str] = set()
-    portal: Portal = await portal_factory(dispatcher=refusing(locked))  # type: ignore[operator]
+    portal = await portal_factory(dispatcher=refusing(locked))
     locked.update(seed_instances(portal, old=300).old)
     async with BizprocClient.from_webhook(portal.webhook_url, limiter=None) as client:
         with pytest.raises(JobAbortedError) as caught:
@@ -207,12 +207,10 @@ async def test_a_chunk_refused_as_a_whole_stops_the_job_with_a_partial_report(
 
 @pytest.mark.parametrize(("times", "done"), [(2, 75), (3, 72)])
 async def test_commands_failing_transiently_inside_a_batch_get_two_more_passes(
-    portal_factory: object, tmp_path: Path, times: int, done: int
+    portal_factory: PortalFactory, tmp_path: Path, times: int, done: int
 ) -> None:
-    from bitrix_bizproc.emulator import EmulatedPortal as Portal
-
     unlucky: set[str] = set()
-    portal: Portal = await portal_factory(dispatcher=flaky(unlucky, times))  # type: ignore[operator]
+    portal = await portal_factory(dispatcher=flaky(unlucky, times))
     seeded = seed_instances(portal, old=75)
     unlucky.update(sorted(seeded.old)[::25])
     async with BizprocClient.from_webhook(portal.webhook_url, limiter=None) as client:
