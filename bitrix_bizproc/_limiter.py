@@ -3,6 +3,10 @@
 Waiters queue in FIFO order; a single pacer task sleeps until the bucket has room and then wakes exactly
 one waiter, so a thousand callers cost one timer, not a thousand wake-ups. A rejection from the portal
 re-plans the queue at once, because capacity is handed out only when a request is actually let go.
+
+The bucket is local by default; a :class:`SharedBucket` (e.g. ``bitrix_bizproc.redis.RedisBucket``) keeps it
+outside the process so that every worker of one portal draws on the same budget. Reservations then go
+through the same FIFO pacer, one awaited reservation at a time.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Protocol, runtime_checkable
 
 from ._stats import Stats
 from .protocol.envelope import TimeInfo
-from .protocol.limits import BucketSpec, LeakyBucket, OperatingBudget
+from .protocol.errors import BitrixError, TransportError
+from .protocol.limits import BucketSpec, LeakyBucket, OperatingBudget, bucket_spec
 
-__all__ = ["Limiter"]
+__all__ = ["Limiter", "SharedBucket", "resolve_bucket"]
 
 logger = logging.getLogger("bitrix_bizproc")
 
@@ -25,23 +31,62 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 
+@runtime_checkable
+class SharedBucket(Protocol):
+    """A request bucket kept outside this process, shared by every client of one portal."""
+
+    @property
+    def spec(self) -> BucketSpec:
+        """The bucket's shape (the same for every client sharing it)."""
+        ...
+
+    @property
+    def epoch(self) -> int:
+        """Bumped whenever this process learns that earlier reservations are no longer safe."""
+        ...
+
+    async def reserve(self) -> float:
+        """Reserve the earliest slot for one request; seconds to wait before sending it (0: now)."""
+        ...
+
+    def on_rejected(self) -> None:
+        """The portal answered ``QUERY_LIMIT_EXCEEDED``: tell every sharer the bucket is full."""
+        ...
+
+    def on_accepted(self) -> None:
+        """A request went through."""
+        ...
+
+    async def aclose(self) -> None:
+        """Finish background work (the bucket stays usable by other clients)."""
+        ...
+
+
+def resolve_bucket(option: object) -> BucketSpec | SharedBucket | None:
+    """A limiter option: a preset name, a :class:`BucketSpec`, a :class:`SharedBucket`, or ``None`` (off)."""
+    if isinstance(option, SharedBucket):
+        return option
+    return bucket_spec(option)
+
+
 class Limiter:
     """Paces requests to the portal: the shared bucket first waits per method, then in one FIFO queue."""
 
     def __init__(
         self,
-        spec: BucketSpec | None,
+        spec: BucketSpec | SharedBucket | None,
         *,
         operating_limit: float | None = 480.0,
         clock: Clock,
         sleep: Sleep = asyncio.sleep,
         stats: Stats | None = None,
     ) -> None:
-        self.spec = spec
+        self.shared = spec if isinstance(spec, SharedBucket) else None
+        self.spec = spec.spec if isinstance(spec, SharedBucket) else spec
         self._clock = clock
         self._sleep = sleep
         self._stats = stats if stats is not None else Stats()
-        self.bucket = LeakyBucket(spec, now=clock()) if spec is not None else None
+        self.bucket = LeakyBucket(spec, now=clock()) if isinstance(spec, BucketSpec) else None
         self.budget = OperatingBudget(operating_limit)
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._pacer: asyncio.Task[None] | None = None
@@ -55,7 +100,7 @@ class Limiter:
     def try_acquire(self, method: str) -> bool:
         """Take a place for ``method`` at once if no wait is needed; False means ``await acquire()``."""
         now = self._clock()
-        if self.budget.delay(method, now) > 0:
+        if self.budget.delay(method, now) > 0 or self.shared is not None:
             return False
         bucket = self.bucket
         if bucket is None:
@@ -70,16 +115,16 @@ class Limiter:
         while not self.try_acquire(method):
             if self.budget.delay(method, self._clock()) > 0:
                 await self._wait_operating(method)
-            elif self.bucket is not None:
-                await self._wait_bucket(self.bucket)
+            elif self.bucket is not None or self.shared is not None:
+                await self._wait_bucket()
                 return
 
-    async def _wait_bucket(self, bucket: LeakyBucket) -> None:
+    async def _wait_bucket(self) -> None:
         started = self._clock()
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(fut)
         if self._pacer is None or self._pacer.done():
-            self._pacer = asyncio.create_task(self._pace(bucket))
+            self._pacer = asyncio.create_task(self._pace())
         try:
             await fut
         finally:
@@ -93,19 +138,31 @@ class Limiter:
             self._stats.throttled_seconds += wait
             await self._sleep(wait)
 
-    async def _pace(self, bucket: LeakyBucket) -> None:
+    def _epoch(self) -> int:
+        return self.shared.epoch if self.shared is not None else self.bucket.epoch if self.bucket else 0
+
+    async def _reserve(self) -> float:
+        if self.shared is not None:
+            return await self.shared.reserve()
+        return self.bucket.reserve(self._clock()) if self.bucket is not None else 0.0
+
+    async def _pace(self) -> None:
         while self._waiters:
             if self._waiters[0].done():
                 self._waiters.popleft()
                 continue
-            epoch = bucket.epoch
-            wait = bucket.reserve(self._clock())
+            epoch = self._epoch()
+            try:
+                wait = await self._reserve()
+            except Exception as exc:  # a shared bucket out of reach: fail the caller, not the whole queue
+                self._fail_first(exc)
+                continue
             if wait > 0:
                 if not self._throttling:
                     self._throttling = True
                     logger.info("rate limit: throttling, %d request(s) queued", len(self._waiters))
                 await self._sleep(wait)
-                if bucket.epoch != epoch:
+                if self._epoch() != epoch:
                     continue  # the portal rejected a request meanwhile: this slot no longer exists
             while self._waiters:
                 fut = self._waiters.popleft()
@@ -116,14 +173,28 @@ class Limiter:
             self._throttling = False
             logger.info("rate limit: queue drained")
 
+    def _fail_first(self, exc: Exception) -> None:
+        if not isinstance(exc, BitrixError):
+            reason = type(exc).__name__
+            exc = TransportError(f"the shared rate limiter failed: {reason}", code="LIMITER_FAILED")
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_exception(exc)
+                break
+
     def on_rejected(self) -> None:
         """The portal answered ``QUERY_LIMIT_EXCEEDED``: assume its bucket is full, slow down."""
-        if self.bucket is not None:
+        if self.shared is not None:
+            self.shared.on_rejected()
+        elif self.bucket is not None:
             self.bucket.on_rejected(self._clock())
 
     def on_accepted(self, method: str, time: TimeInfo | None) -> None:
         """An answer came back: learn from its ``time`` block."""
-        if self.bucket is not None:
+        if self.shared is not None:
+            self.shared.on_accepted()
+        elif self.bucket is not None:
             self.bucket.on_accepted()
         self.budget.observe(method, time, self._clock())
 
@@ -142,3 +213,5 @@ class Limiter:
                 await pacer
         while self._waiters:
             self._waiters.popleft().cancel()
+        if self.shared is not None:
+            await self.shared.aclose()
