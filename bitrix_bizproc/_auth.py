@@ -4,19 +4,25 @@ Refresh tokens rotate: each refresh kills the previous one. So however many call
 at once, exactly one refresh request is made; everyone else awaits its outcome. A failed refresh is
 reported to the calls that waited for it and forgotten, so the next call may try again; a refresh token
 the token server refused (``invalid_grant``) is remembered and never sent again.
+
+Across processes, a store that also offers ``refresh_lock()`` (:class:`LockingTokenStore`, e.g.
+``bitrix_bizproc.redis.RedisTokenStore``) is locked around "reload, decide, refresh, save", so a worker
+that finds the pair already rotated by another one uses it instead of refreshing again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import logging
 import os
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from ._stats import Stats
 from ._transport import HttpRequest, Transport
@@ -32,6 +38,7 @@ from .protocol.errors import InvalidGrantError, TransportError
 __all__ = [
     "Authenticator",
     "JsonFileTokenStore",
+    "LockingTokenStore",
     "MemoryTokenStore",
     "OAuthAuth",
     "TokenCallback",
@@ -54,6 +61,15 @@ class TokenStore(Protocol):
 
     async def save(self, tokens: OAuthTokens) -> None:
         """Persist a new token pair (the previous refresh token is dead by now)."""
+        ...
+
+
+@runtime_checkable
+class LockingTokenStore(TokenStore, Protocol):
+    """A token store shared between processes, with a lock held around each refresh."""
+
+    def refresh_lock(self) -> AbstractAsyncContextManager[None]:
+        """Hold the install-wide refresh lock for the duration of the ``async with`` block."""
         ...
 
 
@@ -252,6 +268,12 @@ class OAuthAuth:
                 outcome.exception()  # mark it retrieved: every waiter may have gone
 
     async def _refresh_once(self, stale: OAuthTokens) -> OAuthTokens:
+        store = self.store
+        lock = store.refresh_lock() if isinstance(store, LockingTokenStore) else contextlib.nullcontext()
+        async with lock:
+            return await self._refresh_locked(stale)
+
+    async def _refresh_locked(self, stale: OAuthTokens) -> OAuthTokens:
         stored = await self.store.load()
         if stored is not None and stored.refresh_token != stale.refresh_token:
             self._tokens = stored  # another worker already rotated the pair

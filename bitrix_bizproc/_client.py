@@ -12,14 +12,14 @@ import aiohttp
 
 from ._auth import MemoryTokenStore, OAuthAuth, TokenCallback, TokenStore, WebhookAuth
 from ._call import Call, Pending
-from ._limiter import Limiter
+from ._limiter import Limiter, SharedBucket, resolve_bucket
 from ._session import Session
 from ._stats import Stats
 from ._transport import AiohttpTransport, Transport
 from .protocol.auth import DEFAULT_TOKEN_URL, OAuthApp, OAuthTokens, WebhookCredentials, check_base_url
 from .protocol.envelope import ApiResponse
 from .protocol.errors import BitrixError, ServerError
-from .protocol.limits import LimiterOption, bucket_spec
+from .protocol.limits import LimiterOption
 from .protocol.retry import RetryPolicy
 from .services import (
     ActivitiesService,
@@ -148,7 +148,7 @@ class BizprocClient:
         cls,
         url: str,
         *,
-        limiter: LimiterOption = "standard",
+        limiter: LimiterOption | SharedBucket = "standard",
         retry: RetryPolicy | None = None,
         timeout: float | None = 30,
         http_session: aiohttp.ClientSession | None = None,
@@ -167,7 +167,11 @@ class BizprocClient:
             auth=WebhookAuth(credentials),
             transport=transport,
             limiter=Limiter(
-                bucket_spec(limiter), operating_limit=operating_limit, clock=clock, sleep=sleep, stats=stats
+                resolve_bucket(limiter),
+                operating_limit=operating_limit,
+                clock=clock,
+                sleep=sleep,
+                stats=stats,
             ),
             retry=retry,
             stats=stats,
@@ -189,7 +193,7 @@ class BizprocClient:
         token_store: TokenStore | None = None,
         on_tokens: TokenCallback | None = None,
         token_url: str = DEFAULT_TOKEN_URL,
-        limiter: LimiterOption = "standard",
+        limiter: LimiterOption | SharedBucket = "standard",
         retry: RetryPolicy | None = None,
         timeout: float | None = 30,
         http_session: aiohttp.ClientSession | None = None,
@@ -247,7 +251,11 @@ class BizprocClient:
             auth=auth,
             transport=transport,
             limiter=Limiter(
-                bucket_spec(limiter), operating_limit=operating_limit, clock=clock, sleep=sleep, stats=stats
+                resolve_bucket(limiter),
+                operating_limit=operating_limit,
+                clock=clock,
+                sleep=sleep,
+                stats=stats,
             ),
             retry=retry,
             stats=stats,
