@@ -25,14 +25,13 @@ import time
 from collections.abc import Awaitable, Callable
 
 import attrs
+from _harness import PortalProcess
 
 from bitrix_bizproc._client import BizprocClient
 from bitrix_bizproc._transport import AiohttpTransport, HttpRequest, HttpResponse
-from bitrix_bizproc.emulator import EmulatedPortal, Plan, PortalConfig
 from bitrix_bizproc.protocol.limits import BucketSpec
 
 RATE, BURST = 100.0, 50
-DEAL = ("crm", "CCrmDocumentDeal", "DEAL")
 
 
 class TimingTransport:
@@ -65,6 +64,7 @@ class Run:
     failed: int
     start: float  # seconds before the first request left
     capacity: int  # what the client limiter lets pend: the burst minus its cushion
+    peak: float  # the fullest the portal's bucket was
 
     @property
     def ideal(self) -> float:
@@ -100,11 +100,10 @@ async def by_awaiting(client: BizprocClient, ids: list[str]) -> int:
 Way = Callable[[BizprocClient, list[str]], Awaitable[int]]
 
 
-async def measure(portal: EmulatedPortal, name: str, n: int, way: Way, *, auto_batch: bool) -> Run:
+async def measure(portal: PortalProcess, name: str, n: int, way: Way, *, auto_batch: bool) -> Run:
     """Seed ``n`` instances, empty the portal's bucket, and time ``way`` on a fresh client."""
-    ids = [w.id for w in portal.state.add_instances(n)]
-    portal.reset_limits()
-    portal.counters.reset()
+    ids = portal.add_instances(n)
+    portal.plan(RATE, BURST)
     spec = BucketSpec(rate=RATE, burst=BURST)
     transport = TimingTransport()
     client = BizprocClient.from_webhook(
@@ -114,21 +113,31 @@ async def measure(portal: EmulatedPortal, name: str, n: int, way: Way, *, auto_b
         started = time.perf_counter()
         failed = await way(client, ids)
         seconds = time.perf_counter() - started
-    counters = portal.counters
+    counters = portal.counters()
     start = (transport.first or started) - started
-    rejections = sum(counters.rejections.values())
-    return Run(name, n, seconds, counters.requests, rejections, failed, start, spec.capacity)
+    rejections = sum(counters["rejections"].values())
+    return Run(
+        name,
+        n,
+        seconds,
+        counters["requests"],
+        rejections,
+        failed,
+        start,
+        spec.capacity,
+        counters["peak_level"],
+    )
 
 
 def report(runs: list[Run]) -> None:
     """Print the side-by-side table."""
     print(f"bucket: burst {BURST}, drain {RATE:.0f}/s (the standard plan sped up 50x) on both sides")
     header = f"{'way':<34}{'instances':>10}{'seconds':>9}{'inst/s':>9}{'requests':>9}{'rejected':>9}"
-    print(header + f"{'failed':>7}{'ideal s':>9}{'efficiency':>11}{'start s':>8}{'vs floor':>9}")
+    print(header + f"{'failed':>7}{'ideal s':>9}{'efficiency':>11}{'start s':>8}{'vs floor':>9}{'peak':>6}")
     for r in runs:
         print(
             f"{r.name:<34}{r.instances:>10,}{r.seconds:>9.2f}{r.instances / r.seconds:>9,.0f}{r.requests:>9}"
-            f"{r.rejections:>9}{r.failed:>7}{r.ideal:>9.2f}{r.efficiency:>11.3f}{r.start:>8.2f}{r.vs_floor:>9}"
+            f"{r.rejections:>9}{r.failed:>7}{r.ideal:>9.2f}{r.efficiency:>11.3f}{r.start:>8.3f}{r.vs_floor:>9}{r.peak:>6.1f}"
         )
     print(f"client limiter capacity: {runs[0].capacity} of the burst of {BURST}")
     base = runs[-1]
@@ -138,10 +147,8 @@ def report(runs: list[Run]) -> None:
 
 
 async def main(n: int) -> None:
-    """Run the three ways on one portal."""
-    config = PortalConfig(plan=Plan.custom(rate=RATE, burst=BURST, operating_limit=None))
-    async with EmulatedPortal(config) as portal:
-        portal.state.add_template("bench", DEAL)
+    """Run the three ways on one portal, in a child process."""
+    with PortalProcess() as portal:
         runs = [
             await measure(portal, "1. composer", n, by_composer, auto_batch=False),
             await measure(portal, "2. concurrent awaits, coalesced", n, by_awaiting, auto_batch=True),

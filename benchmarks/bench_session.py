@@ -17,64 +17,18 @@ import argparse
 import asyncio
 import gc
 import json
-import multiprocessing as mp
 import time
 from collections.abc import Awaitable, Callable
-from multiprocessing.connection import Connection
 from typing import Any
 
 import aiohttp
+from _harness import PortalProcess
 
 from bitrix_bizproc import BizprocClient, BucketSpec
-from bitrix_bizproc.emulator import EmulatedPortal, Plan, PortalConfig
 
 METHOD = "user.get"
 PARAMS: dict[str, Any] = {"FILTER": {"ID": 1}}
 BURST, DRAIN = 50, 100.0
-
-
-# -- the portal, in a child process -------------------------------------------------------------
-async def _serve(conn: Connection) -> None:
-    loop = asyncio.get_running_loop()
-    async with EmulatedPortal(PortalConfig()) as portal:
-        conn.send(portal.webhook_url)
-        while True:
-            command, arg = await loop.run_in_executor(None, conn.recv)
-            if command == "plan":
-                portal.config.plan = Plan.custom(*arg) if arg else Plan.named("unlimited")
-                portal.reset_limits()
-                portal.counters.reset()
-                conn.send(None)
-            elif command == "counters":
-                conn.send(portal.counters.snapshot())
-            else:
-                conn.send(None)
-                return
-
-
-def _portal_process(conn: Connection) -> None:
-    asyncio.run(_serve(conn))
-
-
-class PortalProcess:
-    """Start, configure and read the child's portal."""
-
-    def __init__(self) -> None:
-        ctx = mp.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_portal_process, args=(child,), daemon=True)
-        self._proc.start()
-        self.webhook_url: str = self._conn.recv()
-
-    def ask(self, command: str, arg: Any = None) -> Any:
-        self._conn.send((command, arg))
-        return self._conn.recv()
-
-    def stop(self) -> None:
-        self.ask("stop")
-        self._proc.join(timeout=10)
-        if self._proc.is_alive():
-            self._proc.terminate()
 
 
 # -- (a) sequential calls ------------------------------------------------------------------------
@@ -91,7 +45,7 @@ async def _timed(calls: int, one: Callable[[], Awaitable[object]]) -> Timing:
 
 async def sequential(portal: PortalProcess, n: int, rounds: int) -> tuple[Timing, Timing]:
     """Plain aiohttp + json vs this client (limits off), interleaved in short rounds to cancel drift."""
-    portal.ask("plan", None)
+    portal.plan(None)
     url = portal.webhook_url
     target, headers = url + METHOD, {"Content-Type": "application/json"}
     async with aiohttp.ClientSession() as http, BizprocClient.from_webhook(url, limiter="off") as client:
@@ -155,17 +109,17 @@ async def main(quick: bool) -> None:
 
         ideal = (n_conc - BURST) / DRAIN
         print(f"(b) {n_conc:,} concurrent callers, bucket burst {BURST} drain {DRAIN:g}/s on both sides")
-        portal.ask("plan", (DRAIN, BURST, None))
+        portal.plan(DRAIN, BURST)
         measured = await client_concurrent(portal.webhook_url, n_conc)
-        counters = portal.ask("counters")
+        counters = portal.counters()
         rejected = counters["rejections"].get("QUERY_LIMIT_EXCEEDED", 0)
         print(
             f"    BizprocClient        : {measured:6.2f} s  rejections {rejected}  "
             f"efficiency {ideal / measured:.3f}   (targets: 0 and >= 0.95; ideal {ideal:.2f} s)"
         )
-        portal.ask("plan", (DRAIN, BURST, None))
+        portal.plan(DRAIN, BURST)
         plain_time = await plain_concurrent(portal.webhook_url, n_conc)
-        counters = portal.ask("counters")
+        counters = portal.counters()
         rejected = counters["rejections"].get("QUERY_LIMIT_EXCEEDED", 0)
         print(
             f"    plain aiohttp        : {plain_time:6.2f} s  rejections {rejected} of {n_conc} (no limiter)"

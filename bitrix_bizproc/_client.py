@@ -41,17 +41,49 @@ T = TypeVar("T")
 
 
 class DirectCall(Pending[T]):
-    """A call sent when first awaited (once, however often it is awaited)."""
+    """A call sent when first awaited (once, however often it is awaited).
+
+    The first awaiter sends it from its own task (no task of its own: ten thousand concurrent calls cost
+    ten thousand tasks, not twenty); later awaiters wait for that outcome.
+    """
 
     def __init__(self, client: BizprocClient, call: Call[T]) -> None:
         self.call = call
         self._client = client
-        self._task: asyncio.Future[T] | None = None
+        self._started = False
+        self._done = False
+        self._value: T | None = None
+        self._exc: BaseException | None = None
+        self._waiters: list[asyncio.Future[None]] = []
 
     def __await__(self) -> Generator[Any, None, T]:
-        if self._task is None:
-            self._task = asyncio.ensure_future(self._run())
-        return self._task.__await__()
+        if not self._started:
+            self._started = True
+            return self._send().__await__()
+        return self._join().__await__()
+
+    async def _send(self) -> T:
+        try:
+            value = await self._run()
+        except BaseException as exc:  # cancellation included: later awaiters see it too
+            self._settle(None, exc)
+            raise
+        self._settle(value, None)
+        return value
+
+    def _settle(self, value: T | None, exc: BaseException | None) -> None:
+        self._value, self._exc, self._done = value, exc, True
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters.clear()
+
+    async def _join(self) -> T:
+        if not self._done:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter
+        return self.result()
 
     async def _run(self) -> T:
         client, call = self._client, self.call
@@ -73,24 +105,23 @@ class DirectCall(Pending[T]):
     @property
     def done(self) -> bool:
         """Whether the outcome is known."""
-        return self._task is not None and self._task.done()
+        return self._done
 
     @property
     def error(self) -> BitrixError | None:
         """The typed error, or ``None`` on success or while not done."""
-        if self._task is None or not self._task.done() or self._task.cancelled():
-            return None
-        exc = self._task.exception()
-        return exc if isinstance(exc, BitrixError) else None
+        return self._exc if isinstance(self._exc, BitrixError) else None
 
     def result(self) -> T:
         """The parsed result; raises the error, or :class:`RuntimeError` if the call has not finished."""
-        if self._task is None or not self._task.done():
+        if not self._done:
             raise RuntimeError(f"{self.call.method} has not finished: await it first")
-        return self._task.result()
+        if self._exc is not None:
+            raise self._exc
+        return self._value  # type: ignore[return-value]
 
     def __repr__(self) -> str:
-        state = "pending" if not self.done else ("failed" if self._task and self._task.exception() else "ok")
+        state = "pending" if not self._done else ("failed" if self._exc is not None else "ok")
         return f"DirectCall({self.call.method}, {state})"
 
 

@@ -16,7 +16,9 @@ Runner = Callable[[argparse.Namespace], int]
 class SubcommandModule(Protocol):
     """A ``<name>_cmd`` module: ``register(subparsers)`` adds its parser and sets ``run`` as a default."""
 
-    def register(self, subparsers: argparse._SubParsersAction[Any]) -> None: ...
+    def register(self, subparsers: argparse._SubParsersAction[Any]) -> None:
+        """Add the subcommand's parser to ``subparsers``."""
+        ...
 
 
 def _subcommand_modules() -> list[SubcommandModule]:

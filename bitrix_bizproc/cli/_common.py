@@ -133,11 +133,21 @@ def client_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = N
             extra: dict[str, Any] = {"token_url": env[TOKEN_URL_ENV]} if env.get(TOKEN_URL_ENV) else {}
             return BizprocClient.from_oauth(**oauth, limiter=limiter, retry=retry, **extra)  # type: ignore[arg-type]
     except (ValueError, TypeError) as exc:
-        raise UsageError(redact(str(exc), [v for v in env.values() if len(v) >= 8])) from None
+        secrets = [*_url_secrets(url), *(v for v in env.values() if len(v) >= 8)]
+        raise UsageError(redact(str(exc), secrets)) from None
     raise UsageError(
         f"no credentials: pass --webhook URL, or set {WEBHOOK_ENV}, "
         f"or the OAuth variables {', '.join(OAUTH_ENV.values())}"
     )
+
+
+def _url_secrets(url: str | None) -> list[str]:
+    """What in a mistyped webhook URL may be its code: path parts but ``rest`` and the user ID, a password."""
+    if not url:
+        return []
+    authority, _, path = url.split("://", 1)[-1].partition("/")
+    parts = [*re.split(r"[/?#&=]", path), authority.rpartition("@")[0].partition(":")[2]]
+    return [p for p in parts if len(p) >= 8 and not p.isdigit()]
 
 
 _DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")

@@ -6,15 +6,16 @@ import argparse
 import enum
 import json
 import sys
-from collections.abc import Callable, Sequence
-from typing import TextIO
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TextIO, TypedDict
 
+from .._client import BizprocClient
 from ..jobs import JobReport, ReportOutcome
 from ..jobs._runner import Confirm
-from ._common import EXIT_FAILED, EXIT_OK, ask
+from ._common import EXIT_FAILED, EXIT_OK, ask, client_from_args
 from ._progress import ProgressDisplay
 
-__all__ = ["RunMode", "add_job_options", "confirmer", "finish", "run_mode"]
+__all__ = ["JobRunArgs", "RunMode", "add_job_options", "confirmer", "finish", "run_job_command", "run_mode"]
 
 EPILOG = (
     "exit codes: 0 all done (or a dry run), 1 some items failed, 2 bad input or no credentials, "
@@ -97,3 +98,32 @@ def finish(report: JobReport, args: argparse.Namespace, out: TextIO | None = Non
     if report.count(ReportOutcome.FAILED) or report.count(ReportOutcome.NOT_ATTEMPTED):
         return EXIT_FAILED
     return EXIT_OK
+
+
+class JobRunArgs(TypedDict):
+    """The job keyword arguments every job command takes from the shared options."""
+
+    dry_run: bool
+    confirm: Confirm | None
+    journal: str | None
+    progress: ProgressDisplay
+
+
+async def run_job_command(
+    args: argparse.Namespace,
+    question: Callable[[int], str],
+    job: Callable[[BizprocClient, JobRunArgs], Awaitable[JobReport]],
+) -> int:
+    """Run ``job`` with a progress display, dry run or confirmation (asking ``question``), then report."""
+    client = client_from_args(args)
+    mode = run_mode(args)
+    with ProgressDisplay(sys.stderr) as display:
+        run = JobRunArgs(
+            dry_run=mode is RunMode.DRY_RUN,
+            confirm=confirmer(display, question, args.show) if mode is RunMode.ASK else None,
+            journal=args.journal,
+            progress=display,
+        )
+        async with client:
+            report = await job(client, run)
+    return finish(report, args)

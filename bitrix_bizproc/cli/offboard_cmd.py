@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from ..jobs import offboard_employee
 from ..jobs.offboard import OffboardAction
-from ._common import UsageError, add_connection_options, client_from_args, positive_int, run_async
-from ._jobrun import EPILOG, RunMode, add_job_options, confirmer, finish, run_mode
-from ._progress import ProgressDisplay
+from ._common import UsageError, add_connection_options, positive_int, run_async
+from ._jobrun import EPILOG, add_job_options, run_job_command
 
 __all__ = ["register"]
 
@@ -49,24 +47,14 @@ async def _offboard(args: argparse.Namespace) -> int:
     action: OffboardAction = "delegate" if args.delegate_to else "kill" if args.kill else "terminate"
     if args.status is not None and action != "terminate":
         raise UsageError("--status applies to terminate only")
-    client = client_from_args(args)
-    mode = run_mode(args)
-    with ProgressDisplay(sys.stderr) as display:
-        if action == "delegate":
-            question = f"Delegate {{n}} open tasks to user {args.delegate_to}?"
-        else:
-            question = f"{action.capitalize()} the {{n}} workflows behind the open tasks?"
-        confirm = confirmer(display, lambda n: question.format(n=n), args.show)
-        async with client:
-            report = await offboard_employee(
-                client,
-                user=args.user,
-                action=action,
-                to_user=args.delegate_to,
-                status=args.status,
-                dry_run=mode is RunMode.DRY_RUN,
-                confirm=confirm if mode is RunMode.ASK else None,
-                journal=args.journal,
-                progress=display,
-            )
-    return finish(report, args)
+    if action == "delegate":
+        question = f"Delegate {{n}} open tasks to user {args.delegate_to}?"
+    else:
+        question = f"{action.capitalize()} the {{n}} workflows behind the open tasks?"
+    return await run_job_command(
+        args,
+        lambda n: question.format(n=n),
+        lambda client, run: offboard_employee(
+            client, user=args.user, action=action, to_user=args.delegate_to, status=args.status, **run
+        ),
+    )

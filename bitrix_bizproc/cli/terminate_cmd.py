@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from ..jobs import instance_filter, terminate_workflows
 from ..models.documents import DocumentType
 from ..protocol.errors import ValidationError
-from ._common import (
-    UsageError,
-    add_connection_options,
-    client_from_args,
-    iso_date,
-    key_value,
-    positive_int,
-    run_async,
-)
-from ._jobrun import EPILOG, RunMode, add_job_options, confirmer, finish, run_mode
-from ._progress import ProgressDisplay
+from ._common import UsageError, add_connection_options, iso_date, key_value, positive_int, run_async
+from ._jobrun import EPILOG, add_job_options, run_job_command
 
 __all__ = ["register"]
 
@@ -97,21 +87,16 @@ async def _terminate(args: argparse.Namespace) -> int:
     if args.kill and args.status is not None:
         raise UsageError("--status applies to terminate only; --kill deletes the workflow and its record")
     filter = _filter(args)
-    client = client_from_args(args)
-    mode = run_mode(args)
     verb = "Kill" if args.kill else "Terminate"
-    with ProgressDisplay(sys.stderr) as display:
-        confirm = confirmer(display, lambda n: f"{verb} {n} running workflows?", args.show)
-        async with client:
-            report = await terminate_workflows(
-                client,
-                filter=filter,
-                mode="kill" if args.kill else "terminate",
-                status=args.status,
-                document_type=args.document_type,
-                dry_run=mode is RunMode.DRY_RUN,
-                confirm=confirm if mode is RunMode.ASK else None,
-                journal=args.journal,
-                progress=display,
-            )
-    return finish(report, args)
+    return await run_job_command(
+        args,
+        lambda n: f"{verb} {n} running workflows?",
+        lambda client, run: terminate_workflows(
+            client,
+            filter=filter,
+            mode="kill" if args.kill else "terminate",
+            status=args.status,
+            document_type=args.document_type,
+            **run,
+        ),
+    )

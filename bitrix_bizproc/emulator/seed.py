@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from .records import TASK_ACTIVITIES, TASK_DEFAULT_PARAMETERS, Task, Template, User, Workflow
+from .records import TASK_ACTIVITIES, Task, Template, User, Workflow
 from .state import PortalState
 
 __all__ = ["SeedSummary", "seed"]
@@ -184,33 +184,9 @@ def seed(
             pool = dismissed if dismissed and rng.random() < dismissed_task_share else active
             spec = template.tasks[0]
             user_id = pool[int(rng.random() * len(pool))]
-            tasks.append(_task(state.next_task_id(), workflow, template, spec, user_id))
+            tasks.append(state.new_task(workflow, user_id, spec, template=template))
     state.load(rows, tasks)
     return SeedSummary(
         [u.id for u in people], dismissed, [t.id for t in made_templates], len(rows), len(tasks)
     )
 
-
-def _task(task_id: int, workflow: Workflow, template: Template, spec: dict[str, Any], user_id: int) -> Task:
-    activity = spec["activity"]
-    parameters = dict(TASK_DEFAULT_PARAMETERS[activity])
-    if "fields" in spec:
-        parameters["Fields"] = spec["fields"]
-    return Task(
-        id=task_id,
-        workflow_id=workflow.id,
-        user_id=user_id,
-        activity=activity,
-        activity_name=f"A{task_id:05d}_{template.id}",
-        name=spec["name"],
-        modified=workflow.started,
-        module_id=workflow.module_id,
-        entity=workflow.entity,
-        document_id=workflow.document_id,
-        document_name=workflow.document_id.replace("_", " ").title(),
-        workflow_template_id=template.id,
-        workflow_template_name=template.name,
-        workflow_started=workflow.started,
-        workflow_started_by=workflow.started_by,
-        parameters=parameters,
-    )

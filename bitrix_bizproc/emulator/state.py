@@ -170,7 +170,7 @@ class PortalState:
         return made
 
     def load(self, workflows: Iterable[Workflow], tasks: Iterable[Task] = ()) -> None:
-        """Bulk-insert prepared running instances and their tasks (task IDs from :meth:`next_task_id`)."""
+        """Bulk-insert prepared running instances and their tasks (made by :meth:`new_task`)."""
         self.instances.add_many(workflows)
         made = list(tasks)
         self.tasks.add_many(made)
@@ -247,6 +247,15 @@ class PortalState:
         self, workflow: Workflow, user_id: int, spec: Mapping[str, Any], *, template: Template | None = None
     ) -> Task:
         """Create a task of ``spec["activity"]`` for one user in a running workflow."""
+        task = self.new_task(workflow, user_id, spec, template=template)
+        self.tasks.add(task)
+        self.tasks_by_workflow.setdefault(workflow.id, []).append(task.id)
+        return task
+
+    def new_task(
+        self, workflow: Workflow, user_id: int, spec: Mapping[str, Any], *, template: Template | None = None
+    ) -> Task:
+        """A task of ``spec["activity"]`` with the next task ID, not yet stored (see :meth:`load`)."""
         template = template or self.templates.get(workflow.template_id)
         activity = str(spec.get("activity", "ApproveActivity"))
         parameters = dict(TASK_DEFAULT_PARAMETERS.get(activity, {}))
@@ -254,7 +263,7 @@ class PortalState:
         if spec.get("fields") is not None:
             parameters["Fields"] = list(spec["fields"])
         task_id = self.next_task_id()
-        task = Task(
+        return Task(
             id=task_id,
             workflow_id=workflow.id,
             user_id=user_id,
@@ -274,9 +283,6 @@ class PortalState:
             parameters=parameters,
             overdue_date=spec.get("overdue_date"),
         )
-        self.tasks.add(task)
-        self.tasks_by_workflow.setdefault(workflow.id, []).append(task.id)
-        return task
 
     def finish_task(
         self, task: Task, status: int, user_status: int, comment: str, fields: dict[str, Any]

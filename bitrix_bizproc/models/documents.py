@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -300,6 +300,19 @@ class DocumentId:
 
     def __bitrix_wire__(self) -> list[str]:
         return self.to_wire()
+
+
+_D = TypeVar("_D", DocumentId, DocumentType)
+
+
+def from_row(cls: type[_D], module: str | None, entity: str | None, last: str | None) -> _D | None:
+    """``cls(module, entity, last)`` from a listed row's fields; ``None`` if one is missing or invalid."""
+    if not (module and entity and last):
+        return None
+    try:
+        return cls(module, entity, last)
+    except ValidationError:
+        return None
 
 
 def user_ref(user_id: int) -> str:

@@ -7,9 +7,8 @@ from typing import Any
 
 import attrs
 
-from ..protocol.errors import ValidationError
 from .converter import LocalizedText, wire
-from .documents import DocumentId
+from .documents import DocumentId, from_row
 from .enums import CommentRequired, TaskActivity, TaskCompletion, TaskStatus, TaskUserStatus
 
 __all__ = ["Task", "TaskField", "TaskParameters"]
@@ -87,9 +86,4 @@ class Task:
     @property
     def document(self) -> DocumentId | None:
         """The typed document, when ``MODULE_ID``, ``ENTITY`` and ``DOCUMENT_ID`` were selected and valid."""
-        if not (self.module_id and self.entity and self.document_id):
-            return None
-        try:
-            return DocumentId(self.module_id, self.entity, self.document_id)
-        except ValidationError:
-            return None
+        return from_row(DocumentId, self.module_id, self.entity, self.document_id)

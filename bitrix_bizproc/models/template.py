@@ -7,9 +7,8 @@ from typing import Any
 
 import attrs
 
-from ..protocol.errors import ValidationError
 from .converter import LocalizedText, wire
-from .documents import DocumentType
+from .documents import DocumentType, from_row
 from .enums import AutoExecute
 
 __all__ = ["Template", "TemplateField"]
@@ -52,9 +51,4 @@ class Template:
     @property
     def document(self) -> DocumentType | None:
         """The typed document type, when ``MODULE_ID``, ``ENTITY`` and ``DOCUMENT_TYPE`` were selected."""
-        if not (self.module_id and self.entity and self.document_type):
-            return None
-        try:
-            return DocumentType(self.module_id, self.entity, self.document_type)
-        except ValidationError:
-            return None
+        return from_row(DocumentType, self.module_id, self.entity, self.document_type)

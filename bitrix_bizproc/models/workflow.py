@@ -7,9 +7,8 @@ from typing import Any
 
 import attrs
 
-from ..protocol.errors import ValidationError
 from .converter import wire
-from .documents import DocumentId
+from .documents import DocumentId, from_row
 
 __all__ = ["WorkflowInstance"]
 
@@ -32,12 +31,7 @@ class WorkflowInstance:
     @property
     def document(self) -> DocumentId | None:
         """The typed document, when ``MODULE_ID``, ``ENTITY`` and ``DOCUMENT_ID`` were selected and valid."""
-        if not (self.module_id and self.entity and self.document_id):
-            return None
-        try:
-            return DocumentId(self.module_id, self.entity, self.document_id)
-        except ValidationError:
-            return None
+        return from_row(DocumentId, self.module_id, self.entity, self.document_id)
 
     def is_stuck(self, now: _dt.datetime, *, grace: _dt.timedelta = _dt.timedelta(minutes=5)) -> bool:
         """Whether its lock (``OWNED_UNTIL``) lapsed more than ``grace`` before ``now`` ."""

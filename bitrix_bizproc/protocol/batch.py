@@ -132,6 +132,11 @@ def _method_ok(method: str) -> bool:
 
 def _walk(value: Any, refs: list[Ref]) -> bool:
     """Collect references below ``value``; False if something in it cannot ride in a batch."""
+    kind = type(value)
+    if kind is str:  # plain text, the usual case
+        return "$" not in value or _MACRO_LIKE.search(value) is None
+    if kind is int or kind is bool or kind is float or value is None:
+        return True
     fits = True
     if isinstance(value, Macro):
         refs.append(value.ref)

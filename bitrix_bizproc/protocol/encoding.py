@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, unquote_plus
@@ -41,6 +42,13 @@ _MISSING = object()
 
 def normalize(value: Any) -> WireValue:
     """Turn a Python value into its JSON wire form (ISO 8601 datetimes, enums by value, lists)."""
+    kind = type(value)  # exact built-in types first: the hot path of every call
+    if kind is str or kind is int or kind is bool or kind is float:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else _key(k): normalize(v) for k, v in value.items()}
+    if kind is list:
+        return [normalize(v) for v in value]
     if value is None or isinstance(value, str | bool | int | float):
         if isinstance(value, enum.Enum):
             return normalize(value.value)
@@ -94,8 +102,11 @@ def _scalar(value: WireValue) -> str:
     return str(value)
 
 
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")  # what percent-encoding leaves as it is
+
+
 def _q(text: str) -> str:
-    return quote(text, safe="")
+    return text if _UNRESERVED.fullmatch(text) else quote(text, safe="")
 
 
 def encode_query(params: Mapping[str, Any]) -> str:

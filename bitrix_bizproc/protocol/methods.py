@@ -106,5 +106,8 @@ METHODS: dict[str, MethodInfo] = {
 
 def method_info(name: str) -> MethodInfo:
     """Facts for ``name`` (case-insensitive); unknown methods get permissive defaults."""
+    info = METHODS.get(name)  # the usual spelling: no case folding needed
+    if info is not None:
+        return info
     key = name.lower().removesuffix(".json")
     return METHODS.get(key) or MethodInfo(name=key, scope="", admin_only=False)

@@ -1,4 +1,4 @@
-"""Share one portal's rate budget and OAuth tokens between processes through Redis (``bitrix_bizproc[redis]``).
+"""One portal's rate budget and OAuth tokens shared between processes through Redis (extra ``redis``).
 
 ::
 

@@ -58,7 +58,7 @@ def _flag(value: Any, what: str) -> bool | None:
 
 
 class ActivitiesService(Service):
-    """Application actions (``bizproc.activity.*``); robots share the same shape (see ``robots``)."""
+    """Application actions (``bizproc.activity.*``); :class:`RobotsService` reuses every method for robots."""
 
     _prefix: ClassVar[str] = "bizproc.activity"
     _what: ClassVar[str] = "activity"
@@ -104,16 +104,6 @@ class ActivitiesService(Service):
             ),
         )
 
-    def _add(self, definition: ActivityDefinition) -> Pending[bool]:
-        return self._submit(f"{self._prefix}.add", definition.to_wire(), true_result)
-
-    def _update(self, definition: ActivityDefinition) -> Pending[bool]:
-        fields = definition.to_wire()
-        code = fields.pop("CODE")
-        if not fields:
-            raise _checks.invalid(f"no fields to update for {self._what} {code!r}")
-        return self._submit(f"{self._prefix}.update", {"CODE": code, "FIELDS": fields}, true_result)
-
     def add(
         self,
         *,
@@ -130,29 +120,29 @@ class ActivitiesService(Service):
         placement_handler: str | None = None,
         auth_user_id: int | None = None,
     ) -> Pending[bool]:
-        """Register an action; ``use_subscription`` (default: wait) makes it wait for ``events.send``.
+        """Register an action (a robot on ``client.robots``); ``use_subscription`` waits for ``events.send``.
 
         Administrator, in an application (OAuth) context only.
         Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-activity/bizproc-activity-add.html
+        Robots: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-robot/bizproc-robot-add.html
         """
         if handler is None or name is None:
-            raise _checks.invalid(f"handler and name are required to add an {self._what}")
-        return self._add(
-            self._definition(
-                code=code,
-                handler=handler,
-                name=name,
-                description=description,
-                properties=properties,
-                return_properties=return_properties,
-                document_type=document_type,
-                filter=filter,
-                use_subscription=use_subscription,
-                use_placement=use_placement,
-                placement_handler=placement_handler,
-                auth_user_id=auth_user_id,
-            )
+            raise _checks.invalid(f"handler and name are required to add {self._what} {code!r}")
+        definition = self._definition(
+            code=code,
+            handler=handler,
+            name=name,
+            description=description,
+            properties=properties,
+            return_properties=return_properties,
+            document_type=document_type,
+            filter=filter,
+            use_subscription=use_subscription,
+            use_placement=use_placement,
+            placement_handler=placement_handler,
+            auth_user_id=auth_user_id,
         )
+        return self._submit(f"{self._prefix}.add", definition.to_wire(), true_result)
 
     def update(
         self,
@@ -170,42 +160,47 @@ class ActivitiesService(Service):
         placement_handler: str | None = None,
         auth_user_id: int | None = None,
     ) -> Pending[bool]:
-        """Change fields of an action this application registered; give at least one.
+        """Change fields of an action (or robot) this application registered; give at least one.
 
         Administrator, in an application (OAuth) context only.
         Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-activity/bizproc-activity-update.html
+        Robots: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-robot/bizproc-robot-update.html
         """
-        return self._update(
-            self._definition(
-                code=code,
-                handler=handler,
-                name=name,
-                description=description,
-                properties=properties,
-                return_properties=return_properties,
-                document_type=document_type,
-                filter=filter,
-                use_subscription=use_subscription,
-                use_placement=use_placement,
-                placement_handler=placement_handler,
-                auth_user_id=auth_user_id,
-            )
-        )
+        fields = self._definition(
+            code=code,
+            handler=handler,
+            name=name,
+            description=description,
+            properties=properties,
+            return_properties=return_properties,
+            document_type=document_type,
+            filter=filter,
+            use_subscription=use_subscription,
+            use_placement=use_placement,
+            placement_handler=placement_handler,
+            auth_user_id=auth_user_id,
+        ).to_wire()
+        code = fields.pop("CODE")
+        if not fields:
+            raise _checks.invalid(f"no fields to update for {self._what} {code!r}")
+        return self._submit(f"{self._prefix}.update", {"CODE": code, "FIELDS": fields}, true_result)
 
     def delete(self, code: str) -> Pending[bool]:
-        """Remove an action this application registered.
+        """Remove an action (or robot) this application registered.
 
         Administrator, in an application (OAuth) context only.
         Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-activity/bizproc-activity-delete.html
+        Robots: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-robot/bizproc-robot-delete.html
         """
         code = check_code(code, f"{self._what} code")
         return self._submit(f"{self._prefix}.delete", {"CODE": code}, true_result)
 
     def list(self) -> Pending[list[str]]:
-        """The codes of the actions this application registered.
+        """The codes of the actions (or robots) this application registered.
 
         Administrator, in an application (OAuth) context only.
         Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-activity/bizproc-activity-list.html
+        Robots: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-robot/bizproc-robot-list.html
         """
         return self._submit(f"{self._prefix}.list", {}, string_list)
 

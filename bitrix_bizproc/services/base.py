@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+import attrs
 
 from .._call import Call, Pending, result_of
 from ..models.converter import structure
@@ -12,6 +14,7 @@ from ..models.page import Page
 from ..protocol.encoding import normalize
 from ..protocol.envelope import ApiResponse
 from ..protocol.methods import method_info
+from . import _checks
 
 if TYPE_CHECKING:
     from .._paging import Paginator
@@ -66,24 +69,27 @@ def page_of(model: type[T]) -> Callable[[ApiResponse], Page[T]]:
     return parse
 
 
-def list_params(
-    spec: ListSpec,
-    filter: FilterLike | None,
-    select: Sequence[str] | None,
-    order: Mapping[str, str] | None,
-) -> dict[str, Any]:
-    """Checked ``FILTER``/``SELECT``/``ORDER`` (upper-case keys, as in the docs); absent ones left out."""
-    params: dict[str, Any] = {}
-    checked_filter = spec.check_filter(filter)
-    if checked_filter is not None:
-        params["FILTER"] = checked_filter
-    checked_select = spec.check_select(select)
-    if checked_select is not None:
-        params["SELECT"] = checked_select
-    checked_order = spec.check_order(order)
-    if checked_order is not None:
-        params["ORDER"] = checked_order
-    return params
+@attrs.frozen
+class Listing(Generic[T]):
+    """A list method: its ``FILTER``/``SELECT``/``ORDER`` rules, its row model and how its pages go."""
+
+    spec: ListSpec
+    model: type[T]
+    method: str = attrs.field(default=attrs.Factory(lambda self: self.spec.method, takes_self=True))
+    page_form: str = "list_page"  # the one-page method to use inside a batch
+    numeric_id: bool = True  # whether a keyset walk (ID > last) is possible
+    allow_no_count: bool = True  # whether ``start=-1`` (skip the count) is supported
+
+    def params(
+        self, filter: FilterLike | None, select: Sequence[str] | None, order: Mapping[str, str] | None
+    ) -> dict[str, Any]:
+        """Checked ``FILTER``/``SELECT``/``ORDER`` (upper-case keys, as in the docs); absent ones left out."""
+        checked = {
+            "FILTER": self.spec.check_filter(filter),
+            "SELECT": self.spec.check_select(select),
+            "ORDER": self.spec.check_order(order),
+        }
+        return {key: value for key, value in checked.items() if value is not None}
 
 
 class Service:
@@ -104,14 +110,16 @@ class Service:
         call: Call[T] = Call(method, wire, parse=parse, idempotent=not info.creates, batchable=info.batchable)
         return self._executor.submit(call)
 
+    def _page(self, listing: Listing[T], params: dict[str, Any], start: int) -> Pending[Page[T]]:
+        """One page of ``listing`` from offset ``start`` (checked after ``params``)."""
+        params["start"] = _checks.offset(start, allow_no_count=listing.allow_no_count)
+        return self._submit(listing.method, params, page_of(listing.model))
+
     def _paginate(
         self,
-        method: str,
+        listing: Listing[T],
         params: Mapping[str, Any],
         *,
-        item: Callable[[Any], T],
-        numeric_id: bool,
-        page_form: str,
         strategy: str,
         limit: int | None,
         progress: Callable[[int, int | None], None] | None,
@@ -119,16 +127,16 @@ class Service:
         """A lazy walk over every page (see :class:`~bitrix_bizproc._paging.Paginator`)."""
         client = getattr(self._executor, "client", None)
         if client is None:
-            raise TypeError(f"paging is not available inside a batch; use {page_form}")
+            raise TypeError(f"paging is not available inside a batch; use {listing.page_form}")
         from .._paging import Paginator
 
         return Paginator(
             client,
-            method,
+            listing.method,
             normalize(dict(params)),
-            item=item,
+            item=rows(listing.model),
             id_key="ID",
-            numeric_id=numeric_id,
+            numeric_id=listing.numeric_id,
             strategy=strategy,
             limit=limit,
             progress=progress,

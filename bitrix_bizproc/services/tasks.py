@@ -12,12 +12,14 @@ from ..models.page import Page
 from ..models.task import Task
 from ..protocol.batch import Ref
 from . import _checks
-from .base import Service, list_params, page_of, rows, true_result
+from .base import Listing, Service, true_result
 
 if TYPE_CHECKING:
     from .._paging import Paginator
 
 __all__ = ["TasksService"]
+
+_TASKS = Listing(TASK_SPEC, Task)
 
 
 def _completion(status: Any) -> TaskCompletion:
@@ -77,9 +79,7 @@ class TasksService(Service):
         tasks of completed workflows for one day.
         Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-task/bizproc-task-list.html
         """
-        params = list_params(TASK_SPEC, filter, select, order)
-        params["start"] = _checks.offset(start, allow_no_count=True)
-        return self._submit("bizproc.task.list", params, page_of(Task))
+        return self._page(_TASKS, _TASKS.params(filter, select, order), start)
 
     def list(
         self,
@@ -96,16 +96,8 @@ class TasksService(Service):
         Any user (see :meth:`list_page`).
         Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-task/bizproc-task-list.html
         """
-        return self._paginate(
-            "bizproc.task.list",
-            list_params(TASK_SPEC, filter, select, order),
-            item=rows(Task),
-            numeric_id=True,
-            page_form="list_page",
-            strategy=strategy,
-            limit=limit,
-            progress=progress,
-        )
+        params = _TASKS.params(filter, select, order)
+        return self._paginate(_TASKS, params, strategy=strategy, limit=limit, progress=progress)
 
     def complete(
         self,

@@ -14,12 +14,14 @@ from ..models.template import Template
 from ..protocol.envelope import ApiResponse
 from . import _checks
 from ._checks import TemplateData
-from .base import Service, list_params, page_of, rows
+from .base import Listing, Service
 
 if TYPE_CHECKING:
     from .._paging import Paginator
 
 __all__ = ["TemplatesService"]
+
+_TEMPLATES = Listing(TEMPLATE_SPEC, Template)
 
 
 def _template_id(response: ApiResponse) -> int:
@@ -128,9 +130,7 @@ class TemplatesService(Service):
         Administrator only.
         Docs: https://apidocs.bitrix24.com/api-reference/bizproc/template/bizproc-workflow-template-list.html
         """
-        params = list_params(TEMPLATE_SPEC, filter, select, order)
-        params["start"] = _checks.offset(start, allow_no_count=True)
-        return self._submit("bizproc.workflow.template.list", params, page_of(Template))
+        return self._page(_TEMPLATES, _TEMPLATES.params(filter, select, order), start)
 
     def list(
         self,
@@ -147,13 +147,5 @@ class TemplatesService(Service):
         Administrator only.
         Docs: https://apidocs.bitrix24.com/api-reference/bizproc/template/bizproc-workflow-template-list.html
         """
-        return self._paginate(
-            "bizproc.workflow.template.list",
-            list_params(TEMPLATE_SPEC, filter, select, order),
-            item=rows(Template),
-            numeric_id=True,
-            page_form="list_page",
-            strategy=strategy,
-            limit=limit,
-            progress=progress,
-        )
+        params = _TEMPLATES.params(filter, select, order)
+        return self._paginate(_TEMPLATES, params, strategy=strategy, limit=limit, progress=progress)

@@ -11,7 +11,7 @@ from ..models.page import Page
 from ..models.user import User
 from ..protocol.envelope import ApiResponse
 from . import _checks
-from .base import Service, list_params, page_of, rows
+from .base import Listing, Service, page_of
 
 if TYPE_CHECKING:
     from .._paging import Paginator
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["UsersService"]
 
 _IMAGE_SIZES = ("small", "medium", "large")
+_USERS = Listing(USER_SPEC, User, page_form="get_page")
 
 
 def _first_user(response: ApiResponse) -> User | None:
@@ -46,7 +47,7 @@ class UsersService(Service):
         Any user; ``admin_mode`` (administrators) sees every user.
         Docs: https://apidocs.bitrix24.com/api-reference/user/user-get.html
         """
-        params = list_params(USER_SPEC, filter, select, None)
+        params = _USERS.params(filter, select, None)
         if sort is not None:
             (params["SORT"],) = USER_SPEC.check_select([sort]) or []
         if order is not None:
@@ -55,8 +56,7 @@ class UsersService(Service):
             raise _checks.invalid(f"image_resize must be one of {', '.join(_IMAGE_SIZES)}")
         params["IMAGE_RESIZE"] = image_resize
         params["ADMIN_MODE"] = True if admin_mode else None
-        params["start"] = _checks.offset(start, allow_no_count=True)
-        return self._submit("user.get", params, page_of(User))
+        return self._page(_USERS, params, start)
 
     def get(self, user_id: int, *, admin_mode: bool = False) -> Pending[User | None]:
         """The user ``user_id``, or ``None`` if there is none (or you may not see them).
@@ -82,16 +82,7 @@ class UsersService(Service):
         Any user; ``admin_mode`` (administrators) sees every user.
         Docs: https://apidocs.bitrix24.com/api-reference/user/user-get.html
         """
-        params = list_params(USER_SPEC, filter, select, None)
+        params = _USERS.params(filter, select, None)
         if admin_mode:
             params["ADMIN_MODE"] = True
-        return self._paginate(
-            "user.get",
-            params,
-            item=rows(User),
-            numeric_id=True,
-            page_form="get_page",
-            strategy=strategy,
-            limit=limit,
-            progress=progress,
-        )
+        return self._paginate(_USERS, params, strategy=strategy, limit=limit, progress=progress)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from .._call import Pending
 from ..models.documents import DocumentId
 from ..models.filters import WORKFLOW_SPEC, FilterLike
@@ -13,15 +15,17 @@ from ..models.workflow import WorkflowInstance
 from ..protocol.batch import Ref
 from ..protocol.envelope import ApiResponse
 from . import _checks
-from .base import Service, list_params, page_of, rows, true_result
+from .base import Listing, Service, true_result
 
 if TYPE_CHECKING:
     from .._paging import Paginator
 
 __all__ = ["WorkflowsService"]
 
-_INSTANCES = "bizproc.workflow.instances"
-_LEGACY = "bizproc.workflow.instance.list"
+_INSTANCES = Listing(
+    WORKFLOW_SPEC, WorkflowInstance, page_form="instances_page", numeric_id=False, allow_no_count=False
+)
+_LEGACY = attrs.evolve(_INSTANCES, method="bizproc.workflow.instance.list")  # the old name, same method
 
 
 def _workflow_id(response: ApiResponse) -> str:
@@ -95,9 +99,8 @@ class WorkflowsService(Service):
         Administrator only.
         Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-workflow-instances.html
         """
-        params = list_params(WORKFLOW_SPEC, filter, select, order)
-        params["start"] = _checks.offset(start, allow_no_count=False)
-        return self._submit(_LEGACY if legacy_alias else _INSTANCES, params, page_of(WorkflowInstance))
+        listing = _LEGACY if legacy_alias else _INSTANCES
+        return self._page(listing, listing.params(filter, select, order), start)
 
     def instances(
         self,
@@ -115,13 +118,6 @@ class WorkflowsService(Service):
         Administrator only. Terminating what you walk shifts the offsets: see ``Paginator.drain()``.
         Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-workflow-instances.html
         """
-        return self._paginate(
-            _LEGACY if legacy_alias else _INSTANCES,
-            list_params(WORKFLOW_SPEC, filter, select, order),
-            item=rows(WorkflowInstance),
-            numeric_id=False,
-            page_form="instances_page",
-            strategy=strategy,
-            limit=limit,
-            progress=progress,
-        )
+        listing = _LEGACY if legacy_alias else _INSTANCES
+        params = listing.params(filter, select, order)
+        return self._paginate(listing, params, strategy=strategy, limit=limit, progress=progress)

@@ -51,6 +51,24 @@ async def test_bad_input_found_by_the_command_exits_2(
     assert portal.counters.methods["bizproc.workflow.terminate"] == 0
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://portal.example/s3cr3tc0de",  # the /rest/<user>/ part left out
+        "https://portal.example/rest/s3cr3tc0de/",
+        "https://portal.example/rest/1/s3cr3tc0de/extra/",
+        "http://portal.example/rest/1/s3cr3tc0de/",
+        "portal.example/rest/1/s3cr3tc0de",
+        "portal.example/s3cr3tc0de",
+        "https://portal.example/rest/1/s3cr3tc0de/#fragment",
+    ],
+)
+async def test_a_malformed_webhook_url_is_refused_without_echoing_its_code(bizproc: Run, url: str) -> None:
+    result = await bizproc("instances", "list", "--webhook", url)
+    assert result.code == 2 and "webhook URL" in result.err
+    assert "s3cr3t" not in result.err + result.out
+
+
 async def test_refused_credentials_exit_3_without_echoing_the_secret(
     portal: EmulatedPortal, bizproc: Run
 ) -> None:

@@ -29,19 +29,26 @@ def state() -> PortalState:
     return state
 
 
-def test_start_returns_a_string_id_and_creates_the_task(state: PortalState) -> None:
+def _start_approval(state: PortalState, deal: int) -> str:
+    """Start template 1 on deal ``deal`` with user 3 as the approver; the new workflow's ID."""
     result = call(
         state,
         ADMIN,
         "bizproc.workflow.start",
         template_id=1,
-        document_id=["crm", "CCrmDocumentDeal", "DEAL_777"],
+        document_id=["crm", "CCrmDocumentDeal", f"DEAL_{deal}"],
         parameters={"Approver": "user_3"},
     )
-    assert ID_SHAPE.match(result.result)
-    tasks = [t for t in state.tasks if t.workflow_id == result.result]
+    assert isinstance(result.result, str)
+    return result.result
+
+
+def test_start_returns_a_string_id_and_creates_the_task(state: PortalState) -> None:
+    wid = _start_approval(state, 777)
+    assert ID_SHAPE.match(wid)
+    tasks = [t for t in state.tasks if t.workflow_id == wid]
     assert [(t.user_id, t.activity) for t in tasks] == [(3, "ApproveActivity")]
-    assert state.instances.get(result.result).started_by == 1  # type: ignore[union-attr]
+    assert state.instances.get(wid).started_by == 1  # type: ignore[union-attr]
 
 
 def test_start_accepts_batch_strings_and_smart_process_ids(state: PortalState) -> None:
@@ -221,14 +228,7 @@ def test_instances_order_by_several_fields(state: PortalState) -> None:
 
 
 def test_terminate_keeps_a_record_and_leaves_the_list(state: PortalState) -> None:
-    wid = call(
-        state,
-        ADMIN,
-        "bizproc.workflow.start",
-        template_id=1,
-        document_id=["crm", "CCrmDocumentDeal", "DEAL_1"],
-        parameters={"Approver": "user_3"},
-    ).result
+    wid = _start_approval(state, 1)
     assert (
         call(state, ADMIN, "bizproc.workflow.terminate", id=wid, status="Terminated by rest app.").result
         is True
@@ -244,14 +244,7 @@ def test_terminate_keeps_a_record_and_leaves_the_list(state: PortalState) -> Non
 
 
 def test_kill_deletes_everything(state: PortalState) -> None:
-    wid = call(
-        state,
-        ADMIN,
-        "bizproc.workflow.start",
-        template_id=1,
-        document_id=["crm", "CCrmDocumentDeal", "DEAL_1"],
-        parameters={"Approver": "user_3"},
-    ).result
+    wid = _start_approval(state, 1)
     token = state.make_event_token(wid)
     assert call(state, ADMIN, "bizproc.workflow.kill", id=wid).result is True
     assert state.instance(wid) is None and wid in state.killed

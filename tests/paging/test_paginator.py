@@ -14,20 +14,7 @@ from bitrix_bizproc._paging import Page, Paginator
 from bitrix_bizproc.protocol.errors import ValidationError
 
 from .fake import FakeClient, FakeSession, instances, numbered
-
-INSTANCES = "bizproc.workflow.instances"
-TEMPLATES = "bizproc.workflow.template.list"
-TASKS = "bizproc.task.list"
-WALKS = [
-    (INSTANCES, "sequential"),
-    (INSTANCES, "parallel"),
-    (TEMPLATES, "sequential"),
-    (TEMPLATES, "parallel"),
-    (TEMPLATES, "keyset"),
-    (TASKS, "sequential"),
-    (TASKS, "parallel"),
-    (TASKS, "keyset"),
-]
+from .walks import INSTANCES, TASKS, TEMPLATES, WALKS
 
 
 def portal(n: int) -> FakeSession:

@@ -12,19 +12,8 @@ import pytest
 from bitrix_bizproc import BizprocClient
 from bitrix_bizproc.emulator import EmulatedPortal
 
-INSTANCES = "bizproc.workflow.instances"
-TEMPLATES = "bizproc.workflow.template.list"
-TASKS = "bizproc.task.list"
-WALKS = [
-    (INSTANCES, "sequential"),
-    (INSTANCES, "parallel"),
-    (TEMPLATES, "sequential"),
-    (TEMPLATES, "parallel"),
-    (TEMPLATES, "keyset"),
-    (TASKS, "sequential"),
-    (TASKS, "parallel"),
-    (TASKS, "keyset"),
-]
+from .walks import INSTANCES, TASKS, TEMPLATES, WALKS
+
 DEAL = ("crm", "CCrmDocumentDeal", "DEAL")
 
 

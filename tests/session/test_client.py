@@ -31,6 +31,38 @@ async def test_direct_call_runs_once_when_awaited(emu: EmuFactory) -> None:
         assert client._executor.client is client
 
 
+async def test_concurrent_awaiters_share_one_send(emu: EmuFactory) -> None:
+    portal = await emu()
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter="off") as client:
+        pending = client._executor.submit(Call("user.get", {"ID": 1}, parse=_method))
+
+        async def wait() -> str:
+            return await pending
+
+        assert await asyncio.gather(wait(), wait(), wait()) == ["user.get"] * 3
+        assert client.stats.requests == 1 and pending.result() == "user.get"
+
+
+async def test_cancelling_the_sender_reaches_the_other_awaiters(emu: EmuFactory) -> None:
+    portal = await emu()
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter="off") as client:
+        pending = client._executor.submit(Call("user.get", {"ID": 1}, parse=_method))
+
+        async def wait() -> str:
+            return await pending
+
+        sender = asyncio.create_task(wait())
+        await asyncio.sleep(0)  # the sender is now in flight
+        joiner = asyncio.create_task(wait())
+        await asyncio.sleep(0)
+        sender.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(joiner, 5)  # the bound only matters if the joiner were left waiting
+        assert pending.done and pending.error is None
+        with pytest.raises(asyncio.CancelledError):
+            pending.result()
+
+
 async def test_a_failing_parser_becomes_a_server_error(emu: EmuFactory) -> None:
     portal = await emu()
 

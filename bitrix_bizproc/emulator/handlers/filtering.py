@@ -169,13 +169,19 @@ def render(
 def list_result(
     table: Table[Any, Any],
     query: Query,
-    start: int,
-    emit: Callable[[Any], Any],
+    params: Mapping[str, Any],
+    names: Sequence[str],
+    fields: Mapping[str, Field],
     settings: PortalSettings,
     *,
     no_count_allowed: bool,
 ) -> HandlerResult:
-    """A page of ``query`` at ``start`` with ``total`` and ``next`` (none of them for an allowed start=-1)."""
+    """The page of ``query`` at ``START`` showing ``names``, with ``total``/``next`` (none for allowed -1)."""
+    start = parse_start(params.get("START"))
+
+    def emit(row: Any) -> dict[str, Any]:
+        return render(row, names, fields, settings)
+
     size = settings.page_size
     if start == -1 and no_count_allowed:
         page = table.page(query, 0, size, count=False)

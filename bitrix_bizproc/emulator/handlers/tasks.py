@@ -17,8 +17,6 @@ from .filtering import (
     parse_filter,
     parse_order,
     parse_select,
-    parse_start,
-    render,
 )
 from .params import as_bool, as_int, as_list, as_mapping, as_str, is_empty
 
@@ -88,14 +86,7 @@ def list_tasks(state: PortalState, ctx: CallContext, params: dict[str, Any]) -> 
                     raise access_denied()
     state.purge_expired_tasks()
     query = Query(conditions, parse_order(params.get("ORDER"), TASK_FIELDS, (("id", True),)))
-    return list_result(
-        state.tasks,
-        query,
-        parse_start(params.get("START")),
-        lambda row: render(row, names, TASK_FIELDS, settings),
-        settings,
-        no_count_allowed=True,
-    )
+    return list_result(state.tasks, query, params, names, TASK_FIELDS, settings, no_count_allowed=True)
 
 
 def _execution(description: str) -> PortalError:

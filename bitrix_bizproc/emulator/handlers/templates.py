@@ -15,7 +15,7 @@ from ..records import Template
 from ..state import PortalState
 from ..table import Condition, Query
 from .common import Handler, parse_document_type
-from .filtering import Field, list_result, parse_filter, parse_order, parse_select, parse_start, render
+from .filtering import Field, list_result, parse_filter, parse_order, parse_select
 from .params import as_int, as_list, as_mapping, as_str
 
 __all__ = ["AUTOMATION", "HANDLERS", "TEMPLATE_FIELDS", "decode_template_data", "encode_template_data"]
@@ -174,12 +174,7 @@ def list_templates(state: PortalState, ctx: CallContext, params: dict[str, Any])
         parse_order(params.get("ORDER"), TEMPLATE_FIELDS, (("id", False),)),
     )
     return list_result(
-        state.templates,
-        query,
-        parse_start(params.get("START")),
-        lambda row: render(row, names, TEMPLATE_FIELDS, settings),
-        settings,
-        no_count_allowed=False,
+        state.templates, query, params, names, TEMPLATE_FIELDS, settings, no_count_allowed=False
     )
 
 

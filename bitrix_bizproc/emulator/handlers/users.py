@@ -10,7 +10,7 @@ from ..context import CallContext, HandlerResult
 from ..state import PortalState
 from ..table import NO_MATCH, Condition, Query
 from .common import Handler
-from .filtering import Field, list_result, parse_select, parse_start, render
+from .filtering import Field, list_result, parse_select
 from .params import as_bool, as_int, as_list, as_str
 
 __all__ = ["HANDLERS", "USER_FIELDS"]
@@ -101,14 +101,8 @@ def get(state: PortalState, ctx: CallContext, params: dict[str, Any]) -> Handler
     sort_field = USER_FIELDS.get((as_str(params.get("SORT")) or "ID").upper(), USER_FIELDS["ID"])
     descending = (as_str(params.get("ORDER")) or "").upper() == "DESC"
     names = parse_select(params.get("SELECT"), USER_FIELDS, tuple(USER_FIELDS)) or list(USER_FIELDS)
-    return list_result(
-        state.users,
-        Query(conditions, ((sort_field.attr, descending),)),
-        parse_start(params.get("START")),
-        lambda row: render(row, names, USER_FIELDS, state.settings),
-        state.settings,
-        no_count_allowed=True,
-    )
+    query = Query(conditions, ((sort_field.attr, descending),))
+    return list_result(state.users, query, params, names, USER_FIELDS, state.settings, no_count_allowed=True)
 
 
 HANDLERS: dict[str, Handler] = {"user.get": get}

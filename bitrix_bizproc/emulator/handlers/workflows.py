@@ -10,7 +10,7 @@ from ..records import Template
 from ..state import PortalState
 from ..table import Query
 from .common import Handler, document_type
-from .filtering import Field, list_result, parse_filter, parse_order, parse_select, parse_start, render
+from .filtering import Field, list_result, parse_filter, parse_order, parse_select
 from .params import as_int, as_list, as_mapping, as_str, is_empty
 
 __all__ = ["HANDLERS", "INSTANCE_FIELDS"]
@@ -44,13 +44,9 @@ def instances(state: PortalState, ctx: CallContext, params: dict[str, Any]) -> H
         parse_filter(params.get("FILTER"), INSTANCE_FIELDS, settings),
         parse_order(params.get("ORDER"), INSTANCE_FIELDS, _DEFAULT_ORDER),
     )
+    no_count = settings.instances_support_start_minus_one
     return list_result(
-        state.instances,
-        query,
-        parse_start(params.get("START")),
-        lambda row: render(row, names, INSTANCE_FIELDS, settings),
-        settings,
-        no_count_allowed=settings.instances_support_start_minus_one,
+        state.instances, query, params, names, INSTANCE_FIELDS, settings, no_count_allowed=no_count
     )
 
 

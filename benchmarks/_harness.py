@@ -1,0 +1,144 @@
+"""The emulated portal in a child process, driven over a pipe: the server the benchmarks measure against.
+
+A portal in the benchmark's own process shares its event loop with the client, so every request waits
+for client work before the portal even sees it (and the client's CPU is charged for the server's). In a
+child process both get a core and the portal sees requests when they arrive, as a real one does.
+
+    with PortalProcess() as portal:               # plan "unlimited" until told otherwise
+        portal.plan(rate=100.0, burst=50)         # also empties the bucket and zeroes the counters
+        ids = portal.add_instances(10_000)
+        ...                                       # drive portal.webhook_url
+        portal.counters()["rejections"], portal.counters()["peak_level"]
+
+``peak_level`` is the fullest the portal's request bucket has been since the last reset: the margin a
+client's limiter left below the burst, as the portal itself saw it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+from multiprocessing.connection import Connection
+from types import TracebackType
+from typing import Any
+
+from bitrix_bizproc.emulator import EmulatedPortal, Plan, PortalConfig
+from bitrix_bizproc.emulator.limits import LeakyBucket
+
+__all__ = ["PortalProcess"]
+
+DEAL = ("crm", "CCrmDocumentDeal", "DEAL")
+
+
+class _PeakBucket(LeakyBucket):
+    """The portal's bucket, remembering its highest level."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.peak = 0.0
+        self.arrivals: list[float] = []
+
+    def admit(self, now: float, rate: float, burst: int) -> bool:
+        self.arrivals.append(now)
+        admitted = super().admit(now, rate, burst)
+        self.peak = max(self.peak, self.level(now, rate))
+        return admitted
+
+    def reset(self) -> None:
+        super().reset()
+        self.peak = 0.0
+        self.arrivals = []
+
+
+def _handle(portal: EmulatedPortal, bucket: _PeakBucket, command: str, arg: Any) -> Any:
+    """Run one command of the parent's in the child's portal."""
+    if command == "plan":
+        rate, burst = arg
+        portal.config.plan = Plan.custom(rate, burst, None) if rate else Plan.named("unlimited")
+        portal.reset_limits()
+        portal.counters.reset()
+        return None
+    if command == "counters":
+        return {**portal.counters.snapshot(), "peak_level": bucket.peak}
+    if command == "arrivals":
+        return bucket.arrivals
+    if command == "add_instances":
+        if not portal.state.templates:
+            portal.state.add_template("bench", DEAL)
+        return [w.id for w in portal.state.add_instances(arg)]
+    raise ValueError(f"unknown command {command!r}")
+
+
+async def _serve(conn: Connection) -> None:
+    loop = asyncio.get_running_loop()
+    async with EmulatedPortal(PortalConfig(plan=Plan.named("unlimited"))) as portal:
+        bucket = portal.bucket = _PeakBucket()
+        conn.send(portal.webhook_url)
+        while True:
+            command, arg = await loop.run_in_executor(None, conn.recv)
+            if command == "stop":
+                conn.send(None)
+                return
+            try:
+                conn.send(("ok", _handle(portal, bucket, command, arg)))
+            except Exception as exc:  # the parent raises it
+                conn.send(("error", repr(exc)))
+
+
+def _main(conn: Connection) -> None:
+    asyncio.run(_serve(conn))
+
+
+class PortalProcess:
+    """Start, configure, seed and read an emulated portal that runs in a child process."""
+
+    def __init__(self) -> None:
+        ctx = mp.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_main, args=(child,), daemon=True)
+        self._proc.start()
+        child.close()
+        self.webhook_url: str = self._conn.recv()
+
+    def _ask(self, command: str, arg: Any = None) -> Any:
+        self._conn.send((command, arg))
+        status, value = self._conn.recv()
+        if status != "ok":
+            raise RuntimeError(f"the portal process failed on {command!r}: {value}")
+        return value
+
+    def plan(self, rate: float | None = None, burst: int = 0) -> None:
+        """Set the bucket (``rate=None``: no limits), empty it and zero the counters."""
+        self._ask("plan", (rate, burst))
+
+    def counters(self) -> dict[str, Any]:
+        """The portal's counters (requests, rejections by code, ...) and the bucket's ``peak_level``."""
+        result: dict[str, Any] = self._ask("counters")
+        return result
+
+    def add_instances(self, n: int) -> list[str]:
+        """Seed ``n`` running workflow instances (of a deal template); returns their IDs."""
+        ids: list[str] = self._ask("add_instances", n)
+        return ids
+
+    def stop(self) -> None:
+        """Stop the child (politely, then for sure)."""
+        if self._proc.is_alive():
+            try:
+                self._conn.send(("stop", None))
+                self._conn.recv()
+            except (EOFError, OSError):
+                pass
+            self._proc.join(timeout=10)
+        if self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join(timeout=5)
+        self._conn.close()
+
+    def __enter__(self) -> PortalProcess:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

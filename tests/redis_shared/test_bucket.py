@@ -1,0 +1,163 @@
+"""RedisBucket: processes sharing one portal stay under its bucket together; 503s slow every sharer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import NO_REDIS_PY, free_port
+
+pytest.importorskip("redis", reason=NO_REDIS_PY)
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from bitrix_bizproc import BizprocClient, BucketSpec, TransportError
+from bitrix_bizproc.emulator import EmulatedPortal, Plan, PortalConfig
+from bitrix_bizproc.redis import RedisBucket
+
+WORKER = Path(__file__).with_name("_worker.py")
+RATE, BURST = 40.0, 20
+WORKERS, CALLS = 3, 20
+
+
+async def run_workers(portal: EmulatedPortal, redis_port: int, key: str) -> list[dict[str, Any]]:
+    """Start the workers, release them together, return their summaries."""
+    args = [portal.webhook_url, str(redis_port), key, str(CALLS), str(RATE), str(BURST)]
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, str(WORKER), *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        )
+        for _ in range(WORKERS)
+    ]
+    try:
+        for proc in procs:
+            assert proc.stdout is not None
+            assert (await proc.stdout.readline()).strip() == b"ready"
+        outputs = await asyncio.gather(*(proc.communicate(b"go\n") for proc in procs))
+    finally:
+        for proc in procs:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    assert [proc.returncode for proc in procs] == [0] * WORKERS
+    return [json.loads(out) for out, _ in outputs]
+
+
+def limited_portal_config() -> PortalConfig:
+    return PortalConfig(plan=Plan.custom(rate=RATE, burst=BURST, operating_limit=None))
+
+
+async def test_workers_sharing_a_redis_bucket_are_never_rejected(
+    portal_factory: Any, redis_port: int, key: str
+) -> None:
+    portal = await portal_factory(limited_portal_config())
+    summaries = await run_workers(portal, redis_port, key)
+    assert [s["ok"] for s in summaries] == [CALLS] * WORKERS
+    assert portal.counters.methods["user.get"] == WORKERS * CALLS
+    assert portal.counters.rejections["QUERY_LIMIT_EXCEEDED"] == 0
+    assert sum(s["requests"] for s in summaries) == WORKERS * CALLS  # not one retry
+
+
+async def test_the_same_workers_with_local_buckets_overfill_the_portal(
+    portal_factory: Any, redis_port: int
+) -> None:
+    portal = await portal_factory(limited_portal_config())
+    summaries = await run_workers(portal, redis_port, "-")
+    # Each worker believes it has the whole bucket: together they are rejected and must retry.
+    assert portal.counters.rejections["QUERY_LIMIT_EXCEEDED"] > 0
+    assert sum(s["requests"] for s in summaries) > WORKERS * CALLS
+
+
+async def test_clients_in_one_process_share_one_bucket(
+    portal_factory: Any, redis_client: Redis, key: str
+) -> None:
+    portal = await portal_factory(limited_portal_config())
+    spec = BucketSpec(rate=RATE, burst=BURST)
+    clients = [
+        BizprocClient.from_webhook(portal.webhook_url, limiter=RedisBucket(redis_client, key, spec))
+        for _ in range(2)
+    ]
+    try:
+        await asyncio.gather(*(c.call("user.get", {"ID": i}) for c in clients for i in range(25)))
+    finally:
+        for client in clients:
+            await client.aclose()
+    assert portal.counters.rejections["QUERY_LIMIT_EXCEEDED"] == 0
+    assert sum(c.stats.throttled_seconds for c in clients) > 0  # 50 calls > capacity: someone waited
+
+
+async def test_reservations_fill_the_capacity_then_queue_in_order(redis_client: Redis, key: str) -> None:
+    spec = BucketSpec(rate=0.1, burst=10, headroom=2)  # one slot per 10 s: the test's own pace is noise
+    first, second = RedisBucket(redis_client, key, spec), RedisBucket(redis_client, key, spec)
+    waits = [await (first if i % 2 else second).reserve() for i in range(spec.capacity + 3)]
+    assert waits[: spec.capacity] == [0.0] * spec.capacity
+    queued = waits[spec.capacity :]
+    assert 5 < queued[0] < queued[1] < queued[2]
+    assert queued[2] > 25  # the third one in the queue waits three slots
+
+
+async def test_a_rejection_fills_the_bucket_for_every_sharer(redis_client: Redis, key: str) -> None:
+    spec = BucketSpec(rate=0.1, burst=50)  # one slot per 10 s: the test's own pace is noise
+    rejected, other = RedisBucket(redis_client, key, spec), RedisBucket(redis_client, key, spec)
+    rejected.on_rejected()
+    assert rejected.epoch == 1
+    await rejected.aclose()  # the report went out in the background; wait for it
+    # An empty bucket as far as ``other`` knew, yet it must wait, and at the slowed-down rate.
+    wait = await other.reserve()
+    assert wait > 1 / spec.rate
+    state = await redis_client.hgetall(key)
+    assert float(state[b"factor"]) == pytest.approx(0.75)
+
+
+async def test_accepted_requests_let_the_shared_rate_recover(redis_client: Redis, key: str) -> None:
+    bucket = RedisBucket(redis_client, key, BucketSpec(rate=2.0, burst=50))
+    bucket.on_rejected()
+    await bucket.aclose()
+    for _ in range(5):
+        bucket.on_accepted()
+    await bucket.reserve()  # the successes ride along with the next reservation
+    assert float((await redis_client.hgetall(key))[b"factor"]) == pytest.approx(0.75 + 5 * 0.02)
+
+
+async def test_an_unreachable_redis_fails_the_call_with_a_typed_error(portal: EmulatedPortal) -> None:
+    dead = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
+    client = BizprocClient.from_webhook(portal.webhook_url, limiter=RedisBucket(dead, "k", "standard"))
+    try:
+        with pytest.raises(TransportError) as info:
+            await client.call("user.get")
+        assert info.value.code == "REDIS_UNAVAILABLE"
+        assert portal.counters.requests == 0  # nothing was sent unpaced
+    finally:
+        await client.aclose()
+        await dead.aclose()
+
+
+async def test_bad_arguments_are_refused_early(redis_client: Redis) -> None:
+    import redis as sync_redis
+
+    with pytest.raises(ValueError, match="needs limits"):
+        RedisBucket(redis_client, "k", "off")
+    with pytest.raises(ValueError, match="key"):
+        RedisBucket(redis_client, "", "standard")
+    with pytest.raises(TypeError, match=r"redis\.asyncio\.Redis"):
+        RedisBucket(sync_redis.Redis(), "k", "standard")  # type: ignore[arg-type]
+    bucket = RedisBucket(redis_client, "portal:1", "enterprise")
+    assert repr(bucket) == "RedisBucket(key='portal:1', rate=5/s, burst=250)"
+    client = BizprocClient.from_webhook("https://example.bitrix24.com/rest/1/secretcode/", limiter=bucket)
+    assert "5/s burst 250" in repr(client) and "secretcode" not in repr(client)
+    await client.aclose()
+
+
+def test_a_missing_redis_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [m for m in sys.modules if m == "redis" or m.startswith(("redis.", "bitrix_bizproc.redis"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "redis", None)
+    with pytest.raises(ImportError, match=r"bitrix_bizproc\[redis\]"):
+        import bitrix_bizproc.redis  # noqa: F401
