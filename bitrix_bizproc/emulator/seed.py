@@ -189,4 +189,3 @@ def seed(
     return SeedSummary(
         [u.id for u in people], dismissed, [t.id for t in made_templates], len(rows), len(tasks)
     )
-

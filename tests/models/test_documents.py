@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bitrix_bizproc.models import DocumentId, DocumentType, user_ref
+from bitrix_bizproc.models import DocumentId, DocumentType, Task, Template, WorkflowInstance, user_ref
 from bitrix_bizproc.protocol.encoding import normalize
 from bitrix_bizproc.protocol.errors import ValidationError
 
@@ -132,3 +132,24 @@ def test_user_ref() -> None:
     assert user_ref(14) == "user_14"
     with pytest.raises(ValidationError):
         user_ref(0)
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        WorkflowInstance(module_id="crm", entity="CCrmDocumentDeal"),  # DOCUMENT_ID not selected
+        WorkflowInstance(module_id="crm", entity="CCrmDocumentDeal", document_id="LEAD_5"),  # malformed
+        Task(module_id="crm", entity="CCrmDocumentDeal", document_id="DEAL_x"),
+        Template(module_id="crm", entity="CCrmDocumentDeal", document_type="LEAD"),
+        Template(entity="CCrmDocumentDeal", document_type="DEAL"),
+    ],
+)
+def test_a_listed_row_without_a_valid_document_has_none(row: WorkflowInstance | Task | Template) -> None:
+    assert row.document is None
+
+
+def test_a_listed_row_types_its_document() -> None:
+    deal = {"module_id": "crm", "entity": "CCrmDocumentDeal"}
+    assert WorkflowInstance(**deal, document_id="DEAL_5").document == DocumentId.deal(5)
+    assert Task(**deal, document_id="DEAL_5").document == DocumentId.deal(5)
+    assert Template(**deal, document_type="DEAL").document == DocumentType.deal()
