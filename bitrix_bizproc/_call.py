@@ -35,7 +35,8 @@ class Call(Generic[T]):
     """One REST call, fully validated and encoded to wire values, plus the parser for its answer."""
 
     method: str
-    params: Mapping[str, Any] = attrs.field(factory=dict)
+    # Not in the repr: params can carry secrets such as an event token.
+    params: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
     parse: Callable[[ApiResponse], T] = result_of
     # Whether the call may be sent again after an ambiguous failure (sent, no answer).
     idempotent: bool = True

@@ -63,6 +63,8 @@ def check_base_url(url: str, *, what: str) -> str:
         raise _config_error(f"{what} must use https (plain http is allowed for loopback hosts only)")
     if parts.query or parts.fragment:
         raise _config_error(f"{what} must not carry a query or fragment: {redact_url(url)!r}")
+    if parts.username is not None or parts.password is not None:
+        raise _config_error(f"{what} must not carry a user name or password (user:password@host)")
     base = url.strip()
     return base if base.endswith("/") else base + "/"
 

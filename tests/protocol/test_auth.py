@@ -179,3 +179,20 @@ def test_token_errors(status: int, body: bytes, error: type[Exception]) -> None:
 def test_token_response_refuses_plain_http_endpoint() -> None:
     with pytest.raises(ValueError, match="https"):
         parse_token_response(200, _body(client_endpoint="http://portal.bitrix24.com/rest/"), now=0.0)
+
+
+def test_base_url_with_credentials_is_refused_without_echoing_them() -> None:
+    from bitrix_bizproc.protocol.auth import check_base_url
+
+    with pytest.raises(ValueError) as info:
+        check_base_url("https://admin:hunter2secret@portal.example/rest/1/abc123def/", what="webhook URL")
+    assert "hunter2secret" not in str(info.value)
+    assert "abc123def" not in str(info.value)
+
+
+def test_call_repr_hides_params() -> None:
+    from bitrix_bizproc._call import Call
+
+    call = Call("bizproc.event.send", {"EVENT_TOKEN": "tok-secret-123"})
+    assert "tok-secret-123" not in repr(call)
+    assert "bizproc.event.send" in repr(call)
