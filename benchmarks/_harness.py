@@ -10,8 +10,9 @@ child process both get a core and the portal sees requests when they arrive, as 
         ...                                       # drive portal.webhook_url
         portal.counters()["rejections"], portal.counters()["peak_level"]
 
-``peak_level`` is the fullest the portal's request bucket has been since the last reset: the margin a
-client's limiter left below the burst, as the portal itself saw it.
+``peak_level`` is the fullest the portal's request bucket has been since the last reset (the margin a
+client's limiter left below the burst, as the portal itself saw it) and ``first_arrival`` the wall-clock
+time it counted the first request (against a client's send time: the first request's lag).
 """
 
 from __future__ import annotations
@@ -31,15 +32,16 @@ DEAL = ("crm", "CCrmDocumentDeal", "DEAL")
 
 
 class _PeakBucket(LeakyBucket):
-    """The portal's bucket, remembering its highest level."""
+    """The portal's bucket, remembering its highest level and its first request."""
 
     def __init__(self) -> None:
         super().__init__()
         self.peak = 0.0
-        self.arrivals: list[float] = []
+        self.first: float | None = None
 
     def admit(self, now: float, rate: float, burst: int) -> bool:
-        self.arrivals.append(now)
+        if self.first is None:
+            self.first = now
         admitted = super().admit(now, rate, burst)
         self.peak = max(self.peak, self.level(now, rate))
         return admitted
@@ -47,7 +49,7 @@ class _PeakBucket(LeakyBucket):
     def reset(self) -> None:
         super().reset()
         self.peak = 0.0
-        self.arrivals = []
+        self.first = None
 
 
 def _handle(portal: EmulatedPortal, bucket: _PeakBucket, command: str, arg: Any) -> Any:
@@ -59,9 +61,7 @@ def _handle(portal: EmulatedPortal, bucket: _PeakBucket, command: str, arg: Any)
         portal.counters.reset()
         return None
     if command == "counters":
-        return {**portal.counters.snapshot(), "peak_level": bucket.peak}
-    if command == "arrivals":
-        return bucket.arrivals
+        return {**portal.counters.snapshot(), "peak_level": bucket.peak, "first_arrival": bucket.first}
     if command == "add_instances":
         if not portal.state.templates:
             portal.state.add_template("bench", DEAL)

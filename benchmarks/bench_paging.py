@@ -27,6 +27,7 @@ from bitrix_bizproc.emulator import EmulatedPortal, Plan, PortalConfig
 INSTANCES = "bizproc.workflow.instances"
 TASKS = "bizproc.task.list"
 RATE, BURST = 100.0, 50
+JITTER = 1.5 / 50  # the client's default jitter allowance, sped up like the bucket
 MAX_BUFFERED_PAGES = 200  # the Paginator default: 4 batches of 50 pages ahead
 DEAL = ("crm", "CCrmDocumentDeal", "DEAL")
 # Keyset does not apply to workflow instances (string IDs, no start=-1); tasks show it.
@@ -134,7 +135,7 @@ async def main() -> None:
         seed(portal, rows)
         print(f"seeded {rows:,} instances and tasks in {time.perf_counter() - started:.1f} s")
         portal.faults.set_latency(base=args.base, per_command=args.per_command)
-        spec = BucketSpec(rate=RATE, burst=BURST)
+        spec = BucketSpec(rate=RATE, burst=BURST, jitter_allowance=JITTER)
         async with BizprocClient.from_webhook(portal.webhook_url, limiter=spec) as client:
             for method in (INSTANCES, TASKS):  # build the portal's sorted views before timing
                 await client.call(method, {"select": ["ID"], "order": {"ID": "ASC"}, "start": 0})

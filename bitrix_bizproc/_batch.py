@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import attrs
 
 from ._call import Call, Pending
-from ._coalescer import BatchSession, Coalescer, fits_batch, refused
+from ._coalescer import MAX_CONCURRENT_BATCHES, BatchSession, Coalescer, fits_batch, refused
 from .protocol.batch import (
     MAX_COMMANDS,
     CommandOutcome,
@@ -45,6 +45,8 @@ if TYPE_CHECKING:  # the namespaces live a layer above; the composer borrows the
 __all__ = ["BatchCommand", "BatchComposer", "BatchExecutor", "BatchSession", "Coalescer"]
 
 T = TypeVar("T")
+
+_NO_REFS: frozenset[str] = frozenset()
 
 
 class _Client(Protocol):
@@ -250,18 +252,27 @@ class BatchComposer:
         if self.halt:
             await asyncio.gather(self._send_in_turn(session, chunks), *direct_jobs)
         else:
-            await asyncio.gather(*(self._send_chunk(session, c) for c in chunks), *direct_jobs)
+            await asyncio.gather(self._send_all(session, chunks), *direct_jobs)
 
     def _plan(self) -> tuple[list[_Chunk], list[BatchCommand[Any]]]:
         """Split into batch chunks and direct calls; refuse bad references before anything is sent."""
         by_key = {c.key: c for c in self._commands}
-        batched: dict[str, set[str]] = {}
+        batched: dict[str, frozenset[str]] = {}  # key -> the keys it refers to
+        in_batches: list[BatchCommand[Any]] = []
         direct: list[BatchCommand[Any]] = []
         linked = False
         for command in self._commands:
             call = command.call
             found = survey(call.method, call.params)
             refs = found.refs
+            if not refs:  # the usual case
+                if fits_batch(call.method, found.fits, call.batchable):
+                    batched[command.key] = _NO_REFS
+                    in_batches.append(command)
+                else:
+                    direct.append(command)
+                continue
+            linked = True
             for ref in refs:
                 if ref.origin is not None and by_key.get(ref.key) is not ref.origin:
                     raise refused(f"command {command.key} refers to a command of another batch", call.method)
@@ -272,8 +283,11 @@ class BatchComposer:
                     )
                 direct.append(command)
                 continue
-            batched[command.key] = {ref.key for ref in refs}
-            linked = linked or bool(refs)
+            batched[command.key] = frozenset(ref.key for ref in refs)
+            in_batches.append(command)
+        if not linked:  # nothing refers to anything: plain slices, in order (what chunk() would give)
+            step = MAX_COMMANDS
+            return [_Chunk(in_batches[i : i + step]) for i in range(0, len(in_batches), step)], direct
         for key, targets in batched.items():
             for target in targets:
                 if target in by_key and target not in batched:
@@ -282,12 +296,17 @@ class BatchComposer:
                         "which is sent on its own, outside the batch",
                         by_key[key].call.method,
                     )
-        if linked:
-            groups = chunk(batched)
-        else:  # nothing refers to anything: plain slices, in order (what chunk() would give, cheaper)
-            keys = list(batched)
-            groups = [keys[i : i + MAX_COMMANDS] for i in range(0, len(keys), MAX_COMMANDS)]
-        return [_Chunk([by_key[k] for k in keys]) for keys in groups], direct
+        return [_Chunk([by_key[k] for k in keys]) for keys in chunk(batched)], direct
+
+    async def _send_all(self, session: BatchSession, chunks: Sequence[_Chunk]) -> None:
+        """halt=False: the chunks in order, at most ``MAX_CONCURRENT_BATCHES`` at a time."""
+        remaining = iter(chunks)
+
+        async def sender() -> None:
+            for part in remaining:
+                await self._send_chunk(session, part)
+
+        await asyncio.gather(*(sender() for _ in range(min(MAX_CONCURRENT_BATCHES, len(chunks)))))
 
     async def _send_in_turn(self, session: BatchSession, chunks: Sequence[_Chunk]) -> None:
         """halt=True: one chunk after another; after a failure the rest are not executed."""

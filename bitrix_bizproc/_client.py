@@ -54,7 +54,7 @@ class DirectCall(Pending[T]):
         self._done = False
         self._value: T | None = None
         self._exc: BaseException | None = None
-        self._waiters: list[asyncio.Future[None]] = []
+        self._waiters: list[asyncio.Future[None]] | None = None
 
     def __await__(self) -> Generator[Any, None, T]:
         if not self._started:
@@ -63,44 +63,47 @@ class DirectCall(Pending[T]):
         return self._join().__await__()
 
     async def _send(self) -> T:
+        client, call = self._client, self.call
         try:
-            value = await self._run()
+            queued = None
+            if client.auto_batch and call.batchable:
+                queued = client._get_coalescer().enqueue(call.method, call.params, idempotent=call.idempotent)
+            if queued is not None:
+                response = await queued
+            else:
+                response = await client.session.call(call.method, call.params, idempotent=call.idempotent)
+            value = self._parse(response)
         except BaseException as exc:  # cancellation included: later awaiters see it too
             self._settle(None, exc)
             raise
         self._settle(value, None)
         return value
 
-    def _settle(self, value: T | None, exc: BaseException | None) -> None:
-        self._value, self._exc, self._done = value, exc, True
-        for waiter in self._waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        self._waiters.clear()
-
-    async def _join(self) -> T:
-        if not self._done:
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            await waiter
-        return self.result()
-
-    async def _run(self) -> T:
-        client, call = self._client, self.call
-        if client.auto_batch and call.batchable:
-            response = await client._get_coalescer().submit(
-                call.method, call.params, idempotent=call.idempotent
-            )
-        else:
-            response = await client.session.call(call.method, call.params, idempotent=call.idempotent)
+    def _parse(self, response: ApiResponse) -> T:
         try:
-            return call.parse(response)
+            return self.call.parse(response)
         except BitrixError:
             raise
         except Exception as exc:  # a parser bug or an answer of an unexpected shape
             raise ServerError(
-                f"could not read the answer ({type(exc).__name__}: {exc})", method=call.method
+                f"could not read the answer ({type(exc).__name__}: {exc})", method=self.call.method
             ) from exc
+
+    def _settle(self, value: T | None, exc: BaseException | None) -> None:
+        self._value, self._exc, self._done = value, exc, True
+        for waiter in self._waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters = None
+
+    async def _join(self) -> T:
+        if not self._done:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            if self._waiters is None:
+                self._waiters = []
+            self._waiters.append(waiter)
+            await waiter
+        return self.result()
 
     @property
     def done(self) -> bool:

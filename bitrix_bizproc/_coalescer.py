@@ -8,6 +8,7 @@ at once). A call alone goes out as a plain call. Whatever cannot ride in a batch
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -18,7 +19,14 @@ from .protocol.envelope import ApiResponse
 from .protocol.errors import BitrixError, ValidationError
 from .protocol.methods import method_info
 
-__all__ = ["BatchSession", "Coalescer", "fits_batch", "refused"]
+__all__ = ["MAX_CONCURRENT_BATCHES", "BatchSession", "Coalescer", "fits_batch", "refused"]
+
+MAX_CONCURRENT_BATCHES = 64
+"""Batch requests a composer or coalescer has in flight or queued in the limiter at once.
+
+Above the standard burst of 50, so a first burst leaves at once; the rest wait unencoded, and are encoded
+as senders free up: the first requests are not held back while thousands of commands are encoded.
+"""
 
 
 class BatchSession(Protocol):
@@ -70,6 +78,8 @@ class Coalescer:
         self.max_size = max_size
         self._queue: list[_Queued] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._groups: deque[list[_Queued]] = deque()  # flushed, waiting for a sender
+        self._senders = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
 
@@ -82,16 +92,27 @@ class Coalescer:
         self, method: str, params: Mapping[str, Any] | None = None, *, idempotent: bool | None = None
     ) -> ApiResponse:
         """Send one call, inside a shared batch when others are in flight; raises the call's typed error."""
+        if idempotent is None:
+            idempotent = not method_info(method).creates
+        future = self.enqueue(method, params, idempotent=idempotent)
+        if future is None:
+            return await self._session.call(method, params or {}, idempotent=idempotent)
+        return await future
+
+    def enqueue(
+        self, method: str, params: Mapping[str, Any] | None = None, *, idempotent: bool | None = None
+    ) -> asyncio.Future[ApiResponse] | None:
+        """Queue one call for a shared batch and return the future of its answer (``None``: send it alone)."""
         if self._closed:
             raise RuntimeError("the coalescer is closed")
         params = params or {}
-        if idempotent is None:
-            idempotent = not method_info(method).creates
         found = survey(method, params)
         if found.refs:
             raise refused("references ($result[...]) work only inside `client.batch()`", method)
         if not fits_batch(method, found.fits):
-            return await self._session.call(method, params, idempotent=idempotent)
+            return None
+        if idempotent is None:
+            idempotent = not method_info(method).creates
         loop = asyncio.get_running_loop()
         item = _Queued(method, params, idempotent, loop.create_future())
         self._queue.append(item)
@@ -99,18 +120,36 @@ class Coalescer:
             self._flush()
         elif self._timer is None:
             self._timer = loop.call_later(self.window, self._flush)
-        return await item.future
+        return item.future
 
     def _flush(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         items, self._queue = self._queue, []
-        items = [i for i in items if not i.future.done()]  # drop callers that gave up
         if items:
-            task = asyncio.get_running_loop().create_task(self._send(items))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._groups.append(items)
+            if self._senders < MAX_CONCURRENT_BATCHES:
+                self._senders += 1
+                task = asyncio.get_running_loop().create_task(self._drain())
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _drain(self) -> None:
+        """Send flushed groups in order until none is left."""
+        try:
+            while self._groups:
+                items = [i for i in self._groups.popleft() if not i.future.done()]  # drop callers that gave up
+                if items:
+                    await self._send(items)
+        except asyncio.CancelledError:
+            if self._senders == 1:  # the last sender: nobody is left to send the rest
+                while self._groups:
+                    for item in self._groups.popleft():
+                        item.future.cancel()
+            raise
+        finally:
+            self._senders -= 1
 
     async def _send(self, items: list[_Queued]) -> None:
         try:

@@ -49,7 +49,7 @@ __all__ = [
     "vibecode_session",
 ]
 
-VIBECODE_BUCKET = BucketSpec(rate=4.5, burst=30)
+VIBECODE_BUCKET = BucketSpec(rate=4.5, burst=30, headroom=2)
 """300 requests/min per key: at most 28 at once plus 4.5/s, so no 60 s window holds more than 298."""
 
 Reader = Callable[[int, bytes, "str | None"], Any]

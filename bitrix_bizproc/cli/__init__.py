@@ -34,13 +34,25 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _subcommand_modules():
         module.register(subparsers)
+    _remember_parsers(parser)
     return parser
+
+
+def _remember_parsers(parser: argparse.ArgumentParser) -> None:
+    """Each subcommand's parser records itself, so that errors show that subcommand's usage."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                sub.set_defaults(_parser=sub)  # the innermost subcommand's default wins
+                _remember_parsers(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``bizproc``; the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # an unknown option: say so with the usage of the subcommand it was given to
+        getattr(args, "_parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
     run: Runner | None = getattr(args, "run", None)
     if run is None:
         parser.print_help()

@@ -7,7 +7,7 @@ Exit codes (stable; scripts may rely on them):
 1     the job ran but some items failed (the report lists them with their codes)
 2     usage or bad input: unknown option, bad date or filter, no credentials, user not found
 3     connection or authentication: portal unreachable, credentials refused, job stopped early
-130   interrupted (Ctrl+C); rerun with the same ``--journal`` to resume
+130   interrupted (Ctrl+C); a job run with ``--journal FILE`` resumes when rerun with the same FILE
 ====  ===========================================================================
 """
 
@@ -39,6 +39,7 @@ from ..protocol.limits import LimiterOption
 from ..protocol.retry import RetryPolicy
 
 __all__ = [
+    "DATE_FIELDS",
     "EXIT_CONNECTION",
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
@@ -168,8 +169,14 @@ def iso_date(text: str) -> _dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.UTC)
 
 
+# Filter fields that hold datetimes: the portal silently matches nothing for a value it cannot read.
+DATE_FIELDS = frozenset(
+    {"STARTED", "MODIFIED", "OWNED_UNTIL", "WORKFLOW_STARTED", "OVERDUE_DATE", "DATE_REGISTER", "LAST_LOGIN"}
+)
+
+
 def key_value(text: str) -> tuple[str, Any]:
-    """An argparse type for ``--filter KEY=VALUE`` (digits become numbers; ``<STARTED=2025-01-01`` works)."""
+    """An argparse type for ``--filter KEY=VALUE``: digits become numbers, dates of date fields ISO 8601."""
     key, sep, value = text.partition("=")
     if sep and key.strip() in ("<", ">", "!"):  # "<=STARTED=...", "!=ID=...": split at the operator's "="
         rest, sep, value = value.partition("=")
@@ -178,7 +185,13 @@ def key_value(text: str) -> tuple[str, Any]:
         raise argparse.ArgumentTypeError(
             f"expected KEY=VALUE, e.g. TEMPLATE_ID=12 or '<STARTED=2025-01-01', got {text!r}"
         )
-    return key.strip(), int(value) if value.strip().isdigit() else value
+    key = key.strip()
+    if key.lstrip("!<>=").upper() in DATE_FIELDS:
+        try:
+            return key, iso_date(value).isoformat()
+        except argparse.ArgumentTypeError as exc:
+            raise argparse.ArgumentTypeError(f"{key}: {exc}") from None
+    return key, int(value) if value.strip().isdigit() else value
 
 
 def ask(question: str, *, stdin: TextIO | None = None, out: TextIO | None = None) -> bool:
@@ -207,14 +220,22 @@ def exit_code_for(exc: BaseException) -> int:
 
 
 def run_async(
-    command: Callable[[], Coroutine[Any, Any, int]], *, err: TextIO | None = None, prog: str = "bizproc"
+    command: Callable[[], Coroutine[Any, Any, int]],
+    *,
+    err: TextIO | None = None,
+    prog: str = "bizproc",
+    journal: str | None = None,
 ) -> int:
-    """Run a command's coroutine; map errors to exit codes with a one-line message, never a traceback."""
+    """Run a command's coroutine; map errors to exit codes with a one-line message, never a traceback.
+
+    ``journal`` is the command's ``--journal`` file, named in the hint printed on Ctrl+C.
+    """
     err = err or sys.stderr
     try:
         return asyncio.run(command())
     except KeyboardInterrupt:
-        err.write(f"{prog}: interrupted; rerun with the same --journal to resume\n")
+        hint = f"; rerun with --journal {journal} to resume" if journal else ""
+        err.write(f"{prog}: interrupted{hint}\n")
         return EXIT_INTERRUPTED
     except JobAbortedError as exc:
         err.write("\n".join(exc.report.lines()) + "\n")

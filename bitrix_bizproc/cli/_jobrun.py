@@ -12,7 +12,7 @@ from typing import TextIO, TypedDict
 from .._client import BizprocClient
 from ..jobs import JobReport, ReportOutcome
 from ..jobs._runner import Confirm
-from ._common import EXIT_FAILED, EXIT_OK, ask, client_from_args
+from ._common import EXIT_FAILED, EXIT_OK, ask, client_from_args, non_negative_int
 from ._progress import ProgressDisplay
 
 __all__ = ["JobRunArgs", "RunMode", "add_job_options", "confirmer", "finish", "run_job_command", "run_mode"]
@@ -43,7 +43,11 @@ def add_job_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the final report as JSON")
     parser.add_argument(
-        "--show", type=int, default=20, metavar="N", help="items listed by a dry run or a prompt (default 20)"
+        "--show",
+        type=non_negative_int,
+        default=20,
+        metavar="N",
+        help="items listed by a dry run or a prompt (default 20)",
     )
 
 
@@ -72,8 +76,8 @@ def confirmer(
     """A ``confirm`` callback: stops the progress bar, previews the items, asks on the terminal."""
 
     def confirm(items: Sequence[str]) -> bool:
+        display.close()  # first: while rich draws, sys.stderr is its proxy, which would eat "[y/N]" as markup
         stream = out or sys.stderr
-        display.close()
         stream.write(f"{len(items)} to do:\n")
         _preview(items, show, stream)
         return ask(question(len(items)), out=stream)
@@ -87,11 +91,13 @@ def finish(report: JobReport, args: argparse.Namespace, out: TextIO | None = Non
     if args.json:
         out.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
     else:
-        if report.dry_run and report.planned:
+        if report.dry_run and report.planned and not report.declined:  # a prompt has just listed them
             out.write(f"would {report.action} {len(report.planned)}:\n")
             _preview(report.planned, args.show, out)
         out.write("\n".join(report.lines()) + "\n")
-        if report.dry_run:
+        if report.declined:
+            out.write("declined: nothing was changed\n")
+        elif report.dry_run:
             out.write("dry run: nothing was changed\n")
         elif report.remaining:
             out.write(f"note: {report.remaining} still match (new since the listing, or failed)\n")

@@ -60,11 +60,12 @@ def write_rows(
 ) -> int:
     """Write ``rows`` as ``table``, ``json`` (one object per line) or ``csv``; returns the row count."""
     materialized = list(rows)
-    if fmt == "json":
-        for row in materialized:
-            out.write(json.dumps(_json_ready(row), ensure_ascii=False) + "\n")
-        return len(materialized)
     cols = _columns(materialized, columns)
+    if fmt == "json":  # keys in the same order as the table's columns
+        for row in materialized:
+            ordered = {c: row[c] for c in cols if c in row}
+            out.write(json.dumps(_json_ready(ordered), ensure_ascii=False) + "\n")
+        return len(materialized)
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(cols)

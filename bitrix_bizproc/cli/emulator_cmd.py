@@ -8,6 +8,8 @@ import signal
 import sys
 from typing import Any
 
+from ._common import EXIT_USAGE, non_negative_int
+
 __all__ = ["register", "run"]
 
 
@@ -18,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="serve an emulated Bitrix24 portal on this machine",
         description="Serve an emulated Bitrix24 portal. The first line printed is 'webhook: <url>'.",
     )
-    parser.add_argument("--port", type=int, default=0, help="TCP port (0 picks a free one; default 0)")
+    parser.add_argument("--port", type=_port, default=0, help="TCP port (0 picks a free one; default 0)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument(
         "--plan",
@@ -27,18 +29,29 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="limits (default standard)",
     )
     parser.add_argument(
-        "--seed-instances", type=int, default=0, metavar="N", help="seed N workflow instances"
+        "--seed-instances", type=non_negative_int, default=0, metavar="N", help="seed N workflow instances"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the deterministic generator (default 0)")
     parser.set_defaults(run=run)
 
 
+def _port(text: str) -> int:
+    port = non_negative_int(text)
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"a TCP port is 0..65535, got {text!r}")
+    return port
+
+
 def run(args: argparse.Namespace) -> int:
-    """Serve until SIGINT or SIGTERM; exit status 0."""
-    if args.seed_instances < 0:
-        print("bizproc emulator: --seed-instances must be >= 0", file=sys.stderr)
-        return 2
-    return asyncio.run(_serve(args))
+    """Serve until SIGINT or SIGTERM; exit status 0 (2 if it cannot listen on --host/--port)."""
+    try:
+        return asyncio.run(_serve(args))
+    except OSError as exc:  # the port is taken, the host does not resolve or is not ours
+        print(
+            f"bizproc emulator: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
 
 
 async def _serve(args: argparse.Namespace) -> int:
@@ -60,6 +73,9 @@ async def _serve(args: argparse.Namespace) -> int:
         print(f"oauth client_secret: {app.client_secret}")
         print(f"oauth token url: {portal.token_url}")
         print(f"oauth rest url: {portal.rest_url}")
+        tokens = portal.issue_tokens()  # the emulator's own, for trying the BITRIX24_* OAuth variables
+        print(f"oauth access token: {tokens['access_token']}")
+        print(f"oauth refresh token: {tokens['refresh_token']}")
         print(f"plan: {portal.config.plan.name}; press Ctrl+C to stop", flush=True)
         await stop.wait()
     return 0

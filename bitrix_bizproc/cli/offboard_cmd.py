@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     how.add_argument("--kill", action="store_true", help="delete the workflows (default: terminate them)")
     parser.add_argument("--status", metavar="TEXT", help="status text shown for terminated workflows")
     add_job_options(parser)
-    parser.set_defaults(run=lambda args: run_async(lambda: _offboard(args)))
+    parser.set_defaults(run=lambda args: run_async(lambda: _offboard(args), journal=args.journal))
 
 
 async def _offboard(args: argparse.Namespace) -> int:

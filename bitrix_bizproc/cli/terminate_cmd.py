@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     how.add_argument("--status", metavar="TEXT", help="status text shown for terminated workflows")
     add_job_options(parser)
-    parser.set_defaults(run=lambda args: run_async(lambda: _terminate(args)))
+    parser.set_defaults(run=lambda args: run_async(lambda: _terminate(args), journal=args.journal))
 
 
 def _filter(args: argparse.Namespace) -> dict[str, Any]:

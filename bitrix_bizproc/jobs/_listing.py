@@ -112,7 +112,9 @@ async def find_dismissed_user(client: BizprocClient, user: int | str) -> UserRef
             filter["LAST_NAME"] = last.strip()
     matches = [u for u in await client.users.list(filter=filter).collect() if u.id is not None]
     if not matches:
-        raise NotFoundError(f"no dismissed (inactive) user matches {text!r}", code="USER_NOT_FOUND")
+        active = await client.users.list(filter={**filter, "ACTIVE": True}).collect(limit=1)
+        why = f"; user {active[0].id} ({_user_name(active[0])}) is still active" if active else ""
+        raise NotFoundError(f"no dismissed (inactive) user matches {text!r}{why}", code="USER_NOT_FOUND")
     if len(matches) > 1:
         found = ", ".join(f"{u.id} ({_user_name(u)})" for u in matches[:10])
         raise _invalid(f"{len(matches)} dismissed users match {text!r}: {found}; pass the ID instead")

@@ -323,7 +323,11 @@ async def run_job(
     report.matched = len(items)
     requests_before = client.stats.requests
     todo = plan_items(items, action.name, log, report, retry_failed=options.retry_failed)
-    if options.dry_run or (todo and options.confirm is not None and not options.confirm(todo)):
+    if not options.dry_run and todo and options.confirm is not None:
+        asked = options.clock()
+        report.declined = not options.confirm(todo)
+        started += options.clock() - asked  # the time a person takes to answer is not the job's
+    if options.dry_run or report.declined:
         report.dry_run = True
         report.planned = todo
         report.counts[ReportOutcome.PLANNED.value] += len(todo)

@@ -39,7 +39,9 @@ async def _check_recipient(client: BizprocClient, to_user: int | None, from_user
     if to_user is None or isinstance(to_user, bool) or int(to_user) <= 0:
         raise ValidationError("delegate needs to_user: the ID of the employee taking over the tasks")
     if int(to_user) == from_user:
-        raise ValidationError("to_user is the dismissed employee themself")
+        raise ValidationError(
+            f"cannot delegate user {from_user}'s tasks to user {from_user}: pick another user"
+        )
     found = await client.users.list(filter={"ID": int(to_user), "ACTIVE": True}).collect()
     if not found:
         raise ValidationError(f"user {to_user} does not exist or is not active: cannot take over tasks")

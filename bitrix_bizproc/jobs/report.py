@@ -53,6 +53,7 @@ class JobReport:
     elapsed: float = 0.0
     remaining: int | None = None  # matching items left after the run, when verified
     aborted: str | None = None  # why the job stopped early, if it did
+    declined: bool = False  # the confirmation was answered "no": nothing was changed
     requests: int | None = None  # HTTP requests the client sent for the action phase (retries included)
 
     def count(self, outcome: ReportOutcome) -> int:
@@ -86,6 +87,7 @@ class JobReport:
             "job": self.job,
             "action": self.action,
             "dry_run": self.dry_run,
+            "declined": self.declined,
             "subject": self.subject,
             "matched": self.matched,
             "counts": {o.value: self.count(o) for o in ReportOutcome if self.count(o)},
@@ -100,7 +102,8 @@ class JobReport:
 
     def lines(self, *, max_failures: int = 20) -> list[str]:
         """A short human-readable summary."""
-        title = f"{self.job}: {self.action}" + (" (dry run)" if self.dry_run else "")
+        mode = " (declined)" if self.declined else " (dry run)" if self.dry_run else ""
+        title = f"{self.job}: {self.action}{mode}"
         out = [title]
         if self.subject:
             out.append(f"  subject        {self.subject}")

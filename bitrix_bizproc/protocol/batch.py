@@ -137,6 +137,8 @@ def _walk(value: Any, refs: list[Ref]) -> bool:
         return "$" not in value or _MACRO_LIKE.search(value) is None
     if kind is int or kind is bool or kind is float or value is None:
         return True
+    if kind is dict:
+        return _walk_items(value, refs)
     fits = True
     if isinstance(value, Macro):
         refs.append(value.ref)
@@ -145,13 +147,23 @@ def _walk(value: Any, refs: list[Ref]) -> bool:
     elif isinstance(value, Ref):
         refs.append(value)
     elif isinstance(value, Mapping):
-        for key, item in value.items():
-            if isinstance(key, str) and ("[" in key or "]" in key):
-                fits = False
-            fits = _walk(item, refs) and fits
+        return _walk_items(value, refs)
     elif isinstance(value, list | tuple):
         for item in value:
             fits = _walk(item, refs) and fits
+    return fits
+
+
+def _walk_items(mapping: Mapping[Any, Any], refs: list[Ref]) -> bool:
+    fits = True
+    for key, item in mapping.items():
+        if isinstance(key, str) and ("[" in key or "]" in key):
+            fits = False
+        if type(item) is str:  # inline: most values are plain text
+            if "$" in item and _MACRO_LIKE.search(item) is not None:
+                fits = False
+        elif not _walk(item, refs):
+            fits = False
     return fits
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import sys
 
 import aiohttp
@@ -38,8 +39,21 @@ async def test_emulator_prints_the_webhook_first_serves_and_stops_on_sigterm() -
         async with aiohttp.ClientSession() as http, http.post(url + "no.such.method", json={}) as response:
             assert response.status == 404
             assert (await response.json())["error"] == "ERROR_METHOD_NOT_FOUND"
-        rest = (await asyncio.wait_for(process.stdout.readline(), timeout=5)).decode()
-        assert rest.startswith("oauth client_id: ")
+        rest = [(await asyncio.wait_for(process.stdout.readline(), timeout=5)).decode() for _ in range(6)]
+        assert [line.split(":")[0] for line in rest] == [
+            "oauth client_id",
+            "oauth client_secret",
+            "oauth token url",
+            "oauth rest url",
+            "oauth access token",
+            "oauth refresh token",
+        ]
+        token = rest[4].split(": ", 1)[1].strip()
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(url.rsplit("/rest/", 1)[0] + "/rest/user.get", json={"auth": token}) as response,
+        ):
+            assert response.status == 200  # the printed token is a live one
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
@@ -54,6 +68,29 @@ def test_subcommands_are_discovered_and_no_command_prints_help(capsys: pytest.Ca
     assert "emulator" in capsys.readouterr().out
 
 
-def test_negative_seed_count_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["emulator", "--seed-instances", "-1"]) == 2
-    assert "--seed-instances" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--seed-instances", "-1"], "argument --seed-instances: expected a number >= 0"),
+        (["--port", "70000"], "argument --port: a TCP port is 0..65535"),
+        (["--port", "-5"], "argument --port: expected a number >= 0"),
+    ],
+)
+def test_bad_numbers_are_usage_errors(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["emulator", *argv])
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_port_in_use_is_one_line_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["emulator", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"bizproc emulator: cannot listen on 127.0.0.1:{port}: ")
+    assert "Traceback" not in err and len(err.splitlines()) == 1

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import sys
 
 import pytest
 from jobs._seed import seed_instances
 
+from bitrix_bizproc.cli._common import run_async
 from bitrix_bizproc.emulator import EmulatedPortal
 
 from .conftest import Run
@@ -103,3 +105,37 @@ async def test_the_console_script_as_a_real_process(portal: EmulatedPortal) -> N
     )  # fmt: skip
     _, err = await bad.communicate()
     assert bad.returncode == 2 and b"not a date" in err and b"Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage"),
+    [
+        (["terminate", "--started-before", "2025-01-01", "--frobnicate"], "usage: bizproc terminate "),
+        (["instances", "list", "--frobnicate"], "usage: bizproc instances list "),
+        (["--frobnicate"], "usage: bizproc "),
+    ],
+)
+async def test_an_unknown_option_shows_the_usage_of_its_subcommand(
+    bizproc: Run, argv: list[str], usage: str
+) -> None:
+    result = await bizproc(*argv)
+    assert result.code == 2 and result.err.startswith(usage)
+    assert result.err.rstrip().endswith("error: unrecognized arguments: --frobnicate")
+
+
+@pytest.mark.parametrize(
+    ("journal", "message"),
+    [
+        (None, "bizproc: interrupted\n"),
+        ("run.jsonl", "bizproc: interrupted; rerun with --journal run.jsonl to resume\n"),
+    ],
+)
+def test_ctrl_c_exits_130_and_mentions_the_journal_only_when_there_is_one(
+    journal: str | None, message: str
+) -> None:
+    async def interrupted() -> int:
+        raise KeyboardInterrupt
+
+    err = io.StringIO()
+    assert run_async(interrupted, err=err, journal=journal) == 130
+    assert err.getvalue() == message

@@ -104,3 +104,36 @@ async def test_offboard_terminates_by_id(portal: EmulatedPortal, bizproc: Run) -
     anna = seed_dismissed_employee(portal, workflows=4)
     result = await bizproc("offboard", "--webhook", portal.webhook_url, "--user", str(anna.user_id), "--yes")
     assert result.code == 0 and set(portal.state.finished) == anna.workflows
+
+
+async def test_no_at_the_prompt_is_reported_as_declined_not_as_a_dry_run(
+    portal: EmulatedPortal, bizproc: Run
+) -> None:
+    seeded = seed_instances(portal, old=4)
+    result = await bizproc("terminate", "--webhook", portal.webhook_url, *BEFORE, tty=True, stdin="n\n")
+    assert result.code == 0 and portal.state.running_count == 4
+    assert "terminate_workflows: terminate (declined)" in result.out
+    assert "declined: nothing was changed" in result.out and "dry run" not in result.out
+    assert "would terminate" not in result.out  # the prompt has just listed them
+    assert sum(line.strip() in seeded.old for line in result.err.splitlines()) == 4
+
+
+async def test_a_negative_show_is_a_usage_error(bizproc: Run) -> None:
+    result = await bizproc("terminate", *BEFORE, "--dry-run", "--show", "-5")
+    assert result.code == 2 and "argument --show: expected a number >= 0" in result.err
+
+
+async def test_offboarding_an_active_user_says_they_are_active(portal: EmulatedPortal, bizproc: Run) -> None:
+    anna = seed_dismissed_employee(portal, workflows=1)
+    result = await bizproc("offboard", "--webhook", portal.webhook_url, "--user", str(anna.colleague))
+    assert result.code == 2
+    assert f"user {anna.colleague} (Boris Ivanov) is still active" in result.err
+
+
+async def test_delegating_to_the_same_user_names_the_option_s_value(
+    portal: EmulatedPortal, bizproc: Run
+) -> None:
+    anna = seed_dismissed_employee(portal, workflows=1)
+    who = str(anna.user_id)
+    result = await bizproc("offboard", "--webhook", portal.webhook_url, "--user", who, "--delegate-to", who)
+    assert result.code == 2 and f"cannot delegate user {who}'s tasks to user {who}" in result.err

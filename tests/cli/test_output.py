@@ -76,8 +76,10 @@ def test_bad_dates(text: str) -> None:
     ("text", "expected"),
     [
         ("TEMPLATE_ID=12", ("TEMPLATE_ID", 12)),
-        ("<STARTED=2025-01-01", ("<STARTED", "2025-01-01")),
-        ("<=STARTED=2025-01-01", ("<=STARTED", "2025-01-01")),
+        ("<STARTED=2025-01-01", ("<STARTED", "2025-01-01T00:00:00+00:00")),
+        ("<=STARTED=2025-01-01", ("<=STARTED", "2025-01-01T00:00:00+00:00")),
+        (">modified=31.12.2024", (">modified", "2024-12-31T00:00:00+00:00")),
+        ("WORKFLOW_STARTED=2025-01-01T09:00:00+03:00", ("WORKFLOW_STARTED", "2025-01-01T09:00:00+03:00")),
         ("!=ID=66e4.1", ("!=ID", "66e4.1")),
         ("DOCUMENT_ID=DEAL_5=x", ("DOCUMENT_ID", "DEAL_5=x")),
     ],
@@ -90,6 +92,19 @@ def test_filter_pairs(text: str, expected: tuple[str, object]) -> None:
 def test_bad_filter_pairs(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError, match="KEY=VALUE"):
         key_value(text)
+
+
+@pytest.mark.parametrize("text", ["<STARTED=yesterday", "MODIFIED=2025-13-01", "!OVERDUE_DATE="])
+def test_a_date_field_needs_a_date(text: str) -> None:
+    """The portal matches nothing, silently, for a date it cannot read: refuse it here."""
+    with pytest.raises(argparse.ArgumentTypeError, match=r"^[!<]?\w+: not a date: "):
+        key_value(text)
+
+
+def test_json_lines_keep_the_column_order() -> None:
+    out = io.StringIO()
+    write_rows([{"MODIFIED": "m", "ID": "1", "EXTRA": 2}], out, fmt="json", columns=["ID", "MODIFIED"])
+    assert out.getvalue() == '{"ID": "1", "MODIFIED": "m", "EXTRA": 2}\n'
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(None, "?"), (5, "0:05"), (65.4, "1:05"), (3725, "1:02:05")])

@@ -67,7 +67,7 @@ async def test_bad_arguments_are_refused(portal: EmulatedPortal, client: Bizproc
     anna = seed_dismissed_employee(portal, workflows=1)
     with pytest.raises(ValidationError, match="to_user"):
         await offboard_employee(client, user=anna.user_id, action="delegate")
-    with pytest.raises(ValidationError, match="themself"):
+    with pytest.raises(ValidationError, match=r"cannot delegate user \d+.s tasks to user"):
         await offboard_employee(client, user=anna.user_id, action="delegate", to_user=anna.user_id)
     with pytest.raises(ValidationError, match="not active"):
         await offboard_employee(client, user=anna.user_id, action="delegate", to_user=4242)

@@ -75,6 +75,23 @@ async def test_a_declined_confirmation_changes_nothing(portal: EmulatedPortal, c
 
     report = await terminate_workflows(client, filter=BEFORE, confirm=decline)
     assert asked == [12] and report.dry_run and portal.state.running_count == 12
+    assert report.declined and report.to_dict()["declined"] is True
+    assert report.lines()[0] == "terminate_workflows: terminate (declined)"
+
+
+async def test_time_spent_answering_the_prompt_is_not_the_job_s(
+    portal: EmulatedPortal, client: BizprocClient
+) -> None:
+    seed_instances(portal, old=3)
+    now = [0.0]
+
+    def slow_yes(ids: Sequence[str]) -> bool:
+        now[0] += 600.0  # ten minutes at the prompt
+        return True
+
+    report = await terminate_workflows(client, filter=BEFORE, confirm=slow_yes, clock=lambda: now[0])
+    assert report.count(ReportOutcome.DONE) == 3 and not report.declined
+    assert report.elapsed == 0.0  # the clock moved only while a person was deciding
 
 
 async def test_filters_by_template_and_starter(portal: EmulatedPortal, client: BizprocClient) -> None:

@@ -29,7 +29,32 @@ def test_bad_option_is_loud(option: object, error: type[Exception]) -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"rate": 0, "burst": 5}, {"rate": 1, "burst": 0}, {"rate": 1, "burst": 5, "headroom": 5}]
+    ("spec", "headroom"),
+    [
+        (BucketSpec(rate=2.0, burst=50), 3),  # standard: 1.5 s of jitter is 3 slots
+        (BucketSpec(rate=5.0, burst=250), 8),  # enterprise: 7.5 slots, rounded up
+        (BucketSpec(rate=100.0, burst=50, jitter_allowance=1.5 / 50), 3),  # standard sped up 50x, all of it
+        (BucketSpec(rate=100.0, burst=50), 49),  # a fast bucket across the internet: the burst is one request
+        (BucketSpec(rate=2.0, burst=50, jitter_allowance=0), 0),
+        (BucketSpec(rate=2.0, burst=50, headroom=10), 10),  # given directly, the allowance is not used
+        (BucketSpec(rate=float("inf"), burst=5), 4),
+    ],
+)
+def test_headroom_covers_the_jitter_allowance(spec: BucketSpec, headroom: int) -> None:
+    assert spec.headroom == headroom and spec.capacity == spec.burst - headroom
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"rate": 0, "burst": 5},
+        {"rate": 1, "burst": 0},
+        {"rate": 1, "burst": 5, "headroom": 5},
+        {"rate": 1, "burst": 5, "headroom": -1},
+        {"rate": 1, "burst": 5, "headroom": 1.5},
+        {"rate": 1, "burst": 5, "jitter_allowance": -0.1},
+        {"rate": 1, "burst": 5, "jitter_allowance": float("nan")},
+    ],
 )
 def test_bad_spec(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
