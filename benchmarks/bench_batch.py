@@ -132,9 +132,10 @@ async def measure(portal: PortalProcess, name: str, n: int, way: Way, *, auto_ba
 def report(runs: list[Run]) -> None:
     """Print the side-by-side table."""
     print(f"bucket: burst {BURST}, drain {RATE:.0f}/s (the standard plan sped up 50x) on both sides")
-    header = f"{'way':<34}{'instances':>10}{'seconds':>9}{'inst/s':>9}{'requests':>9}{'rejected':>9}"
-    header += f"{'failed':>7}{'ideal s':>9}{'efficiency':>11}{'start s':>8}{'vs floor':>9}{'peak':>6}{'lag ms':>7}"
-    print(header)
+    columns = [("way", -34), ("instances", 10), ("seconds", 9), ("inst/s", 9), ("requests", 9)]
+    columns += [("rejected", 9), ("failed", 7), ("ideal s", 9), ("efficiency", 11), ("start s", 8)]
+    columns += [("vs floor", 9), ("peak", 6), ("lag ms", 7)]
+    print("".join(name.ljust(-width) if width < 0 else name.rjust(width) for name, width in columns))
     for r in runs:
         print(
             f"{r.name:<34}{r.instances:>10,}{r.seconds:>9.2f}{r.instances / r.seconds:>9,.0f}{r.requests:>9}"

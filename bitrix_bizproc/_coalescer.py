@@ -138,8 +138,8 @@ class Coalescer:
     async def _drain(self) -> None:
         """Send flushed groups in order until none is left."""
         try:
-            while self._groups:
-                items = [i for i in self._groups.popleft() if not i.future.done()]  # drop callers that gave up
+            while self._groups:  # callers that gave up meanwhile are dropped
+                items = [i for i in self._groups.popleft() if not i.future.done()]
                 if items:
                     await self._send(items)
         except asyncio.CancelledError:

@@ -8,6 +8,7 @@ present: a README that drifts from the API, or from its own placeholders, fails 
 
 from __future__ import annotations
 
+import argparse
 import ast
 import asyncio
 import datetime as dt
@@ -22,6 +23,17 @@ import pytest
 from redis_shared.conftest import redis_port as redis_port  # the session's redis-server fixture
 
 from bitrix_bizproc import BizprocClient
+from bitrix_bizproc.cli import build_parser
+from bitrix_bizproc.cli._common import (
+    EXIT_CONNECTION,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    OAUTH_ENV,
+    TOKEN_URL_ENV,
+    WEBHOOK_ENV,
+)
 from bitrix_bizproc.emulator import EmulatedPortal
 from bitrix_bizproc.emulator.records import Workflow
 from bitrix_bizproc.jobs import Journal
@@ -248,3 +260,43 @@ async def test_bulk_jobs(portal: EmulatedPortal, in_tmp: Path, capsys: pytest.Ca
 async def test_emulator(capsys: pytest.CaptureFixture[str]) -> None:
     await run_block("emulator", {})
     assert "requests" in capsys.readouterr().out
+
+
+def _section(title: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    found = re.search(rf"^## {title}\n(.*?)(?=^## )", text, flags=re.S | re.M)
+    assert found, f"README.md has no section {title!r}"
+    return found.group(1)
+
+
+def _subparser(parser: argparse.ArgumentParser, path: list[str]) -> argparse.ArgumentParser:
+    for name in path:
+        action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = action.choices[name]
+    return parser
+
+
+def test_the_command_line_synopsis_matches_the_parser() -> None:
+    section = _section("The command line")
+    synopsis = re.search(r"```\n(.*?)```", section, flags=re.S)
+    assert synopsis
+    lines = synopsis.group(1).replace(" | bizproc ", "\nbizproc ").splitlines()
+    for line in lines:
+        words = line.split()
+        assert words[0] == "bizproc", line
+        path = [w for w in words[1:] if w.isidentifier()][
+            : 2 if words[1] in ("instances", "templates", "tasks") else 1
+        ]
+        usage = _subparser(build_parser(), path).format_help()
+        for option in re.findall(r"--[a-z][a-z-]*", line):
+            assert option in usage, f"README: {line!r}: bizproc {' '.join(path)} has no {option}"
+
+
+def test_the_exit_codes_and_variables_are_the_cli_s() -> None:
+    section = _section("The command line")
+    codes = re.search(r"Exit codes: (.*?)\.\n", section, flags=re.S)
+    assert codes
+    numbers = [int(n) for n in re.findall(r"(?:^|, )(\d+) ", codes.group(1))]
+    assert numbers == [EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECTION, EXIT_INTERRUPTED]
+    named = set(re.findall(r"`(BITRIX24_[A-Z_]+)`", section))
+    assert named == {WEBHOOK_ENV, TOKEN_URL_ENV, *OAUTH_ENV.values()}

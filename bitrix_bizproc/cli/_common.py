@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as _dt
 import os
 import re
+import signal
 import sys
-from collections.abc import Callable, Coroutine, Mapping
+import threading
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from typing import Any, TextIO
 
 from .._client import BizprocClient
@@ -194,13 +197,27 @@ def key_value(text: str) -> tuple[str, Any]:
     return key, int(value) if value.strip().isdigit() else value
 
 
+@contextlib.contextmanager
+def _ctrl_c_raises() -> Iterator[None]:
+    """Ctrl+C raises at once: under ``asyncio.run`` it would only cancel the task, once the answer is in."""
+    if threading.current_thread() is not threading.main_thread():  # signal handlers belong to the main one
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def ask(question: str, *, stdin: TextIO | None = None, out: TextIO | None = None) -> bool:
-    """Ask a yes/no question on the terminal; anything but y/yes is no."""
+    """Ask a yes/no question on the terminal; anything but y/yes is no, Ctrl+C interrupts."""
     stdin = stdin or sys.stdin
     out = out or sys.stderr
     out.write(f"{question} [y/N] ")
     out.flush()
-    answer = stdin.readline()
+    with _ctrl_c_raises():
+        answer = stdin.readline()
     return answer.strip().lower() in ("y", "yes")
 
 
@@ -228,13 +245,13 @@ def run_async(
 ) -> int:
     """Run a command's coroutine; map errors to exit codes with a one-line message, never a traceback.
 
-    ``journal`` is the command's ``--journal`` file, named in the hint printed on Ctrl+C.
+    ``journal`` is the command's ``--journal`` file, named in the hint printed on Ctrl+C once it exists.
     """
     err = err or sys.stderr
     try:
         return asyncio.run(command())
     except KeyboardInterrupt:
-        hint = f"; rerun with --journal {journal} to resume" if journal else ""
+        hint = f"; rerun with --journal {journal} to resume" if journal and os.path.isfile(journal) else ""
         err.write(f"{prog}: interrupted{hint}\n")
         return EXIT_INTERRUPTED
     except JobAbortedError as exc:
@@ -244,6 +261,11 @@ def run_async(
     except (UsageError, BitrixError) as exc:
         err.write(f"{prog}: error: {_message(exc)}\n")
         return exit_code_for(exc)
-    except OSError as exc:  # a journal that cannot be written, an output pipe closed
+    except BrokenPipeError:  # the reader went away (``| head``): stop quietly, as other shell tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # nothing more reaches the closed pipe, not even at exit
+        os.close(devnull)
+        return EXIT_FAILED
+    except OSError as exc:  # a journal that cannot be written
         err.write(f"{prog}: error: {_message(exc)}\n")
         return EXIT_FAILED

@@ -7,6 +7,7 @@ import enum
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import TextIO, TypedDict
 
 from .._client import BizprocClient
@@ -38,6 +39,7 @@ def add_job_options(parser: argparse.ArgumentParser) -> None:
     mode.add_argument("-y", "--yes", action="store_true", help="act without asking for confirmation")
     parser.add_argument(
         "--journal",
+        type=_journal_file,
         metavar="FILE",
         help="record every item's outcome in FILE (JSON lines); rerun with the same FILE to resume",
     )
@@ -49,6 +51,16 @@ def add_job_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="items listed by a dry run or a prompt (default 20)",
     )
+
+
+def _journal_file(text: str) -> str:
+    """An argparse type: a file that is or can be created (checked before anything is listed or sent)."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory; give a file name, e.g. {text}/run.jsonl")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"no such directory: {str(path.parent)!r}")
+    return text
 
 
 def run_mode(args: argparse.Namespace, stdin: TextIO | None = None, err: TextIO | None = None) -> RunMode:

@@ -247,20 +247,22 @@ async def run_action(
     tracker.report()
     run = _Run(client=client, action=action, journal=journal, tracker=tracker, concurrency=concurrency)
     pending: Sequence[str] = items
-    for attempt in range(retries + 1):
-        if attempt:
-            tracker.failed -= len(pending)  # retried items are no longer counted as failed
-        await run.run_pass(pending)
-        if run.abort is not None:
-            break
-        pending = [i for i in pending if _retryable(run.results.get(i))]
-        if not pending:
-            break
-    for item in items:
-        outcome, failure = run.results.get(item, (ReportOutcome.NOT_ATTEMPTED, None))
-        report.counts[outcome.value] += 1
-        if failure is not None:
-            report.failures.append(failure)
+    try:
+        for attempt in range(retries + 1):
+            if attempt:
+                tracker.failed -= len(pending)  # retried items are no longer counted as failed
+            await run.run_pass(pending)
+            if run.abort is not None:
+                break
+            pending = [i for i in pending if _retryable(run.results.get(i))]
+            if not pending:
+                break
+    finally:  # also when cancelled (Ctrl+C): the report and the journal's run_end say how far it got
+        for item in items:
+            outcome, failure = run.results.get(item, (ReportOutcome.NOT_ATTEMPTED, None))
+            report.counts[outcome.value] += 1
+            if failure is not None:
+                report.failures.append(failure)
     if run.abort is not None:
         report.aborted = str(run.abort)
         raise JobAbortedError(report, run.abort)

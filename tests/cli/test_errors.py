@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import pty
+import signal
 import sys
+from pathlib import Path
 
 import pytest
 from jobs._seed import seed_instances
@@ -123,19 +127,63 @@ async def test_an_unknown_option_shows_the_usage_of_its_subcommand(
     assert result.err.rstrip().endswith("error: unrecognized arguments: --frobnicate")
 
 
-@pytest.mark.parametrize(
-    ("journal", "message"),
-    [
-        (None, "bizproc: interrupted\n"),
-        ("run.jsonl", "bizproc: interrupted; rerun with --journal run.jsonl to resume\n"),
-    ],
-)
-def test_ctrl_c_exits_130_and_mentions_the_journal_only_when_there_is_one(
-    journal: str | None, message: str
-) -> None:
+def test_ctrl_c_exits_130_and_names_the_journal_once_it_has_one(tmp_path: Path) -> None:
     async def interrupted() -> int:
         raise KeyboardInterrupt
 
-    err = io.StringIO()
-    assert run_async(interrupted, err=err, journal=journal) == 130
-    assert err.getvalue() == message
+    journal = tmp_path / "run.jsonl"
+    for expected in (
+        "bizproc: interrupted\n",
+        f"bizproc: interrupted; rerun with --journal {journal} to resume\n",
+    ):
+        err = io.StringIO()
+        assert run_async(interrupted, err=err, journal=str(journal)) == 130
+        assert err.getvalue() == expected
+        journal.write_text("")  # the second time, the job had started writing it
+
+
+async def test_one_ctrl_c_at_the_prompt_interrupts(portal: EmulatedPortal) -> None:
+    seed_instances(portal, old=3)
+    primary, secondary = pty.openpty()  # stdin is a terminal: the command asks
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bitrix_bizproc.cli", "terminate", "--webhook", portal.webhook_url,
+        "--started-before", "2024-01-01",
+        stdin=secondary, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    os.close(secondary)
+    try:
+        assert proc.stderr is not None
+        err = b""
+        while b"[y/N]" not in err:
+            chunk = await asyncio.wait_for(proc.stderr.read(200), timeout=30)
+            assert chunk, err.decode()
+            err += chunk
+        proc.send_signal(signal.SIGINT)  # once
+        assert await asyncio.wait_for(proc.wait(), timeout=30) == 130
+    finally:
+        os.close(primary)
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert b"interrupted" in await proc.stderr.read() and portal.state.running_count == 3
+
+
+async def test_a_reader_that_stops_early_gets_no_error_message(portal: EmulatedPortal) -> None:
+    seed_instances(portal, old=1500)  # about 150 KB of CSV: more than a pipe holds
+    read, write = os.pipe()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bitrix_bizproc.cli", "instances", "list", "--webhook", portal.webhook_url,
+        "--limit", "0", "--format", "csv", "--limiter", "off",
+        stdout=write, stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    os.close(write)
+
+    def head_1() -> bytes:  # in a thread: the portal answers from this test's loop meanwhile
+        with os.fdopen(read, "rb") as reader:
+            return reader.readline()
+
+    assert (await asyncio.to_thread(head_1)).startswith(b"ID,")
+    assert proc.stderr is not None
+    err = await proc.stderr.read()
+    assert await proc.wait() == 1
+    assert b"Broken pipe" not in err and b"Traceback" not in err and b"Exception ignored" not in err

@@ -137,3 +137,18 @@ async def test_delegating_to_the_same_user_names_the_option_s_value(
     who = str(anna.user_id)
     result = await bizproc("offboard", "--webhook", portal.webhook_url, "--user", who, "--delegate-to", who)
     assert result.code == 2 and f"cannot delegate user {who}'s tasks to user {who}" in result.err
+
+
+async def test_a_journal_that_cannot_be_a_file_is_refused_before_any_request(
+    portal: EmulatedPortal, bizproc: Run, tmp_path: Path
+) -> None:
+    seed_instances(portal, old=3)
+    for journal, message in [
+        (str(tmp_path), "is a directory; give a file name"),
+        (str(tmp_path / "missing" / "run.jsonl"), "no such directory"),
+    ]:
+        result = await bizproc(
+            "terminate", "--webhook", portal.webhook_url, *BEFORE, "--yes", "--journal", journal
+        )
+        assert result.code == 2 and "argument --journal: " in result.err and message in result.err
+    assert portal.counters.requests == 0 and portal.state.running_count == 3

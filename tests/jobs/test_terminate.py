@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -251,3 +252,26 @@ async def test_a_journal_of_another_job_is_refused(
         await terminate_workflows(client, filter=BEFORE, mode="kill", journal=journal)
     again = await terminate_workflows(client, filter=BEFORE, journal=journal)
     assert again.matched == 0 and again.ok
+
+
+async def test_a_cancelled_run_still_records_how_far_it_got(
+    portal: EmulatedPortal, client: BizprocClient, tmp_path: Path
+) -> None:
+    seed_instances(portal, old=150)
+    job = asyncio.current_task()
+    assert job is not None
+
+    def cancel_after_the_first_answers(p: Progress) -> None:
+        if p.phase == "terminate" and p.done:
+            job.cancel()  # as Ctrl+C does to the command's task
+
+    with pytest.raises(asyncio.CancelledError):
+        await terminate_workflows(
+            client, filter=BEFORE, journal=tmp_path / "j.jsonl", progress=cancel_after_the_first_answers,
+            concurrency=1,
+        )  # fmt: skip
+    ends = [e for e in Journal(tmp_path / "j.jsonl").events if e.get("event") == "run_end"]
+    assert len(ends) == 1
+    counts = ends[0]["counts"]
+    assert counts["done"] == 150 - portal.state.running_count > 0
+    assert counts["done"] + counts["not_attempted"] == 150
