@@ -32,8 +32,9 @@ from .protocol.auth import (
     WebhookCredentials,
     build_refresh_request,
     parse_token_response,
+    redact_url,
 )
-from .protocol.errors import InvalidGrantError, TransportError
+from .protocol.errors import ConfigurationError, InvalidGrantError, TransportError
 
 __all__ = [
     "Authenticator",
@@ -113,9 +114,9 @@ class JsonFileTokenStore:
         try:
             data = json.loads(text)
         except ValueError:
-            raise ValueError(f"token file {self.path} is not valid JSON") from None
+            raise ConfigurationError(f"token file {self.path} is not valid JSON") from None
         if not isinstance(data, Mapping):
-            raise ValueError(f"token file {self.path} does not hold a JSON object")
+            raise ConfigurationError(f"token file {self.path} does not hold a JSON object")
         return OAuthTokens.from_json(data)
 
     def _save(self, tokens: OAuthTokens) -> None:
@@ -311,8 +312,9 @@ class OAuthAuth:
         return tuple(found)
 
     def __repr__(self) -> str:
-        endpoint = self._tokens.client_endpoint if self._tokens else None
-        return f"OAuthAuth(client_id={self.app.client_id!r}, client_endpoint={endpoint!r})"
+        tokens = self._tokens or self._initial
+        endpoint = repr(redact_url(tokens.client_endpoint)) if tokens else "<in the token store>"
+        return f"OAuthAuth(client_id={self.app.client_id!r}, client_endpoint={endpoint})"
 
 
 def _consume(task: asyncio.Task[None]) -> None:

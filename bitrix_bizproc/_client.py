@@ -18,7 +18,7 @@ from ._stats import Stats
 from ._transport import AiohttpTransport, Transport
 from .protocol.auth import DEFAULT_TOKEN_URL, OAuthApp, OAuthTokens, WebhookCredentials, check_base_url
 from .protocol.envelope import ApiResponse
-from .protocol.errors import BitrixError, ServerError
+from .protocol.errors import BitrixError, ConfigurationError, ConfigurationTypeError, ServerError
 from .protocol.limits import LimiterOption
 from .protocol.retry import RetryPolicy
 from .services import (
@@ -141,15 +141,19 @@ class _ClientExecutor:
 
 def _check_kwargs(timeout: object, auto_batch: object, http_session: object, retry: object) -> None:
     if isinstance(timeout, bool) or not (timeout is None or isinstance(timeout, int | float)):
-        raise TypeError(f"timeout must be a number of seconds or None, not {type(timeout).__name__}")
+        raise ConfigurationTypeError(
+            f"timeout must be a number of seconds or None, not {type(timeout).__name__}"
+        )
     if timeout is not None and not timeout > 0:
-        raise ValueError(f"timeout must be positive, got {timeout!r}")
+        raise ConfigurationError(f"timeout must be positive, got {timeout!r}")
     if not isinstance(auto_batch, bool):
-        raise TypeError(f"auto_batch must be True or False, not {type(auto_batch).__name__}")
+        raise ConfigurationTypeError(f"auto_batch must be True or False, not {type(auto_batch).__name__}")
     if http_session is not None and not isinstance(http_session, aiohttp.ClientSession):
-        raise TypeError(f"http_session must be an aiohttp.ClientSession, not {type(http_session).__name__}")
+        raise ConfigurationTypeError(
+            f"http_session must be an aiohttp.ClientSession, not {type(http_session).__name__}"
+        )
     if retry is not None and not isinstance(retry, RetryPolicy):
-        raise TypeError(f"retry must be a RetryPolicy, not {type(retry).__name__}")
+        raise ConfigurationTypeError(f"retry must be a RetryPolicy, not {type(retry).__name__}")
 
 
 class BizprocClient:
@@ -157,9 +161,9 @@ class BizprocClient:
 
     def __init__(self, session: Session, *, auto_batch: bool = False) -> None:
         if not isinstance(session, Session):
-            raise TypeError(f"session must be a Session, not {type(session).__name__}")
+            raise ConfigurationTypeError(f"session must be a Session, not {type(session).__name__}")
         if not isinstance(auto_batch, bool):
-            raise TypeError(f"auto_batch must be True or False, not {type(auto_batch).__name__}")
+            raise ConfigurationTypeError(f"auto_batch must be True or False, not {type(auto_batch).__name__}")
         self.session = session
         self.auto_batch = auto_batch
         self._executor = _ClientExecutor(self)
@@ -247,12 +251,12 @@ class BizprocClient:
         _check_kwargs(timeout, auto_batch, http_session, retry)
         for name, value in (("client_id", client_id), ("client_secret", client_secret)):
             if not isinstance(value, str) or not value:
-                raise ValueError(f"{name} must be a non-empty string")
+                raise ConfigurationError(f"{name} must be a non-empty string")
         given = (access_token, refresh_token, client_endpoint)
         initial: OAuthTokens | None = None
         if any(v is not None for v in given):
             if not all(isinstance(v, str) and v for v in given):
-                raise ValueError(
+                raise ConfigurationError(
                     "access_token, refresh_token and client_endpoint go together: give all three"
                 )
             assert access_token and refresh_token and client_endpoint
@@ -263,11 +267,11 @@ class BizprocClient:
                 expires_at=expires_at,
             )
         elif token_store is None:
-            raise ValueError(
+            raise ConfigurationError(
                 "give access_token, refresh_token and client_endpoint, or a token_store holding them"
             )
         if on_tokens is not None and not callable(on_tokens):
-            raise TypeError("on_tokens must be callable")
+            raise ConfigurationTypeError("on_tokens must be callable")
         check_base_url(token_url, what="token_url")
         stats = Stats()
         transport = transport or AiohttpTransport(http_session, timeout=timeout)

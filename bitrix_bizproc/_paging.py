@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import attrs
 
+from .models.page import Page
 from .protocol import paging as pg
 from .protocol.batch import Ref, build_batch_params, encode_command, parse_batch_result
 from .protocol.envelope import ApiResponse
@@ -59,14 +60,6 @@ class SupportsSession(Protocol):
 def identity(row: Any) -> Any:
     """The default row parser: the row as the portal sent it."""
     return row
-
-
-@attrs.frozen
-class Page(Generic[T]):
-    """One page of a walk: its new rows (repeats removed) and the list's ``total`` when known."""
-
-    items: list[T]
-    total: int | None = None
 
 
 @attrs.frozen
@@ -159,7 +152,10 @@ class Paginator(Generic[T]):
         return self._track(self._items())
 
     def pages(self) -> AsyncGenerator[Page[T], None]:
-        """The walk page by page (repeats removed, ``limit`` applied to the rows)."""
+        """The walk page by page as :class:`~bitrix_bizproc.models.Page` (repeats removed, ``limit`` applied).
+
+        Each page's ``next`` is the offset the portal reported (``None`` on keyset walks, which do not count).
+        """
         return self._track(self._pages(self._walk(), pg.SeenIds.for_order(self._order(), self._id_key)))
 
     async def collect(self, limit: int | None = None) -> list[T]:
@@ -250,7 +246,7 @@ class Paginator(Generic[T]):
                     first_total = raw.total
                 if self._progress is not None:
                     self._progress(count, raw.total)
-                yield Page(items, raw.total)
+                yield Page(items, raw.total, raw.next)
                 if count == limit:
                     return
 

@@ -119,7 +119,7 @@ class Session:
         try:
             return await self._call(method, wire, idempotent)
         except BitrixError as exc:
-            self.stats.errors[exc.code or type(exc).__name__] += 1
+            self.stats.count_error(exc)
             raise
 
     async def _call(self, method: str, wire: dict[str, Any], idempotent: bool) -> ApiResponse:

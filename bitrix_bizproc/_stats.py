@@ -20,7 +20,18 @@ class Stats:
     throttled_seconds: float = 0.0  # time spent waiting for the rate limiter and operating budget
     refreshes: int = 0  # OAuth token refreshes that succeeded
     refresh_failures: int = 0
-    errors: Counter[str] = attrs.field(factory=Counter)  # errors raised to callers, by code (or class name)
+    # Errors raised to callers, counted twice: every one by its class name (``QueryLimitError``), and those
+    # the portal or token server gave a code by that code (``QUERY_LIMIT_EXCEEDED``; an empty code is
+    # not counted there). So ``sum(errors_by_class.values())`` is the number of failed calls.
+    errors_by_class: Counter[str] = attrs.field(factory=Counter)
+    errors_by_code: Counter[str] = attrs.field(factory=Counter)
+
+    def count_error(self, error: BaseException) -> None:
+        """Count an error raised to a caller, by class and (if it has one) by portal code."""
+        self.errors_by_class[type(error).__name__] += 1
+        code = getattr(error, "code", "")
+        if code:
+            self.errors_by_code[code] += 1
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-ready copy of every counter."""

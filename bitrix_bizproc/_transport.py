@@ -14,7 +14,7 @@ import aiohttp
 import attrs
 
 from .protocol.auth import redact_url
-from .protocol.errors import TransportError
+from .protocol.errors import ConfigurationTypeError, TransportError
 
 __all__ = ["AiohttpTransport", "HttpRequest", "HttpResponse", "Transport"]
 
@@ -66,7 +66,9 @@ class AiohttpTransport:
         pool_size: int = 100,
     ) -> None:
         if session is not None and not isinstance(session, aiohttp.ClientSession):
-            raise TypeError(f"http_session must be an aiohttp.ClientSession, not {type(session).__name__}")
+            raise ConfigurationTypeError(
+                f"http_session must be an aiohttp.ClientSession, not {type(session).__name__}"
+            )
         self._session = session
         self._owns_session = session is None
         self._timeout = aiohttp.ClientTimeout(total=timeout)

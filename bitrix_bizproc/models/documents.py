@@ -6,6 +6,7 @@
     DocumentId.smart_process(147, 1)      # [..., 'Dynamic', 'DYNAMIC_147_1']: type 147, item 1
     DocumentType.deal()                   # ['crm', 'CCrmDocumentDeal', 'DEAL']
     DocumentId.parse(["crm", "CCrmDocumentLead", "LEAD_5"]).item_id  # 5
+    DocumentId.parse("crm:CCrmDocumentLead:LEAD_5")  # the same; exactly two colons (no part holds one)
 """
 
 from __future__ import annotations
@@ -64,9 +65,20 @@ def _positive(value: int | str, what: str) -> int:
     return int(value)
 
 
-def _triple(value: Any, what: str) -> tuple[str, str, str]:
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence) or len(value) != 3:
-        raise _fail(what, value, "expected [module, entity, id]")
+def _triple(value: Any, what: str, last: str) -> tuple[str, str, str]:
+    """``[module, entity, last]`` from a 3-item list/tuple or a ``"module:entity:last"`` string.
+
+    The string form is unambiguous: module ids and PHP class names (the entity) never contain ``:``, and
+    exactly two colons are required, so a part with a colon of its own must be given in the list form.
+    """
+    forms = f"expected [module, entity, {last}] or 'module:entity:{last}'"
+    if isinstance(value, str):
+        parts = value.split(":")
+        if len(parts) != 3:
+            raise _fail(what, value, forms)
+        value = parts
+    if isinstance(value, bytes) or not isinstance(value, Sequence) or len(value) != 3:
+        raise _fail(what, value, forms)
     if not all(isinstance(part, str) and part.strip() for part in value):
         raise _fail(what, value, "every part must be a non-empty string")
     return value[0], value[1], value[2]
@@ -113,15 +125,15 @@ class DocumentType:
     type: str
 
     def __attrs_post_init__(self) -> None:
-        _triple([self.module, self.entity, self.type], "DOCUMENT_TYPE")
+        _triple([self.module, self.entity, self.type], "DOCUMENT_TYPE", "type")
         _check_type(self.module, self.entity, self.type)
 
     @classmethod
-    def parse(cls, value: DocumentType | Sequence[str]) -> DocumentType:
-        """Read a ``[module, entity, type]`` triple; raises :class:`ValidationError` if malformed."""
+    def parse(cls, value: DocumentType | Sequence[str] | str) -> DocumentType:
+        """Read ``[module, entity, type]`` or ``"module:entity:type"``; raises :class:`ValidationError`."""
         if isinstance(value, DocumentType):
             return value
-        return cls(*_triple(value, "DOCUMENT_TYPE"))
+        return cls(*_triple(value, "DOCUMENT_TYPE", "type"))
 
     @classmethod
     def lead(cls) -> DocumentType:
@@ -209,7 +221,7 @@ class DocumentId:
 
     def __attrs_post_init__(self) -> None:
         triple = [self.module, self.entity, self.id]
-        _triple(triple, "DOCUMENT_ID")
+        _triple(triple, "DOCUMENT_ID", "id")
         if self.module == CRM and self.entity in _CRM_TYPES:
             if _split_crm_id(self.entity, self.id) is None:
                 pattern = _CRM_TYPES[self.entity] or "DYNAMIC_<type id>"
@@ -218,11 +230,11 @@ class DocumentId:
             raise _fail("DOCUMENT_ID", triple, "list and Drive ids are positive integers")
 
     @classmethod
-    def parse(cls, value: DocumentId | Sequence[str]) -> DocumentId:
-        """Read a ``[module, entity, id]`` triple; raises :class:`ValidationError` if malformed."""
+    def parse(cls, value: DocumentId | Sequence[str] | str) -> DocumentId:
+        """Read ``[module, entity, id]`` or ``"module:entity:id"``; raises :class:`ValidationError`."""
         if isinstance(value, DocumentId):
             return value
-        return cls(*_triple(value, "DOCUMENT_ID"))
+        return cls(*_triple(value, "DOCUMENT_ID", "id"))
 
     @classmethod
     def lead(cls, item_id: int) -> DocumentId:

@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 
 from ..protocol.errors import ValidationError
+from .filter_values import EQUALITY_OPERATORS, Kind, check_value
 
 __all__ = [
     "TASK_SPEC",
@@ -161,6 +162,8 @@ class ListSpec:
     operators: frozenset[str] = _BIZPROC_OPERATORS
     open_prefixes: tuple[str, ...] = ()  # e.g. user fields "UF_*": any name with these prefixes is allowed
     select_masks: frozenset[str] = frozenset()
+    kinds: Mapping[str, Kind] = attrs.field(factory=dict, hash=False)  # field -> value kind; absent: any
+    list_operators: frozenset[str] = EQUALITY_OPERATORS  # operators whose value may be a list (IN)
 
     def _known(self, name: str) -> bool:
         return name in self.fields or any(name.startswith(p) for p in self.open_prefixes)
@@ -181,7 +184,10 @@ class ListSpec:
         return op, field
 
     def check_filter(self, value: FilterLike | None) -> dict[str, Any] | None:
-        """The checked ``FILTER`` map (keys upper-cased), or ``None``; raises :class:`ValidationError`."""
+        """The checked ``FILTER`` map (keys upper-cased), or ``None``; raises :class:`ValidationError`.
+
+        Fields, operators and values are checked: see :mod:`bitrix_bizproc.models.filter_values`.
+        """
         if value is None:
             return None
         if isinstance(value, Condition):
@@ -196,6 +202,7 @@ class ListSpec:
             if not isinstance(key, str):
                 raise _invalid(f"{self.method}: filter keys are strings, not {key!r}")
             op, field = self._split(key)
+            check_value(self.method, field, op, item, self.kinds.get(field, "any"), self.list_operators)
             wire_key = f"{op}{field}"
             if wire_key in out:
                 raise _invalid(f"{self.method}: filter key {wire_key!r} given twice")
@@ -239,6 +246,7 @@ def check_direction(value: Any, method: str) -> str:
     return text
 
 
+_DATES: Kind = "datetime"
 WORKFLOW_SPEC = ListSpec(
     "bizproc.workflow.instances",
     frozenset(
@@ -247,6 +255,10 @@ WORKFLOW_SPEC = ListSpec(
             "TEMPLATE_ID",
         }
     ),
+    kinds={
+        "ID": "str", "MODIFIED": _DATES, "OWNED_UNTIL": _DATES, "MODULE_ID": "str", "ENTITY": "str",
+        "DOCUMENT_ID": "str", "STARTED": _DATES, "STARTED_BY": "int", "TEMPLATE_ID": "int",
+    },
 )  # fmt: skip
 TEMPLATE_SPEC = ListSpec(
     "bizproc.workflow.template.list",
@@ -256,6 +268,10 @@ TEMPLATE_SPEC = ListSpec(
             "VARIABLES", "CONSTANTS", "MODIFIED", "IS_MODIFIED", "USER_ID", "SYSTEM_CODE",
         }
     ),
+    kinds={
+        "ID": "int", "MODULE_ID": "str", "ENTITY": "str", "AUTO_EXECUTE": "int", "NAME": "str",
+        "MODIFIED": _DATES, "IS_MODIFIED": "bool", "USER_ID": "int", "SYSTEM_CODE": "str",
+    },
 )  # fmt: skip
 TASK_SPEC = ListSpec(
     "bizproc.task.list",
@@ -267,6 +283,13 @@ TASK_SPEC = ListSpec(
             "ACTIVITY", "ACTIVITY_NAME", "PARAMETERS", "DOCUMENT_URL",
         }
     ),
+    kinds={
+        "ID": "int", "WORKFLOW_ID": "str", "DOCUMENT_NAME": "str", "DESCRIPTION": "str", "NAME": "str",
+        "MODIFIED": _DATES, "WORKFLOW_STARTED": _DATES, "WORKFLOW_STARTED_BY": "int", "OVERDUE_DATE": _DATES,
+        "WORKFLOW_TEMPLATE_ID": "int", "WORKFLOW_TEMPLATE_NAME": "str", "WORKFLOW_STATE": "str",
+        "STATUS": "int", "USER_ID": "int", "USER_STATUS": "int", "MODULE_ID": "str", "ENTITY": "str",
+        "DOCUMENT_ID": "str", "ACTIVITY": "str", "ACTIVITY_NAME": "str", "DOCUMENT_URL": "str",
+    },
 )  # fmt: skip
 USER_SPEC = ListSpec(
     "user.get",
@@ -281,4 +304,12 @@ USER_SPEC = ListSpec(
     operators=_USER_OPERATORS,
     open_prefixes=("UF_", "PERSONAL_", "WORK_"),
     select_masks=frozenset({"*", "UF_*"}),
+    kinds={
+        "ID": "int", "ACTIVE": "bool", "NAME": "str", "LAST_NAME": "str", "SECOND_NAME": "str",
+        "EMAIL": "str", "XML_ID": "str", "LOGIN": "str", "TITLE": "str", "USER_TYPE": "str",
+        "IS_ONLINE": "bool", "NAME_SEARCH": "str", "LAST_LOGIN": _DATES, "DATE_REGISTER": _DATES,
+        "TIMESTAMP_X": _DATES, "LAST_ACTIVITY_DATE": _DATES, "TIME_ZONE": "str", "TIME_ZONE_OFFSET": "int",
+        "EXTERNAL_AUTH_ID": "str",
+    },
+    list_operators=frozenset({"@", "!@"}),
 )  # fmt: skip

@@ -16,7 +16,11 @@ T = TypeVar("T")
 
 @attrs.frozen
 class Page(Generic[T]):
-    """A page of results; ``next`` is the ``start`` of the following page, ``None`` on the last one."""
+    """A page of results; ``next`` is the ``start`` of the following page, ``None`` on the last one.
+
+    ``list_page()``/``instances_page()`` return it, and ``Paginator.pages()`` yields it (there ``items`` holds
+    the page's new rows, repeats removed, and ``next`` is ``None`` when the walk does not page by offset).
+    """
 
     items: list[T]
     total: int | None = None

@@ -11,7 +11,13 @@ from urllib.parse import urlencode, urlsplit
 
 import attrs
 
-from .errors import InvalidGrantError, ServerError, error_from_code
+from .errors import (
+    ConfigurationError,
+    ConfigurationTypeError,
+    InvalidGrantError,
+    ServerError,
+    error_from_code,
+)
 
 __all__ = [
     "DEFAULT_TOKEN_URL",
@@ -30,15 +36,15 @@ DEFAULT_TOKEN_URL = "https://oauth.bitrix.info/oauth/token/"
 MASK = "***"
 
 _WEBHOOK_PATH = re.compile(r"^(?P<prefix>.*?/rest)/(?P<user>\d+)/(?P<code>[^/]+)/?$")
-_WEBHOOK_IN_TEXT = re.compile(r"(/rest/[^/\s?#]+/)[^/\s?#\"']+")
+_WEBHOOK_IN_TEXT = re.compile(r"(/rest/[^/\s?#]+/)(?!<)[^/\s?#\"']+")  # (?!<): keep "<code>" placeholders
 _SECRET_PARAMS = re.compile(
     r"((?:^|[?&;\s\"'])(?:auth|access_token|refresh_token|client_secret|code|password)=)[^&\s\"'#]+",
     re.IGNORECASE,
 )
 
 
-def _config_error(message: str) -> ValueError:
-    return ValueError(message)
+def _config_error(message: str) -> ConfigurationError:
+    return ConfigurationError(message)
 
 
 def is_loopback(host: str) -> bool:
@@ -55,7 +61,7 @@ def is_loopback(host: str) -> bool:
 def check_base_url(url: str, *, what: str) -> str:
     """Validate an absolute https URL (http only for loopback hosts) and return it with a trailing slash."""
     if not isinstance(url, str):
-        raise TypeError(f"{what} must be a string, not {type(url).__name__}")
+        raise ConfigurationTypeError(f"{what} must be a string, not {type(url).__name__}")
     parts = urlsplit(url.strip())
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise _config_error(f"{what} must be an absolute https:// URL, got {redact_url(url)!r}")

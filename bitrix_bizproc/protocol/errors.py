@@ -19,7 +19,9 @@
     ├── ValidationError              the portal or the client refused the parameters
     │   └── UnsupportedOperationError   the transport cannot express the operation
     ├── ServerError                  5xx, INTERNAL_SERVER_ERROR, a non-JSON body
-    └── NotExecutedError             a batch command the portal skipped (halt=True)
+    ├── NotExecutedError             a batch command the portal skipped (halt=True)
+    └── ConfigurationError           a client option or credential refused (also a ValueError)
+        └── ConfigurationTypeError   ... of the wrong type (also a TypeError)
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ __all__ = [
     "AccessDeniedError",
     "AuthError",
     "BitrixError",
+    "ConfigurationError",
+    "ConfigurationTypeError",
     "ExpiredTokenError",
     "InsufficientScopeError",
     "InvalidCredentialsError",
@@ -193,6 +197,17 @@ class ServerError(BitrixError):
 
 class NotExecutedError(BitrixError):
     """A batch command the portal did not run because an earlier one failed with ``halt=True``."""
+
+
+class ConfigurationError(BitrixError, ValueError):
+    """A client option, credential or stored setting this library refused; nothing was sent.
+
+    Also a :class:`ValueError`, so ``except ValueError`` keeps working.
+    """
+
+
+class ConfigurationTypeError(ConfigurationError, TypeError):
+    """A client option of the wrong type (a :class:`ConfigurationError` that is also a :class:`TypeError`)."""
 
 
 _CODE_CLASSES: dict[str, type[BitrixError]] = {

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import attrs
 
 from .envelope import TimeInfo
+from .errors import ConfigurationError, ConfigurationTypeError
 
 __all__ = [
     "PRESETS",
@@ -28,14 +29,34 @@ __all__ = [
 ]
 
 
+def _number(value: object, name: str) -> float:
+    """The number option ``name`` (an int or float, not a bool) as a float."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationTypeError(f"{name} must be a number, not {type(value).__name__}")
+    return float(value)
+
+
+def _rate(value: object) -> float:
+    return _number(value, "rate")
+
+
+def _jitter(value: object) -> float:
+    return _number(value, "jitter_allowance")
+
+
+def _whole(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigurationTypeError(f"{attribute.name} must be a whole number, not {type(value).__name__}")
+
+
 def _positive(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if not value > 0:
-        raise ValueError(f"{attribute.name} must be positive, got {value!r}")
+        raise ConfigurationError(f"{attribute.name} must be positive, got {value!r}")
 
 
 def _seconds(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if not 0 <= value <= 3600:  # NaN fails too
-        raise ValueError(f"{attribute.name} must be between 0 and 3600 seconds, got {value!r}")
+        raise ConfigurationError(f"{attribute.name} must be between 0 and 3600 seconds, got {value!r}")
 
 
 def _default_headroom(spec: BucketSpec) -> int:
@@ -66,15 +87,15 @@ class BucketSpec:
     N times for a test or a demo wants the allowance divided by N as well.
     """
 
-    rate: float = attrs.field(converter=float, validator=_positive)
-    burst: int = attrs.field(validator=_positive)
-    jitter_allowance: float = attrs.field(default=1.5, converter=float, validator=_seconds, kw_only=True)
+    rate: float = attrs.field(converter=_rate, validator=_positive)
+    burst: int = attrs.field(validator=[_whole, _positive])
+    jitter_allowance: float = attrs.field(default=1.5, converter=_jitter, validator=_seconds, kw_only=True)
     headroom: int = attrs.field(default=attrs.Factory(_default_headroom, takes_self=True), kw_only=True)
 
     @headroom.validator
     def _check_headroom(self, attribute: attrs.Attribute[int], value: int) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < self.burst:
-            raise ValueError(f"headroom must be a whole number in [0, burst), got {value!r}")
+            raise ConfigurationError(f"headroom must be a whole number in [0, burst), got {value!r}")
 
     @property
     def capacity(self) -> int:
@@ -99,10 +120,12 @@ def bucket_spec(option: object) -> BucketSpec | None:
         try:
             return PRESETS[option]
         except KeyError:
-            raise ValueError(
+            raise ConfigurationError(
                 f"unknown limiter preset {option!r}: use one of {sorted(PRESETS)} or a BucketSpec"
             ) from None
-    raise TypeError(f"limiter must be a preset name, a BucketSpec or None, not {type(option).__name__}")
+    raise ConfigurationTypeError(
+        f"limiter must be a preset name, a BucketSpec or None, not {type(option).__name__}"
+    )
 
 
 class LeakyBucket:
@@ -176,10 +199,12 @@ class OperatingBudget:
     DEFAULT_WAIT = 60.0
 
     def __init__(self, limit: float | None = 480.0, *, near: float = 0.95) -> None:
+        if limit is not None:
+            limit = _number(limit, "operating_limit")
         if limit is not None and not limit > 0:
-            raise ValueError(f"operating limit must be positive or None, got {limit!r}")
+            raise ConfigurationError(f"operating limit must be positive or None, got {limit!r}")
         if not 0 < near <= 1:
-            raise ValueError(f"near must be in (0, 1], got {near!r}")
+            raise ConfigurationError(f"near must be in (0, 1], got {near!r}")
         self.limit = limit
         self.near = near
         self._methods: dict[str, MethodBudget] = {}

@@ -17,6 +17,8 @@ import attrs
 
 from .errors import (
     BitrixError,
+    ConfigurationError,
+    ConfigurationTypeError,
     OperationTimeLimitError,
     OutcomeUnknownError,
     OverloadError,
@@ -68,8 +70,10 @@ def is_ambiguous(error: BitrixError) -> bool:
 
 
 def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name} must not be negative, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationTypeError(f"{attribute.name} must be a number, not {type(value).__name__}")
+    if not value >= 0:  # NaN fails too
+        raise ConfigurationError(f"{attribute.name} must not be negative, got {value!r}")
 
 
 @attrs.frozen
@@ -92,8 +96,10 @@ class RetryPolicy:
 
     @max_attempts.validator
     def _check_attempts(self, _: object, value: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"max_attempts must be an integer >= 1, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigurationTypeError(f"max_attempts must be an integer, not {type(value).__name__}")
+        if value < 1:
+            raise ConfigurationError(f"max_attempts must be an integer >= 1, got {value!r}")
 
     @classmethod
     def never(cls) -> RetryPolicy:

@@ -14,7 +14,7 @@ import math
 
 from redis.asyncio import Redis
 
-from ..protocol.errors import TransportError
+from ..protocol.errors import ConfigurationError, TransportError
 from ..protocol.limits import BucketSpec, LeakyBucket, bucket_spec
 from ._common import check_client, check_key, redis_failures
 
@@ -77,7 +77,9 @@ class RedisBucket:
         self.key = check_key(key)
         resolved = bucket_spec(spec)
         if resolved is None:
-            raise ValueError("a shared bucket needs limits: give a preset name or a BucketSpec, not 'off'")
+            raise ConfigurationError(
+                "a shared bucket needs limits: give a preset name or a BucketSpec, not 'off'"
+            )
         self._spec = resolved
         self._script = self.redis.register_script(_SCRIPT)
         self._epoch = 0

@@ -8,15 +8,15 @@ from contextlib import contextmanager
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from ..protocol.errors import TransportError
+from ..protocol.errors import ConfigurationError, ConfigurationTypeError, TransportError
 
 __all__ = ["check_client", "check_key", "redis_failures"]
 
 
 def check_client(client: object) -> Redis:
-    """``client`` if it is an asyncio Redis client; a clear TypeError otherwise."""
+    """``client`` if it is an asyncio Redis client; a :class:`ConfigurationTypeError` otherwise."""
     if not isinstance(client, Redis):
-        raise TypeError(
+        raise ConfigurationTypeError(
             f"expected a redis.asyncio.Redis client, not {type(client).__module__}.{type(client).__name__}"
         )
     return client
@@ -25,7 +25,7 @@ def check_client(client: object) -> Redis:
 def check_key(key: object, what: str = "key") -> str:
     """``key`` if it is a non-empty string."""
     if not isinstance(key, str) or not key:
-        raise ValueError(f"{what} must be a non-empty string, got {key!r}")
+        raise ConfigurationError(f"{what} must be a non-empty string, got {key!r}")
     return key
 
 

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
 
-from ..protocol.errors import TransportError
+from ..protocol.errors import ConfigurationError, TransportError
 from ._common import check_client, check_key, redis_failures
 
 __all__ = ["RedisLock"]
@@ -41,12 +41,12 @@ class RedisLock:
         self.redis = check_client(redis)
         self.key = check_key(key)
         if not timeout > 0:
-            raise ValueError(f"timeout must be positive, got {timeout!r}")
+            raise ConfigurationError(f"timeout must be positive, got {timeout!r}")
         self.timeout = float(timeout)
         # By default wait as long as a crashed holder's lock can live, and a little more.
         self.wait = self.timeout + 1.0 if wait is None else float(wait)
         if self.wait < 0 or not poll > 0:
-            raise ValueError("wait must not be negative and poll must be positive")
+            raise ConfigurationError("wait must not be negative and poll must be positive")
         self.poll = poll
         self._release = self.redis.register_script(_RELEASE)
 

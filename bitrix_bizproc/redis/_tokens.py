@@ -9,6 +9,7 @@ from contextlib import AbstractAsyncContextManager
 from redis.asyncio import Redis
 
 from ..protocol.auth import OAuthTokens
+from ..protocol.errors import ConfigurationError
 from ._common import check_client, check_key, redis_failures
 from ._lock import RedisLock
 
@@ -43,9 +44,9 @@ class RedisTokenStore:
         try:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
-            raise ValueError(f"the Redis key {self.key!r} does not hold token JSON") from None
+            raise ConfigurationError(f"the Redis key {self.key!r} does not hold token JSON") from None
         if not isinstance(data, Mapping):
-            raise ValueError(f"the Redis key {self.key!r} does not hold a JSON object")
+            raise ConfigurationError(f"the Redis key {self.key!r} does not hold a JSON object")
         return OAuthTokens.from_json(data)
 
     async def save(self, tokens: OAuthTokens) -> None:

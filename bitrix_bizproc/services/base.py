@@ -79,11 +79,17 @@ class Listing(Generic[T]):
     page_form: str = "list_page"  # the one-page method to use inside a batch
     numeric_id: bool = True  # whether a keyset walk (ID > last) is possible
     allow_no_count: bool = True  # whether ``start=-1`` (skip the count) is supported
+    default_select: tuple[str, ...] | None = None  # sent when the caller gives no select (None: the portal's)
 
     def params(
         self, filter: FilterLike | None, select: Sequence[str] | None, order: Mapping[str, str] | None
     ) -> dict[str, Any]:
-        """Checked ``FILTER``/``SELECT``/``ORDER`` (upper-case keys, as in the docs); absent ones left out."""
+        """Checked ``FILTER``/``SELECT``/``ORDER`` (upper-case keys, as in the docs); absent ones left out.
+
+        Without a ``select`` of the caller's, ``default_select`` is sent (when set).
+        """
+        if select is None and self.default_select is not None:
+            select = self.default_select
         checked = {
             "FILTER": self.spec.check_filter(filter),
             "SELECT": self.spec.check_select(select),

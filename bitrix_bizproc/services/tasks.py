@@ -17,9 +17,17 @@ from .base import Listing, Service, true_result
 if TYPE_CHECKING:
     from .._paging import Paginator
 
-__all__ = ["TasksService"]
+__all__ = ["DEFAULT_TASK_SELECT", "TasksService"]
 
-_TASKS = Listing(TASK_SPEC, Task)
+# The portal's own default (ENTITY, DOCUMENT_ID, ID, WORKFLOW_ID, DOCUMENT_NAME, NAME, DOCUMENT_URL) leaves
+# out USER_ID, STATUS and PARAMETERS, so a Task would come back with them None: ask for every field instead.
+DEFAULT_TASK_SELECT = (
+    "ID", "WORKFLOW_ID", "DOCUMENT_NAME", "DESCRIPTION", "NAME", "MODIFIED", "WORKFLOW_STARTED",
+    "WORKFLOW_STARTED_BY", "OVERDUE_DATE", "WORKFLOW_TEMPLATE_ID", "WORKFLOW_TEMPLATE_NAME", "WORKFLOW_STATE",
+    "STATUS", "USER_ID", "USER_STATUS", "MODULE_ID", "ENTITY", "DOCUMENT_ID", "ACTIVITY", "ACTIVITY_NAME",
+    "PARAMETERS", "DOCUMENT_URL",
+)  # fmt: skip
+_TASKS = Listing(TASK_SPEC, Task, default_select=DEFAULT_TASK_SELECT)
 
 
 def _completion(status: Any) -> TaskCompletion:
@@ -75,6 +83,8 @@ class TasksService(Service):
     ) -> Pending[Page[Task]]:
         """One page of tasks; without a ``USER_ID`` filter a non-admin sees their own.
 
+        Without ``select`` every field is asked for (:data:`DEFAULT_TASK_SELECT`; the portal's own default
+        leaves out ``USER_ID``, ``STATUS`` and ``PARAMETERS``); a ``select`` of yours is sent as given.
         Any user (an administrator may list anyone's; a manager their subordinates'). The cloud keeps
         tasks of completed workflows for one day.
         Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-task/bizproc-task-list.html
@@ -93,6 +103,7 @@ class TasksService(Service):
     ) -> Paginator[Task]:
         """Every task matching ``filter``, page after page (``async for task in ...``).
 
+        Without ``select`` every field is asked for (see :meth:`list_page`); a ``select`` of yours wins.
         Any user (see :meth:`list_page`).
         Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-task/bizproc-task-list.html
         """

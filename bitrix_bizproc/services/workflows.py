@@ -20,10 +20,20 @@ from .base import Listing, Service, true_result
 if TYPE_CHECKING:
     from .._paging import Paginator
 
-__all__ = ["WorkflowsService"]
+__all__ = ["DEFAULT_INSTANCE_SELECT", "WorkflowsService"]
 
+# The portal's own default is ID, MODIFIED, OWNED_UNTIL: no document, template, start time or starter.
+DEFAULT_INSTANCE_SELECT = (
+    "ID", "MODIFIED", "OWNED_UNTIL", "MODULE_ID", "ENTITY", "DOCUMENT_ID", "STARTED", "STARTED_BY",
+    "TEMPLATE_ID",
+)  # fmt: skip
 _INSTANCES = Listing(
-    WORKFLOW_SPEC, WorkflowInstance, page_form="instances_page", numeric_id=False, allow_no_count=False
+    WORKFLOW_SPEC,
+    WorkflowInstance,
+    page_form="instances_page",
+    numeric_id=False,
+    allow_no_count=False,
+    default_select=DEFAULT_INSTANCE_SELECT,
 )
 _LEGACY = attrs.evolve(_INSTANCES, method="bizproc.workflow.instance.list")  # the old name, same method
 
@@ -46,7 +56,7 @@ class WorkflowsService(Service):
     def start(
         self,
         template_id: int,
-        document: DocumentId | list[str] | tuple[str, str, str] | Ref,
+        document: DocumentId | list[str] | tuple[str, str, str] | str | Ref,
         parameters: Mapping[str, Any] | None = None,
     ) -> Pending[str]:
         """Start template ``template_id`` on ``document``; returns the new workflow's ID (a string).
@@ -94,7 +104,9 @@ class WorkflowsService(Service):
         legacy_alias: bool = False,
     ) -> Pending[Page[WorkflowInstance]]:
         """One page (50 rows from ``start``) of running workflows; ``legacy_alias`` calls the old
-        ``bizproc.workflow.instance.list`` name. Default select ``ID, MODIFIED, OWNED_UNTIL``.
+        ``bizproc.workflow.instance.list`` name. Without ``select`` every field is asked for
+        (:data:`DEFAULT_INSTANCE_SELECT`; the portal's own default is only ``ID, MODIFIED, OWNED_UNTIL``);
+        a ``select`` of yours is sent as given.
 
         Administrator only.
         Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-workflow-instances.html
@@ -115,6 +127,7 @@ class WorkflowsService(Service):
     ) -> Paginator[WorkflowInstance]:
         """Every running workflow matching ``filter``, page after page (``async for wf in ...``).
 
+        Without ``select`` every field is asked for (see :meth:`instances_page`); a ``select`` of yours wins.
         Administrator only. Terminating what you walk shifts the offsets: see ``Paginator.drain()``.
         Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-workflow-instances.html
         """

@@ -153,3 +153,19 @@ def test_a_listed_row_types_its_document() -> None:
     assert WorkflowInstance(**deal, document_id="DEAL_5").document == DocumentId.deal(5)
     assert Task(**deal, document_id="DEAL_5").document == DocumentId.deal(5)
     assert Template(**deal, document_type="DEAL").document == DocumentType.deal()
+
+
+def test_colon_strings_parse_like_the_list_form() -> None:
+    assert DocumentId.parse("crm:CCrmDocumentDeal:DEAL_1") == DocumentId.deal(1)
+    assert DocumentId.parse(f"crm:{NS}Dynamic:DYNAMIC_147_1") == DocumentId.smart_process(147, 1)
+    assert DocumentType.parse("crm:CCrmDocumentDeal:DEAL") == DocumentType.deal()
+
+
+@pytest.mark.parametrize(
+    "text", ["crm:CCrmDocumentDeal", "crm:CCrmDocumentDeal:DEAL_1:x", "crm,CCrmDocumentDeal,DEAL"]
+)
+def test_error_names_the_accepted_forms(text: str) -> None:
+    with pytest.raises(ValidationError, match=r"\[module, entity, type\] or 'module:entity:type'"):
+        DocumentType.parse(text)
+    with pytest.raises(ValidationError, match=r"\[module, entity, id\] or 'module:entity:id'"):
+        DocumentId.parse(text)

@@ -10,7 +10,8 @@ from typing import Any
 import attrs
 import pytest
 
-from bitrix_bizproc._paging import Page, Paginator
+from bitrix_bizproc._paging import Paginator
+from bitrix_bizproc.models import Page
 from bitrix_bizproc.protocol.errors import ValidationError
 
 from .fake import FakeClient, FakeSession, instances, numbered
@@ -99,6 +100,18 @@ async def test_collect_limit_and_pages() -> None:
     pages = [p async for p in paginator.pages()]
     assert [len(p.items) for p in pages] == [50, 50, 30]
     assert all(isinstance(p, Page) and p.total is None for p in pages)  # keyset: no COUNT
+
+
+async def test_offset_pages_are_the_public_page_with_next() -> None:
+    session = portal(120)
+    pages = [p async for p in Paginator(FakeClient(session), INSTANCES, strategy="sequential").pages()]
+    assert all(type(p) is Page for p in pages)
+    assert [(len(p), p.total, p.next, p.has_more) for p in pages] == [
+        (50, 120, 50, True),
+        (50, 120, 100, True),
+        (20, 120, None, False),
+    ]
+    assert [row["ID"] for row in pages[0]][:1] == [pages[0].items[0]["ID"]]
 
 
 async def test_progress_reports_rows_and_total() -> None:

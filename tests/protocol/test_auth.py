@@ -86,6 +86,11 @@ def test_is_loopback(host: str, loopback: bool) -> None:
         ),
         ("GET https://p/rest/user.get?auth=tok&x=1", "GET https://p/rest/user.get?auth=***&x=1"),
         ("nothing secret here", "nothing secret here"),
+        # placeholders in help texts are not secrets: "<code>" stays readable
+        (
+            "expected https://<portal>/rest/<user_id>/<code>/, got 'https://p/rest/1/abc/'",
+            "expected https://<portal>/rest/<user_id>/<code>/, got 'https://p/rest/1/***/'",
+        ),
     ],
 )
 def test_redact_url(text: str, expected: str) -> None:

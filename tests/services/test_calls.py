@@ -34,6 +34,8 @@ from bitrix_bizproc.services import (
     UsersService,
     WorkflowsService,
 )
+from bitrix_bizproc.services.tasks import DEFAULT_TASK_SELECT
+from bitrix_bizproc.services.workflows import DEFAULT_INSTANCE_SELECT
 
 from .recorder import Recorded, Recorder
 
@@ -95,7 +97,19 @@ def test_workflow_instances_page(recorder: Recorder) -> None:
 
 def test_workflow_instances_legacy_alias(recorder: Recorder) -> None:
     call = sent(WorkflowsService(recorder).instances_page(legacy_alias=True))
-    assert (call.method, call.params) == ("bizproc.workflow.instance.list", {"start": 0})
+    assert (call.method, call.params) == (
+        "bizproc.workflow.instance.list",
+        {"SELECT": list(DEFAULT_INSTANCE_SELECT), "start": 0},
+    )
+
+
+def test_lists_select_every_field_unless_told_otherwise(recorder: Recorder) -> None:
+    tasks, workflows = TasksService(recorder), WorkflowsService(recorder)
+    assert sent(tasks.list_page()).params["SELECT"] == list(DEFAULT_TASK_SELECT)
+    assert {"USER_ID", "STATUS", "PARAMETERS"} <= set(DEFAULT_TASK_SELECT)
+    assert sent(workflows.instances_page()).params["SELECT"] == list(DEFAULT_INSTANCE_SELECT)
+    assert sent(tasks.list_page(select=["id"])).params["SELECT"] == ["ID"]  # the caller's select wins
+    assert sent(workflows.instances_page(select=["ID"])).params["SELECT"] == ["ID"]
 
 
 def test_template_add_from_path_bytes_and_file(recorder: Recorder, tmp_path: Path) -> None:

@@ -62,6 +62,20 @@ async def test_complete_with_fields(staffed: EmulatedPortal, client: BizprocClie
         assert await as_ann.tasks.complete(task, TaskCompletion.OK, fields={"phone": "+1 555"}) is True
 
 
+async def test_default_select_fills_user_status_and_parameters(
+    staffed: EmulatedPortal, client: BizprocClient
+) -> None:
+    portal = staffed
+    ann = portal.state.add_user("Ann", "Lee")
+    wf_id = await _workflow_with_task(portal, client, "ApproveActivity", ann.id)
+    (task,) = [t async for t in client.tasks.list(F.user_id == ann.id)]
+    assert (task.workflow_id, task.user_id, task.status) == (wf_id, ann.id, TaskStatus.IN_PROGRESS)
+    assert task.kind is TaskActivity.APPROVE and task.parameters is not None
+    (instance,) = (await client.workflows.instances_page()).items
+    assert instance.id == wf_id and instance.template_id is not None and instance.started is not None
+    assert instance.document_id == "DEAL_1"
+
+
 async def test_delegate(staffed: EmulatedPortal, client: BizprocClient) -> None:
     portal = staffed
     ann = portal.state.add_user("Ann", "Lee")

@@ -50,6 +50,7 @@ CASES: dict[str, Callable[[Recorder], Any]] = {
     "instances: start=-1 not supported": lambda r: WorkflowsService(r).instances_page(start=-1),
     "instances: bad select": lambda r: WorkflowsService(r).instances_page(select=["NAME"]),
     "instances: naive datetime": lambda r: WorkflowsService(r).instances_page(F["STARTED"] < NAIVE),
+    "instances: not a date": lambda r: WorkflowsService(r).instances_page(F.started < "yesterday"),
     # templates
     "template add: empty name": lambda r: TemplatesService(r).add(
         document_type=DocumentType.deal(), name=" ", template_data=b"x"
@@ -90,6 +91,7 @@ CASES: dict[str, Callable[[Recorder], Any]] = {
     "delegate: bad from user": lambda r: TasksService(r).delegate([1], from_user=0, to_user=2),
     "delegate: bad to user": lambda r: TasksService(r).delegate([1], from_user=1, to_user=None),  # type: ignore[arg-type]
     "task list: typo": lambda r: TasksService(r).list_page({"USERID": 1}),
+    "task list: status as a word": lambda r: TasksService(r).list_page({"STATUS": "open"}),
     # activities and robots
     "robot add: empty code": lambda r: RobotsService(r).add(**{**ROBOT, "code": ""}),
     "robot add: code with a space": lambda r: RobotsService(r).add(**{**ROBOT, "code": "sms robot"}),

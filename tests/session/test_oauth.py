@@ -113,7 +113,8 @@ async def test_invalid_grant_raises_at_once_without_loops(emu: EmuFactory) -> No
         with pytest.raises(InvalidGrantError):
             await client.call("user.get")
     assert transport.paths()["/oauth/token/"] == 1
-    assert client.stats.errors["invalid_grant"] == 21
+    assert client.stats.errors_by_code == {"invalid_grant": 21}
+    assert client.stats.errors_by_class == {"InvalidGrantError": 21}
 
 
 async def test_a_failed_refresh_does_not_poison_later_calls(emu: EmuFactory) -> None:

@@ -42,7 +42,8 @@ async def test_the_retry_budget_runs_out(emu: EmuFactory) -> None:
     async with client_for(portal.webhook_url, Gate(), retry=RetryPolicy(max_attempts=3)) as client:
         with pytest.raises(ServerError, match="502"):
             await client.call("user.get")
-        assert client.stats.requests == 3 and client.stats.errors == {"ServerError": 1}
+        assert client.stats.requests == 3 and client.stats.errors_by_class == {"ServerError": 1}
+        assert client.stats.errors_by_code == {}  # a bare 502 carries no portal code
 
 
 async def test_dropped_connection_on_a_create_method_is_outcome_unknown(emu: EmuFactory) -> None:

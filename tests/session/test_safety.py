@@ -7,7 +7,7 @@ import logging
 import aiohttp
 import pytest
 
-from bitrix_bizproc import BizprocClient, BucketSpec, RetryPolicy
+from bitrix_bizproc import BizprocClient, BucketSpec, MemoryTokenStore, RetryPolicy
 from bitrix_bizproc.emulator import FaultKind
 
 from .conftest import EmuFactory, Gate, RecordingTransport
@@ -132,3 +132,20 @@ def test_presets_and_policy_are_accepted() -> None:
         retry=RetryPolicy(),
     )
     assert "abc123" not in repr(client) and "3/s burst 30" in repr(client)
+
+
+def test_oauth_repr_shows_the_configured_endpoint_before_any_call() -> None:
+    client = BizprocClient.from_oauth(
+        client_id="app.1",
+        client_secret="topsecret",
+        access_token="acc-secret",
+        refresh_token="ref-secret",
+        client_endpoint="https://portal.bitrix24.com/rest/",
+    )
+    text = repr(client)
+    assert "client_endpoint='https://portal.bitrix24.com/rest/'" in text
+    assert not any(secret in text for secret in ("topsecret", "acc-secret", "ref-secret"))
+    stored = BizprocClient.from_oauth(
+        client_id="app.1", client_secret="topsecret", token_store=MemoryTokenStore()
+    )
+    assert "client_endpoint=<in the token store>" in repr(stored)
