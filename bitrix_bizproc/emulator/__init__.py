@@ -45,4 +45,3 @@ __all__ = [
     "create_app",
     "system_clock",
 ]
-
