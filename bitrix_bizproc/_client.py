@@ -1,4 +1,4 @@
-"""The client users hold: a session plus the service namespaces, built from a webhook or an OAuth app."""
+"""The client users hold: a session plus the service namespaces, from a webhook, an OAuth app or Vibecode."""
 
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ from ._limiter import Limiter, SharedBucket, resolve_bucket
 from ._session import Session
 from ._stats import Stats
 from ._transport import AiohttpTransport, Transport
+from ._vibecode import vibecode_session
 from .protocol.auth import DEFAULT_TOKEN_URL, OAuthApp, OAuthTokens, WebhookCredentials, check_base_url
 from .protocol.envelope import ApiResponse
 from .protocol.errors import BitrixError, ConfigurationError, ConfigurationTypeError, ServerError
 from .protocol.limits import LimiterOption
 from .protocol.retry import RetryPolicy
+from .protocol.vibecode import DEFAULT_BASE_URL as VIBECODE_BASE_URL
 from .services import (
     ActivitiesService,
     EventsService,
@@ -297,6 +299,44 @@ class BizprocClient:
             ),
             retry=retry,
             stats=stats,
+            clock=clock,
+            sleep=sleep,
+        )
+        return cls(session, auto_batch=auto_batch)
+
+    @classmethod
+    def from_vibecode(
+        cls,
+        api_key: str,
+        *,
+        session_token: str | None = None,
+        base_url: str = VIBECODE_BASE_URL,
+        limiter: LimiterOption | SharedBucket = "vibecode",
+        retry: RetryPolicy | None = None,
+        timeout: float | None = 30,
+        http_session: aiohttp.ClientSession | None = None,
+        auto_batch: bool = False,
+        transport: Transport | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> BizprocClient:
+        """A client through the Vibecode REST gateway: a personal key, or an app key plus ``session_token``.
+
+        The same namespaces work wherever the gateway has the operation (instances, start, terminate,
+        kill, event send, template list, batch); any other raises :class:`UnsupportedOperationError`
+        before a request is made. ``terminate`` is the gateway's soft stop (the current step finishes
+        first), ``kill`` its ``force=true`` immediate abort. Paced by the gateway's 300 requests/min.
+        """
+        _check_kwargs(timeout, auto_batch, http_session, retry)
+        session = vibecode_session(
+            api_key=api_key,
+            session_token=session_token,
+            base_url=base_url,
+            limiter=limiter,
+            retry=retry,
+            timeout=timeout,
+            http_session=http_session,
+            transport=transport,
             clock=clock,
             sleep=sleep,
         )

@@ -20,14 +20,14 @@ from typing import Any, ClassVar
 import aiohttp
 import attrs
 
-from ._limiter import Limiter
+from ._limiter import Limiter, SharedBucket, resolve_bucket
 from ._session import Session, _check_method
 from ._stats import Stats
 from ._transport import AiohttpTransport, HttpRequest, HttpResponse, Transport
 from .protocol.encoding import normalize
 from .protocol.envelope import ApiResponse
 from .protocol.errors import BitrixError, ServerError
-from .protocol.limits import BucketSpec, LimiterOption, bucket_spec
+from .protocol.limits import LimiterOption
 from .protocol.retry import RetryPolicy
 from .protocol.vibecode import (
     DEFAULT_BASE_URL,
@@ -41,16 +41,12 @@ from .protocol.vibecode_answers import parse_gateway_response, read_envelope
 from .protocol.vibecode_batch import BatchPlan, Outcome, combine, plan_batch, rest_batch_result
 
 __all__ = [
-    "VIBECODE_BUCKET",
     "GatewayAnswers",
     "GatewayHttpRequest",
     "VibecodeAuth",
     "VibecodeSession",
     "vibecode_session",
 ]
-
-VIBECODE_BUCKET = BucketSpec(rate=4.5, burst=30, headroom=2)
-"""300 requests/min per key: at most 28 at once plus 4.5/s, so no 60 s window holds more than 298."""
 
 Reader = Callable[[int, bytes, "str | None"], Any]
 
@@ -205,16 +201,12 @@ class VibecodeSession(Session):
         return f"VibecodeSession(auth={self.auth!r}, limiter={limiter!r})"
 
 
-def _limiter_spec(limiter: LimiterOption | str) -> BucketSpec | None:
-    return VIBECODE_BUCKET if limiter == "vibecode" else bucket_spec(limiter)
-
-
 def vibecode_session(
     *,
     api_key: str,
     session_token: str | None = None,
     base_url: str = DEFAULT_BASE_URL,
-    limiter: LimiterOption | str = "vibecode",
+    limiter: LimiterOption | SharedBucket = "vibecode",
     retry: RetryPolicy | None = None,
     timeout: float | None = 30,
     http_session: aiohttp.ClientSession | None = None,
@@ -229,7 +221,7 @@ def vibecode_session(
         credentials,
         base_url=base_url,
         transport=transport or AiohttpTransport(http_session, timeout=timeout),
-        limiter=Limiter(_limiter_spec(limiter), operating_limit=None, clock=clock, sleep=sleep, stats=stats),
+        limiter=Limiter(resolve_bucket(limiter), operating_limit=None, clock=clock, sleep=sleep, stats=stats),
         retry=retry,
         stats=stats,
         clock=clock,

@@ -75,6 +75,9 @@ OAUTH_ENV = {
     "client_endpoint": "BITRIX24_CLIENT_ENDPOINT",
 }
 TOKEN_URL_ENV = "BITRIX24_TOKEN_URL"  # optional: another OAuth server (region, or the emulator)
+VIBECODE_ENV = "VIBECODE_API_KEY"  # a Vibecode gateway key instead of a webhook
+VIBECODE_TOKEN_ENV = "VIBECODE_SESSION_TOKEN"  # the user's session token, with an app key (vibe_app_...)
+VIBECODE_URL_ENV = "VIBECODE_BASE_URL"  # optional: another gateway address (the emulator's /v1)
 
 
 class UsageError(Exception):
@@ -86,16 +89,23 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "connection",
         f"--webhook, or {WEBHOOK_ENV}, or the OAuth variables {', '.join(OAUTH_ENV.values())} "
-        f"(and optionally {TOKEN_URL_ENV})",
+        f"(and optionally {TOKEN_URL_ENV}); or through the Vibecode gateway: --vibecode-key or "
+        f"{VIBECODE_ENV} (plus {VIBECODE_TOKEN_ENV} for an app key; {VIBECODE_URL_ENV} for another address)",
     )
     group.add_argument(
         "--webhook", metavar="URL", help="incoming webhook URL https://<portal>/rest/<user>/<code>/"
     )
     group.add_argument(
+        "--vibecode-key",
+        metavar="KEY",
+        help=f"a Vibecode gateway API key, vibe_api_... or vibe_app_... (safer: set {VIBECODE_ENV})",
+    )
+    group.add_argument(
         "--limiter",
-        choices=("standard", "enterprise", "off"),
-        default="standard",
-        help="the portal plan's request bucket to stay under (default standard: 2 req/s, burst 50)",
+        choices=("standard", "enterprise", "vibecode", "off"),
+        default=None,
+        help="the request bucket to stay under (default: standard, 2 req/s burst 50; "
+        "vibecode, 300 req/min, through the gateway)",
     )
     group.add_argument(
         "--retries",
@@ -121,12 +131,18 @@ def non_negative_int(text: str) -> int:
 
 
 def client_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> BizprocClient:
-    """A client from ``--webhook``, else ``BITRIX24_WEBHOOK_URL``, else the OAuth variables."""
+    """A client from ``--webhook`` or ``--vibecode-key``, else the same from the environment, else OAuth."""
     env = os.environ if env is None else env
-    limiter: LimiterOption = getattr(args, "limiter", "standard")
+    limiter: LimiterOption = getattr(args, "limiter", None) or "standard"
     retry = RetryPolicy(max_attempts=1 + getattr(args, "retries", 4))
-    url = getattr(args, "webhook", None) or env.get(WEBHOOK_ENV)
+    flag_key = getattr(args, "vibecode_key", None)
+    if flag_key and getattr(args, "webhook", None):
+        raise UsageError("give --webhook or --vibecode-key, not both")
+    url = getattr(args, "webhook", None) or (None if flag_key else env.get(WEBHOOK_ENV))
+    vibecode_key = flag_key or (None if url else env.get(VIBECODE_ENV))
     try:
+        if vibecode_key:
+            return _vibecode_client(args, env, vibecode_key, retry)
         if url:
             return BizprocClient.from_webhook(url, limiter=limiter, retry=retry)
         oauth = {name: env.get(var) for name, var in OAUTH_ENV.items()}
@@ -137,12 +153,22 @@ def client_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = N
             extra: dict[str, Any] = {"token_url": env[TOKEN_URL_ENV]} if env.get(TOKEN_URL_ENV) else {}
             return BizprocClient.from_oauth(**oauth, limiter=limiter, retry=retry, **extra)  # type: ignore[arg-type]
     except (ValueError, TypeError) as exc:
-        secrets = [*_url_secrets(url), *(v for v in env.values() if len(v) >= 8)]
+        secrets = [*_url_secrets(url), *(v for v in (vibecode_key, *env.values()) if v and len(v) >= 8)]
         raise UsageError(redact(str(exc), secrets)) from None
     raise UsageError(
-        f"no credentials: pass --webhook URL, or set {WEBHOOK_ENV}, "
-        f"or the OAuth variables {', '.join(OAUTH_ENV.values())}"
+        f"no credentials: pass --webhook URL or --vibecode-key KEY, or set {WEBHOOK_ENV}, "
+        f"{VIBECODE_ENV}, or the OAuth variables {', '.join(OAUTH_ENV.values())}"
     )
+
+
+def _vibecode_client(
+    args: argparse.Namespace, env: Mapping[str, str], api_key: str, retry: RetryPolicy
+) -> BizprocClient:
+    """A client through the Vibecode gateway, paced by its own limit unless ``--limiter`` says otherwise."""
+    limiter: LimiterOption = getattr(args, "limiter", None) or "vibecode"
+    extra: dict[str, Any] = {"base_url": env[VIBECODE_URL_ENV]} if env.get(VIBECODE_URL_ENV) else {}
+    token = env.get(VIBECODE_TOKEN_ENV) or None
+    return BizprocClient.from_vibecode(api_key, session_token=token, limiter=limiter, retry=retry, **extra)
 
 
 def _url_secrets(url: str | None) -> list[str]:

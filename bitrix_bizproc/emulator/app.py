@@ -1,4 +1,4 @@
-"""The aiohttp application of the emulated portal: REST calls, batch, the token server, faults."""
+"""The aiohttp application of the emulated portal: REST calls, batch, the token server, faults, Vibecode."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from .context import PortalError
 from .faults import FaultKind, html_error_page
 from .limits import BatchBilling
 from .runner import time_block
+from .vibecode import add_vibecode_routes
 
 if TYPE_CHECKING:
     from .portal import EmulatedPortal
@@ -201,4 +202,5 @@ def create_app(portal: EmulatedPortal | None = None) -> web.Application:
     app.router.add_route("*", "/rest/{tail:.*}", handler.rest)
     app.router.add_route("*", "/oauth/token/", handler.token)
     app.router.add_route("*", "/oauth/token", handler.token)
+    add_vibecode_routes(app, portal)  # the Vibecode gateway's /v1 routes, over the same state
     return app

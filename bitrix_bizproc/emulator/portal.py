@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -18,6 +18,7 @@ from .handlers import dispatch
 from .limits import LeakyBucket, OperatingBudget
 from .runner import Dispatcher, MethodRunner
 from .state import PortalState
+from .vibecode import GATEWAY_KEY, VibecodeGateway
 
 __all__ = ["EmulatedPortal"]
 
@@ -160,6 +161,26 @@ class EmulatedPortal:
     def authorize(self, user_id: int = 1, scopes: Iterable[str] | None = None) -> str:
         """An authorization code for the ``authorization_code`` grant (lives 30 s on the emulator clock)."""
         return self.auth.authorize(user_id, scopes)
+
+    @property
+    def vibecode(self) -> VibecodeGateway:
+        """The emulated Vibecode REST gateway under ``/v1``: its keys, user sessions and rate limit."""
+        return self.app[GATEWAY_KEY]
+
+    @property
+    def vibecode_url(self) -> str:
+        """The gateway's base URL, ``http://127.0.0.1:<port>/v1``."""
+        return self.vibecode.base_url
+
+    def add_vibecode_key(
+        self,
+        user_id: int = 1,
+        scopes: Iterable[str] = ("bizproc", "user"),
+        kind: Literal["personal", "app"] = "personal",
+        **options: Any,
+    ) -> str:
+        """A new gateway API key (``vibe_api_...``, or ``vibe_app_...`` for ``kind="app"``) of ``user_id``."""
+        return self.vibecode.add_key(user_id, scopes, kind, **options)
 
     def reset_limits(self) -> None:
         """Empty the leaky bucket and forget all operating time."""

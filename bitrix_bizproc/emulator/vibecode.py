@@ -2,9 +2,11 @@
 
 ::
 
-    gateway = add_vibecode_routes(portal.app, portal)      # before the portal starts serving
-    key = gateway.add_key(user_id=1, scopes={"bizproc"})    # personal: X-Api-Key: vibe_api_...
-    app_key = gateway.add_key(kind="app"); token = gateway.add_session(app_key)   # + Bearer token
+    async with EmulatedPortal() as portal:                 # create_app mounts the gateway's routes
+        portal.vibecode_url                                 # http://127.0.0.1:<port>/v1
+        key = portal.add_vibecode_key(user_id=1)            # personal: X-Api-Key: vibe_api_...
+        app_key = portal.add_vibecode_key(kind="app")       # an app key needs a user session too:
+        token = portal.vibecode.add_session(app_key)        # Authorization: Bearer <token>
 
 Every route runs the bizproc method it stands for through the portal's :class:`MethodRunner` (scope,
 admin and document checks, state changes all shared with ``/rest/``), then answers in the gateway's
@@ -262,6 +264,8 @@ def add_vibecode_routes(
     app: web.Application, portal: EmulatedPortal, *, per_minute: int = 300
 ) -> VibecodeGateway:
     """Mount the gateway's ``/v1`` routes on ``app`` (before it starts) and return the gateway."""
+    if GATEWAY_KEY in app:
+        raise RuntimeError("the Vibecode gateway's routes are already mounted on this application")
     gateway = VibecodeGateway(portal, per_minute=per_minute)
     app[GATEWAY_KEY] = gateway
     router = app.router

@@ -15,7 +15,6 @@ import attrs
 
 from .auth import Credential
 from .context import HandlerResult, PortalError
-from .handlers.templates import TEMPLATE_FIELDS
 from .runner import MethodRunner
 
 __all__ = ["BATCH_OPERATIONS", "Answer", "GatewayError", "from_portal", "run_batch", "run_route"]
@@ -25,7 +24,10 @@ _INSTANCE_SELECT = [
     *("ID", "MODIFIED", "OWNED_UNTIL", "MODULE_ID", "ENTITY"),
     *("DOCUMENT_ID", "STARTED", "STARTED_BY", "TEMPLATE_ID"),
 ]
-_TEMPLATE_SELECT = [name for name in TEMPLATE_FIELDS if name != "TEMPLATE"]
+_TEMPLATE_SELECT = [  # every template field but the activity tree
+    *("ID", "MODULE_ID", "ENTITY", "DOCUMENT_TYPE", "AUTO_EXECUTE", "NAME", "DESCRIPTION"),
+    *("PARAMETERS", "VARIABLES", "CONSTANTS", "MODIFIED", "IS_MODIFIED", "USER_ID", "SYSTEM_CODE"),
+]
 _CRM = {
     "deal": ("CCrmDocumentDeal", "DEAL"),
     "lead": ("CCrmDocumentLead", "LEAD"),

@@ -39,7 +39,7 @@ import attrs
 
 from .auth import check_base_url
 from .encoding import normalize
-from .errors import UnsupportedOperationError, ValidationError
+from .errors import ConfigurationError, ConfigurationTypeError, UnsupportedOperationError, ValidationError
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -97,25 +97,25 @@ class VibecodeCredentials:
     def __attrs_post_init__(self) -> None:
         key = self.api_key
         if not isinstance(key, str):
-            raise TypeError(f"api_key must be a string, not {type(key).__name__}")
+            raise ConfigurationTypeError(f"api_key must be a string, not {type(key).__name__}")
         if not key.startswith((PERSONAL_PREFIX, APP_PREFIX)):
-            raise ValueError(
+            raise ConfigurationError(
                 f"a Vibecode API key starts with {PERSONAL_PREFIX!r} (personal) or {APP_PREFIX!r} (app)"
             )
         if not _KEY_CHARS.fullmatch(key) or len(key) == len(PERSONAL_PREFIX):
-            raise ValueError(
+            raise ConfigurationError(
                 "the Vibecode API key is malformed: letters, digits, '_' and '-' after the prefix"
             )
         token = self.session_token
         if self.kind == "personal" and token is not None:
-            raise ValueError("a personal key (vibe_api_...) takes no session token; only app keys do")
+            raise ConfigurationError("a personal key (vibe_api_...) takes no session token; only app keys do")
         if self.kind == "app":
             if not token:
-                raise ValueError(
+                raise ConfigurationError(
                     "an app key (vibe_app_...) needs the user's session token (session_token=...)"
                 )
             if not isinstance(token, str) or not _TOKEN_CHARS.fullmatch(token):
-                raise ValueError("the session token is malformed")
+                raise ConfigurationError("the session token is malformed")
 
     @property
     def kind(self) -> Literal["personal", "app"]:

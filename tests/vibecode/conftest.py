@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 
 from bitrix_bizproc._client import BizprocClient
-from bitrix_bizproc._vibecode import vibecode_session
 from bitrix_bizproc.emulator import EmulatedPortal, ManualClock
-from bitrix_bizproc.emulator.vibecode import VibecodeGateway, add_vibecode_routes
+from bitrix_bizproc.emulator.vibecode import VibecodeGateway
 from bitrix_bizproc.protocol.retry import RetryPolicy
 
 DEAL_TYPE = ["crm", "CCrmDocumentDeal", "DEAL"]
@@ -38,10 +37,8 @@ def fake_time() -> FakeTime:
 
 @pytest.fixture
 async def portal(fake_time: FakeTime) -> AsyncIterator[EmulatedPortal]:
-    """An emulated portal (limits off) with the gateway's /v1 routes mounted, on the manual clock."""
+    """An emulated portal (limits off) serving the gateway's /v1 routes too, on the manual clock."""
     portal = EmulatedPortal(clock=fake_time.clock)
-    if not hasattr(portal, "vibecode"):  # until the emulator mounts the gateway itself
-        portal.vibecode = add_vibecode_routes(portal.app, portal)  # type: ignore[attr-defined]
     await portal.start()
     try:
         yield portal
@@ -52,8 +49,7 @@ async def portal(fake_time: FakeTime) -> AsyncIterator[EmulatedPortal]:
 @pytest.fixture
 def gateway(portal: EmulatedPortal) -> VibecodeGateway:
     """The portal's emulated gateway."""
-    gw: VibecodeGateway = portal.vibecode  # type: ignore[attr-defined]
-    return gw
+    return portal.vibecode
 
 
 Connect = Callable[..., BizprocClient]
@@ -65,18 +61,16 @@ async def connect(gateway: VibecodeGateway, fake_time: FakeTime) -> AsyncIterato
     clients: list[BizprocClient] = []
 
     def make(api_key: str, session_token: str | None = None, **options: Any) -> BizprocClient:
-        auto_batch = options.pop("auto_batch", False)
         options.setdefault("limiter", "off")
         options.setdefault("retry", RetryPolicy(max_attempts=3))
-        session = vibecode_session(
-            api_key=api_key,
+        client = BizprocClient.from_vibecode(
+            api_key,
             session_token=session_token,
             base_url=gateway.base_url,
             clock=fake_time.clock,
             sleep=fake_time.sleep,
             **options,
         )
-        client = BizprocClient(session, auto_batch=auto_batch)
         clients.append(client)
         return client
 
@@ -86,9 +80,9 @@ async def connect(gateway: VibecodeGateway, fake_time: FakeTime) -> AsyncIterato
 
 
 @pytest.fixture
-def key(gateway: VibecodeGateway) -> str:
+def key(portal: EmulatedPortal) -> str:
     """A personal key of the admin (user 1) with the bizproc scope."""
-    return gateway.add_key(user_id=1, scopes={"bizproc", "user"})
+    return portal.add_vibecode_key(user_id=1, scopes={"bizproc", "user"})
 
 
 @pytest.fixture

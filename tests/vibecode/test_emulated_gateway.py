@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from bitrix_bizproc.emulator import EmulatedPortal
-from bitrix_bizproc.emulator.vibecode import VibecodeGateway
+from bitrix_bizproc.emulator.vibecode import VibecodeGateway, add_vibecode_routes
 
 from .conftest import DEAL_TYPE
 
@@ -141,3 +141,8 @@ async def test_rest_and_gateway_share_one_state(
             plain, "POST", portal.webhook_url + "bizproc.workflow.instances", json={"SELECT": ["ID"]}
         )
     assert rest[1]["result"] == [{"ID": started["data"]["workflowId"]}]
+
+
+def test_the_routes_mount_once(portal: EmulatedPortal) -> None:
+    with pytest.raises(RuntimeError, match="already mounted"):
+        add_vibecode_routes(portal.app, portal)
