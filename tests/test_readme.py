@@ -66,6 +66,7 @@ MARKERS = {
     "redis": "RedisBucket(",
     "jobs": "terminate_workflows(",
     "emulator": "EmulatedPortal(",
+    "vibecode": "from_vibecode(",
 }
 
 
@@ -274,6 +275,19 @@ def _subparser(parser: argparse.ArgumentParser, path: list[str]) -> argparse.Arg
         action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
         parser = action.choices[name]
     return parser
+
+
+async def test_vibecode_gateway(portal: EmulatedPortal) -> None:
+    add_templates(portal, 12)
+    portal.state.add_instances(3, template_id=12, started=OLD)
+    portal.state.add_instances(2, template_id=11, started=OLD)
+    key = portal.add_vibecode_key()
+    replacements = {'api_key="vibe_api_..."': f"api_key={key!r}, base_url={portal.vibecode_url!r}"}
+    namespace = await run_block("vibecode", replacements)
+    assert len(namespace["ids"]) == 3
+    assert sorted(w.template_id for w in portal.state.instances) == [11, 11]  # only template 12's went
+    stopped = [portal.state.instance(i) for i in namespace["ids"]]
+    assert all(w is not None and w.status_text == "cleanup" for w in stopped)
 
 
 def test_the_command_line_synopsis_matches_the_parser() -> None:

@@ -76,6 +76,8 @@ async def _serve(args: argparse.Namespace) -> int:
         tokens = portal.issue_tokens()  # the emulator's own, for trying the BITRIX24_* OAuth variables
         print(f"oauth access token: {tokens['access_token']}")
         print(f"oauth refresh token: {tokens['refresh_token']}")
+        print(f"vibecode url: {portal.vibecode_url}")
+        print(f"vibecode api key: {portal.add_vibecode_key()}")
         print(f"plan: {portal.config.plan.name}; press Ctrl+C to stop", flush=True)
         await stop.wait()
     return 0

@@ -10,7 +10,16 @@ import attrs
 import pytest
 
 from bitrix_bizproc.cli import main
-from bitrix_bizproc.cli._common import OAUTH_ENV, TOKEN_URL_ENV, WEBHOOK_ENV
+from bitrix_bizproc.cli._common import (
+    OAUTH_ENV,
+    TOKEN_URL_ENV,
+    VIBECODE_ENV,
+    VIBECODE_TOKEN_ENV,
+    VIBECODE_URL_ENV,
+    WEBHOOK_ENV,
+)
+
+VIBECODE_ENVS = (VIBECODE_ENV, VIBECODE_TOKEN_ENV, VIBECODE_URL_ENV)
 
 
 @attrs.frozen
@@ -39,7 +48,7 @@ Run = Callable[..., Awaitable[Result]]
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No credentials leak in from the environment running the tests."""
-    for name in (WEBHOOK_ENV, TOKEN_URL_ENV, *OAUTH_ENV.values()):
+    for name in (WEBHOOK_ENV, TOKEN_URL_ENV, *OAUTH_ENV.values(), *VIBECODE_ENVS):
         monkeypatch.delenv(name, raising=False)
 
 
