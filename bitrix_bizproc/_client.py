@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 
-from ._auth import MemoryTokenStore, OAuthAuth, TokenCallback, TokenStore, WebhookAuth
+from ._auth import Authenticator, MemoryTokenStore, OAuthAuth, TokenCallback, TokenStore, WebhookAuth
 from ._call import Call, Pending
 from ._limiter import Limiter, SharedBucket, resolve_bucket
 from ._session import Session
@@ -158,6 +158,25 @@ def _check_kwargs(timeout: object, auto_batch: object, http_session: object, ret
         raise ConfigurationTypeError(f"retry must be a RetryPolicy, not {type(retry).__name__}")
 
 
+def _paced_session(
+    auth: Authenticator,
+    transport: Transport,
+    limiter: LimiterOption | SharedBucket,
+    operating_limit: float | None,
+    retry: RetryPolicy | None,
+    stats: Stats,
+    clock: Callable[[], float],
+    sleep: Callable[[float], Awaitable[None]],
+) -> Session:
+    """A session over ``transport`` with ``auth``, paced by the limiter option and the operating budget."""
+    paced = Limiter(
+        resolve_bucket(limiter), operating_limit=operating_limit, clock=clock, sleep=sleep, stats=stats
+    )
+    return Session(
+        auth=auth, transport=transport, limiter=paced, retry=retry, stats=stats, clock=clock, sleep=sleep
+    )
+
+
 class BizprocClient:
     """The Bitrix24 bizproc client: ``await client.call(...)`` plus one namespace per API area."""
 
@@ -203,20 +222,8 @@ class BizprocClient:
         credentials = WebhookCredentials.parse(url)
         stats = Stats()
         transport = transport or AiohttpTransport(http_session, timeout=timeout)
-        session = Session(
-            auth=WebhookAuth(credentials),
-            transport=transport,
-            limiter=Limiter(
-                resolve_bucket(limiter),
-                operating_limit=operating_limit,
-                clock=clock,
-                sleep=sleep,
-                stats=stats,
-            ),
-            retry=retry,
-            stats=stats,
-            clock=clock,
-            sleep=sleep,
+        session = _paced_session(
+            WebhookAuth(credentials), transport, limiter, operating_limit, retry, stats, clock, sleep
         )
         return cls(session, auto_batch=auto_batch)
 
@@ -287,21 +294,7 @@ class BizprocClient:
             stats=stats,
             initial=initial,
         )
-        session = Session(
-            auth=auth,
-            transport=transport,
-            limiter=Limiter(
-                resolve_bucket(limiter),
-                operating_limit=operating_limit,
-                clock=clock,
-                sleep=sleep,
-                stats=stats,
-            ),
-            retry=retry,
-            stats=stats,
-            clock=clock,
-            sleep=sleep,
-        )
+        session = _paced_session(auth, transport, limiter, operating_limit, retry, stats, clock, sleep)
         return cls(session, auto_batch=auto_batch)
 
     @classmethod
