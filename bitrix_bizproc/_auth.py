@@ -276,7 +276,8 @@ class OAuthAuth:
 
     async def _refresh_locked(self, stale: OAuthTokens) -> OAuthTokens:
         stored = await self.store.load()
-        if stored is not None and stored.refresh_token != stale.refresh_token:
+        rotated = stored is not None and stored.refresh_token != stale.refresh_token
+        if stored is not None and rotated and stored.refresh_token not in self._dead_refresh_tokens:
             self._tokens = stored  # another worker already rotated the pair
             if not stored.expires_within(self._leeway, self._clock()):
                 return stored
@@ -295,6 +296,8 @@ class OAuthAuth:
             logger.warning("the token server refused the refresh token (invalid_grant)")
             raise
         self._tokens = tokens  # in memory first: the old pair is dead whatever happens next
+        if tokens.refresh_token != stale.refresh_token:  # rotated away: never adopt it from the store again
+            self._dead_refresh_tokens.add(stale.refresh_token)
         self._stats.refreshes += 1
         await self.store.save(tokens)
         if self._on_tokens is not None:

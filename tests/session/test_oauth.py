@@ -17,6 +17,7 @@ from bitrix_bizproc import (
     InvalidCredentialsError,
     InvalidGrantError,
     JsonFileTokenStore,
+    MemoryTokenStore,
     OAuthTokens,
     TransportError,
 )
@@ -179,3 +180,31 @@ async def test_a_wrong_access_token_is_not_refreshed(emu: EmuFactory) -> None:
         with pytest.raises(InvalidCredentialsError):
             await client.call("user.get")
     assert transport.paths()["/oauth/token/"] == 0
+
+
+class _SaveFailsOnce(MemoryTokenStore):
+    """A store whose first save after the initial one fails (a full disk, Redis down)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.saves = 0
+
+    async def save(self, tokens: OAuthTokens) -> None:
+        self.saves += 1
+        if self.saves == 2:
+            raise OSError("disk full")
+        await super().save(tokens)
+
+
+async def test_a_failed_store_save_does_not_bring_back_the_dead_pair(emu: EmuFactory) -> None:
+    portal = await emu()
+    store = _SaveFailsOnce()
+    async with oauth_client(portal, RecordingTransport(), token_store=store) as client:
+        await client.call("user.get")  # the initial pair is saved
+        portal.auth.expire_access_tokens()
+        with pytest.raises(OSError, match="disk full"):
+            await client.call("user.get")  # refreshed: the stored pair is dead now, the new one unsaved
+        portal.auth.expire_access_tokens()
+        # The next refresh uses the live pair in memory, not the dead one still in the store.
+        assert (await client.call("user.get")).result["method"] == "user.get"
+    assert portal.counters.token_refreshes == 2
