@@ -76,6 +76,13 @@ def _iter_records(raw: bytes) -> Iterator[Mapping[str, Any]]:
             yield record
 
 
+def _is_record(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line), Mapping)
+    except ValueError:
+        return False
+
+
 def _entry(record: Mapping[str, Any]) -> JournalEntry | None:
     item, action, outcome = record.get("item"), record.get("action"), record.get("outcome")
     if not isinstance(item, str) or not isinstance(action, str) or not isinstance(outcome, str):
@@ -146,7 +153,9 @@ class Journal:
             return
         cut = tail.rfind(b"\n")
         new_size = size - len(tail) + cut + 1 if cut >= 0 else (0 if size <= 65536 else size)
-        if new_size == size:  # one giant line with no newline in the last 64 KiB: end it instead
+        # One giant line with no newline in the last 64 KiB, or a whole record (read as such on load)
+        # that only misses its newline: end it instead.
+        if new_size == size or _is_record(tail[cut + 1 :]):
             handle.write(b"\n")
         else:
             handle.truncate(new_size)

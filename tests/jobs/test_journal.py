@@ -94,3 +94,17 @@ def test_plan_skips_done_and_permanent_failures_and_carries_unfinished_items(tmp
         snapshot, "kill", journal, JobReport(job="t", action="kill", dry_run=False), retry_failed=True
     )
     assert "denied" in again
+
+
+def test_a_whole_last_record_without_its_newline_is_kept_in_memory_and_on_disk(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    with Journal(path) as journal:
+        journal.record_started(["a"], "kill")
+    with path.open("ab") as handle:  # killed after the record, before its newline
+        handle.write(b'{"ts":"x","item":"a","action":"kill","outcome":"done"}')
+    journal = Journal(path)
+    assert journal.entry("a", "kill") == JournalEntry("a", "kill", Outcome.DONE)
+    journal.record_started(["b"], "kill")
+    journal.close()
+    assert Journal(path).entry("a", "kill") == JournalEntry("a", "kill", Outcome.DONE)  # as it was read
+    assert [r["item"] for r in _lines(path)] == ["a", "a", "b"]
