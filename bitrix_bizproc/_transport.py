@@ -71,12 +71,15 @@ class AiohttpTransport:
             )
         self._session = session
         self._owns_session = session is None
+        self._closed = False
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._pool_size = pool_size
 
     def _client(self) -> aiohttp.ClientSession:
         session = self._session
         if session is None:
+            if self._closed:  # a call still retrying after aclose(): do not open a pool nobody closes
+                raise RuntimeError("the transport is closed")
             connector = aiohttp.TCPConnector(limit=self._pool_size, ttl_dns_cache=300)
             session = self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
         return session
@@ -107,6 +110,7 @@ class AiohttpTransport:
 
     async def aclose(self) -> None:
         """Close the aiohttp session if this transport created it."""
+        self._closed = self._owns_session
         if self._owns_session and self._session is not None:
             await self._session.close()
         self._session = None if self._owns_session else self._session

@@ -144,3 +144,18 @@ async def test_a_timeout_on_a_read_is_retried(emu: EmuFactory) -> None:
     async with client_for(portal.webhook_url, Gate(), timeout=0.1) as client:
         assert (await client.call("user.get")).result["method"] == "user.get"
         assert client.stats.retries == {"timeout": 1}
+
+
+async def test_a_call_in_backoff_when_the_client_closes_opens_no_new_connection_pool(emu: EmuFactory) -> None:
+    portal = await emu()
+    portal.faults.inject(FaultKind.HTTP_502, times=1, method="user.get")
+    clients: list[BizprocClient] = []
+
+    async def close_during_backoff(seconds: float) -> None:
+        await clients[0].aclose()
+
+    client = BizprocClient.from_webhook(portal.webhook_url, limiter="off", sleep=close_during_backoff)
+    clients.append(client)
+    with pytest.raises(RuntimeError, match="closed"):
+        await client.call("user.get")
+    assert client.session.transport._session is None  # type: ignore[attr-defined]  # nothing left to leak
