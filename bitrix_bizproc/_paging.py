@@ -79,6 +79,11 @@ def _rows(result: Any, method: str) -> list[Any]:
     raise ServerError(f"a list method answered with {type(result).__name__}, not a list", method=method)
 
 
+def _check_limit(limit: object) -> None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValidationError(f"limit must be a non-negative int, got {limit!r}", code="CLIENT_VALIDATION")
+
+
 def _transport_order(session: object, method: str, params: pg.ListParams) -> pg.ListParams:
     """No order of the caller's: a transport that lists ``method`` in a fixed order (Vibecode) gets it."""
     list_order = getattr(session, "list_order", None)
@@ -113,10 +118,7 @@ class Paginator(Generic[T]):
         progress: Callable[[int, int | None], None] | None = None,
         max_buffered_pages: int = 200,
     ) -> None:
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-            raise ValidationError(
-                f"limit must be a non-negative int, got {limit!r}", code="CLIENT_VALIDATION"
-            )
+        _check_limit(limit)
         if (
             isinstance(max_buffered_pages, bool)
             or not isinstance(max_buffered_pages, int)
@@ -160,6 +162,7 @@ class Paginator(Generic[T]):
 
     async def collect(self, limit: int | None = None) -> list[T]:
         """Every row of the walk (at most ``limit`` of them) in a list."""
+        _check_limit(limit)
         cap = self._limit if limit is None else limit if self._limit is None else min(limit, self._limit)
         out: list[T] = []
         if cap == 0:
@@ -260,6 +263,7 @@ class Paginator(Generic[T]):
         )
 
     def _walk(self, limit: int | None = None) -> AsyncGenerator[_Raw, None]:
+        _check_limit(limit)
         cap = self._limit if limit is None else limit
         if self.strategy is pg.Strategy.KEYSET:
             return self._keyset(cap)

@@ -167,6 +167,14 @@ async def test_bad_options_are_refused_before_any_request() -> None:
     assert session.requests == 0
 
 
+async def test_a_bad_collect_limit_is_refused_before_any_request() -> None:
+    session = portal(10)
+    for limit in (-1, True, 2.5):
+        with pytest.raises(ValidationError, match="limit"):
+            await Paginator(FakeClient(session), INSTANCES).collect(limit)  # type: ignore[arg-type]
+    assert session.requests == 0
+
+
 # -- correct under change -----------------------------------------------------------------------
 
 
