@@ -205,6 +205,7 @@ class OAuthAuth:
         self._initial = initial
         self._tokens: OAuthTokens | None = None
         self._loaded = False
+        self._load_lock = asyncio.Lock()
         self._refreshing: asyncio.Future[OAuthTokens] | None = None
         self._dead_refresh_tokens: set[str] = set()
 
@@ -219,12 +220,14 @@ class OAuthAuth:
 
     async def _load(self) -> OAuthTokens:
         if not self._loaded:
-            stored = await self.store.load()
-            if stored is None and self._initial is not None:
-                stored = self._initial
-                await self.store.save(stored)
-            self._tokens = stored
-            self._loaded = True
+            async with self._load_lock:  # one read for all first calls; a late read never undoes a refresh
+                if not self._loaded:
+                    stored = await self.store.load()
+                    if stored is None and self._initial is not None:
+                        stored = self._initial
+                        await self.store.save(stored)
+                    self._tokens = stored
+                    self._loaded = True
         if self._tokens is None:
             raise InvalidGrantError("no OAuth tokens: the token store is empty", code="NO_TOKENS")
         return self._tokens

@@ -208,3 +208,24 @@ async def test_a_failed_store_save_does_not_bring_back_the_dead_pair(emu: EmuFac
         # The next refresh uses the live pair in memory, not the dead one still in the store.
         assert (await client.call("user.get")).result["method"] == "user.get"
     assert portal.counters.token_refreshes == 2
+
+
+class _SlowStore(MemoryTokenStore):
+    """A store whose reads take a while (a file read in a thread, a Redis GET), counting them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads = 0
+
+    async def load(self) -> OAuthTokens | None:
+        self.loads += 1
+        await asyncio.sleep(0)
+        return await super().load()
+
+
+async def test_concurrent_first_calls_read_the_store_once(emu: EmuFactory) -> None:
+    portal = await emu()
+    store = _SlowStore()
+    async with oauth_client(portal, RecordingTransport(), token_store=store) as client:
+        await asyncio.gather(*(client.call("user.get") for _ in range(20)))
+    assert store.loads == 1
