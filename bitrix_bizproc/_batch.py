@@ -125,6 +125,15 @@ class BatchCommand(Pending[T]):
         return f"<BatchCommand {self.key} {self.call.method} {state}>"
 
 
+def _skip(command: BatchCommand[Any]) -> None:
+    error = NotExecutedError(
+        "not executed: an earlier command failed and halt=True stopped the batch",
+        code="NOT_EXECUTED",
+        method=command.call.method,
+    )
+    command._fail(error, executed=False)
+
+
 async def _resolved(command: BatchCommand[T]) -> T:
     return command.result()
 
@@ -248,11 +257,18 @@ class BatchComposer:
         self._sent = True
         chunks, direct = self._plan()
         session = self._client.session
-        direct_jobs = [self._send_direct(session, c) for c in direct]
-        if self.halt:
-            await asyncio.gather(self._send_in_turn(session, chunks), *direct_jobs)
+        if self.halt:  # commands sent on their own go last, in turn, and only while nothing has failed
+            ok = await self._send_in_turn(session, chunks)
+            for command in direct:
+                if ok:
+                    await self._send_direct(session, command)
+                    ok = command.error is None
+                else:
+                    _skip(command)
         else:
-            await asyncio.gather(self._send_all(session, chunks), *direct_jobs)
+            await asyncio.gather(
+                self._send_all(session, chunks), *(self._send_direct(session, c) for c in direct)
+            )
 
     def _plan(self) -> tuple[list[_Chunk], list[BatchCommand[Any]]]:
         """Split into batch chunks and direct calls; refuse bad references before anything is sent."""
@@ -308,21 +324,15 @@ class BatchComposer:
 
         await asyncio.gather(*(sender() for _ in range(min(MAX_CONCURRENT_BATCHES, len(chunks)))))
 
-    async def _send_in_turn(self, session: BatchSession, chunks: Sequence[_Chunk]) -> None:
-        """halt=True: one chunk after another; after a failure the rest are not executed."""
+    async def _send_in_turn(self, session: BatchSession, chunks: Sequence[_Chunk]) -> bool:
+        """halt=True: one chunk after another; after a failure the rest are not executed (False)."""
         for n, part in enumerate(chunks):
             if not await self._send_chunk(session, part):
                 for later in chunks[n + 1 :]:
                     for command in later.commands:
-                        command._fail(
-                            NotExecutedError(
-                                "not executed: an earlier command failed and halt=True stopped the batch",
-                                code="NOT_EXECUTED",
-                                method=command.call.method,
-                            ),
-                            executed=False,
-                        )
-                return
+                        _skip(command)
+                return False
+        return True
 
     async def _send_chunk(self, session: BatchSession, part: _Chunk) -> bool:
         """Send one chunk and resolve its commands; True when every command succeeded."""

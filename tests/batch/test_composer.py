@@ -281,3 +281,16 @@ async def test_a_batch_of_idempotent_commands_is_resent_after_an_ambiguous_failu
         commands = [batch.workflows.terminate(wf) for wf in ids]
     assert all(c.ok for c in commands)
     assert portal.counters.requests == 2
+
+
+async def test_halt_also_stops_a_later_command_sent_on_its_own(
+    client: BizprocClient, portal: EmulatedPortal, instances: Instances
+) -> None:
+    ids = instances(2)
+    async with client.batch(halt=True) as batch:
+        failing = batch.workflows.terminate("66e412fdc9bd44.00000000")
+        batch.workflows.terminate(ids[0])
+        alone = batch.workflows.terminate(ids[1], status="costs $result[x]")  # text like a macro: sent alone
+    assert isinstance(failing.error, NotFoundError)
+    assert isinstance(alone.error, NotExecutedError) and not alone.executed
+    assert portal.state.instance(ids[1]).state != "Terminated"
