@@ -312,7 +312,7 @@ class BatchComposer:
                         "which is sent on its own, outside the batch",
                         by_key[key].call.method,
                     )
-        return [_Chunk([by_key[k] for k in keys]) for keys in chunk(batched)], direct
+        return [_Chunk([by_key[k] for k in keys]) for keys in chunk(batched, ordered=self.halt)], direct
 
     async def _send_all(self, session: BatchSession, chunks: Sequence[_Chunk]) -> None:
         """halt=False: the chunks in order, at most ``MAX_CONCURRENT_BATCHES`` at a time."""

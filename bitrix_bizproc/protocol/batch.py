@@ -209,10 +209,13 @@ def build_batch_params(commands: Mapping[str, str], *, halt: bool) -> dict[str, 
     return {"halt": 1 if halt else 0, "cmd": dict(commands)}
 
 
-def chunk(refs: Mapping[str, Collection[str]], *, max_size: int = MAX_COMMANDS) -> list[list[str]]:
+def chunk(
+    refs: Mapping[str, Collection[str]], *, max_size: int = MAX_COMMANDS, ordered: bool = False
+) -> list[list[str]]:
     """Split command keys (in order, each with the keys it refers to) into batches of at most ``max_size``.
 
-    Commands linked by references land in the same batch, in their original order. Raises
+    Commands linked by references land in the same batch, in their original order. ``ordered`` (for
+    ``halt=1``, sent one batch after another) never puts a later group into an earlier batch. Raises
     :class:`ValidationError` for a reference to an unknown or later command, or a linked group too big.
     """
     if not 1 <= max_size <= MAX_COMMANDS:
@@ -247,7 +250,8 @@ def chunk(refs: Mapping[str, Collection[str]], *, max_size: int = MAX_COMMANDS) 
                 f"commands {members[0]!r}..{members[-1]!r} are linked by references into a group of "
                 f"{len(members)}; one batch holds at most {max_size}"
             )
-        target_chunk = next((c for c in open_chunks if len(c) + len(members) <= max_size), None)
+        candidates = chunks[-1:] if ordered else open_chunks
+        target_chunk = next((c for c in candidates if len(c) + len(members) <= max_size), None)
         if target_chunk is None:
             target_chunk = []
             chunks.append(target_chunk)

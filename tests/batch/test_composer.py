@@ -294,3 +294,18 @@ async def test_halt_also_stops_a_later_command_sent_on_its_own(
     assert isinstance(failing.error, NotFoundError)
     assert isinstance(alone.error, NotExecutedError) and not alone.executed
     assert portal.state.instance(ids[1]).state != "Terminated"
+
+
+async def test_halt_keeps_the_order_of_chunks_when_a_linked_group_does_not_fit(
+    client: BizprocClient, portal: EmulatedPortal, instances: Instances
+) -> None:
+    ids = instances(2)
+    async with client.batch(halt=True) as batch:
+        batch.workflows.terminate(ids[0])
+        failing = batch.call("bizproc.workflow.terminate", {"ID": "66e412fdc9bd44.00000000"})
+        for _ in range(49):  # 50 commands linked by references: a chunk of their own
+            batch.call("bizproc.workflow.terminate", {"ID": failing.ref["ID"]})
+        later = batch.workflows.terminate(ids[1])  # added after the failure: must not run
+    assert isinstance(failing.error, NotFoundError)
+    assert isinstance(later.error, NotExecutedError) and not later.executed
+    assert portal.state.instance(ids[1]).state != "Terminated"
