@@ -197,8 +197,10 @@ class Session:
         if self._closed:
             return
         self._closed = True
-        await self.limiter.aclose()
-        await self.transport.aclose()
+        try:
+            await self.limiter.aclose()
+        finally:  # a failing (or cancelled) limiter close must not leak the connection pool
+            await self.transport.aclose()
 
     def __repr__(self) -> str:
         spec = self.limiter.spec

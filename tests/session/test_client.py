@@ -8,6 +8,8 @@ import pytest
 
 from bitrix_bizproc import ApiResponse, BizprocClient, ServerError
 from bitrix_bizproc._call import Call
+from bitrix_bizproc._transport import HttpRequest, HttpResponse
+from bitrix_bizproc.protocol.limits import BucketSpec
 from bitrix_bizproc.services import WorkflowsService
 
 from .conftest import EmuFactory
@@ -104,3 +106,45 @@ async def test_closed_session_refuses_calls(emu: EmuFactory) -> None:
     await client.aclose()
     with pytest.raises(RuntimeError, match="closed"):
         await client.call("user.get")
+
+
+class _BrokenSharedBucket:
+    """A shared bucket whose ``aclose`` fails (its backend gone)."""
+
+    spec = BucketSpec(rate=2.0, burst=50)
+    epoch = 0
+
+    async def reserve(self) -> float:
+        return 0.0
+
+    def on_rejected(self) -> None:
+        pass
+
+    def on_accepted(self) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        raise ConnectionError("backend gone")
+
+
+class _CountingTransport:
+    def __init__(self) -> None:
+        self.closed = 0
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        raise AssertionError("not expected to send")
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+
+async def test_the_transport_is_closed_even_when_the_limiter_fails_to_close() -> None:
+    transport = _CountingTransport()
+    client = BizprocClient.from_webhook(
+        "https://example.bitrix24.com/rest/1/abcdefgh12345678/",
+        limiter=_BrokenSharedBucket(),
+        transport=transport,
+    )
+    with pytest.raises(ConnectionError):
+        await client.aclose()
+    assert transport.closed == 1
