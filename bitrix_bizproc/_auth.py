@@ -88,6 +88,10 @@ class MemoryTokenStore:
         """Hold ``tokens``."""
         self.tokens = tokens
 
+    async def delete(self) -> None:
+        """Forget the tokens (the app was uninstalled)."""
+        self.tokens = None
+
     def __repr__(self) -> str:
         return f"MemoryTokenStore(has_tokens={self.tokens is not None})"
 
@@ -105,6 +109,10 @@ class JsonFileTokenStore:
     async def save(self, tokens: OAuthTokens) -> None:
         """Write the file atomically with mode 0600."""
         await asyncio.to_thread(self._save, tokens)
+
+    async def delete(self) -> None:
+        """Remove the file (the app was uninstalled); a missing file is fine."""
+        await asyncio.to_thread(self.path.unlink, True)
 
     def _load(self) -> OAuthTokens | None:
         try:

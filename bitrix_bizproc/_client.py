@@ -187,6 +187,7 @@ class BizprocClient:
             raise ConfigurationTypeError(f"auto_batch must be True or False, not {type(auto_batch).__name__}")
         self.session = session
         self.auto_batch = auto_batch
+        self.auto_batch_window = 0.005  # seconds concurrent calls wait to share a batch (set before use)
         self._executor = _ClientExecutor(self)
         self._coalescer: Coalescer | None = None
         self.workflows = WorkflowsService(self._executor)
@@ -359,7 +360,7 @@ class BizprocClient:
         if self._coalescer is None:
             from ._batch import Coalescer
 
-            self._coalescer = Coalescer(self.session)
+            self._coalescer = Coalescer(self.session, window=self.auto_batch_window)
         return self._coalescer
 
     async def aclose(self) -> None:

@@ -16,6 +16,7 @@ from .counters import Counters
 from .faults import Faults
 from .handlers import dispatch
 from .limits import LeakyBucket, OperatingBudget
+from .robots_runtime import RobotsRuntime
 from .runner import Dispatcher, MethodRunner
 from .state import PortalState
 from .vibecode import GATEWAY_KEY, VibecodeGateway
@@ -72,6 +73,7 @@ class EmulatedPortal:
         self._port = port
         self._runner: web.AppRunner | None = None
         self.app = create_app(self)
+        self.robots = RobotsRuntime(self)  # POSTs to app robots' handlers; install/uninstall events
 
     @property
     def config(self) -> PortalConfig:

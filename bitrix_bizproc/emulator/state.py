@@ -22,7 +22,10 @@ from .records import (
 )
 from .table import Table
 
-__all__ = ["PortalSettings", "PortalState"]
+__all__ = ["AppActivityHook", "PortalSettings", "PortalState"]
+
+AppActivityHook = Callable[[Workflow, EventToken, AppActivity, Mapping[str, Any]], None]
+"""Called when a workflow reaches an app's registered activity or robot (its template step ``spec``)."""
 
 
 class PortalState:
@@ -42,6 +45,7 @@ class PortalState:
         self.event_tokens: dict[str, EventToken] = {}
         self.activity_log: list[LogEntry] = []
         self.app_domains: dict[str, str | None] = {}
+        self.on_app_activity: AppActivityHook | None = None  # set by the robots runtime
         self._app_numbers: dict[str, int] = {}
         self._expiring: deque[tuple[float, str]] = deque()  # (finished at, workflow id) with tasks
         self._workflow_ids: set[str] = set()
@@ -140,7 +144,7 @@ class PortalState:
         self.instances.add(workflow)
         for spec in template.tasks:
             if spec.get("activity") == "RestActivity":
-                self._reach_app_activity(workflow, str(spec.get("code", "")))
+                self._reach_app_activity(workflow, spec)
                 continue
             for user_id in self._task_users(spec, workflow.parameters):
                 self.add_task(workflow, user_id, spec, template=template)
@@ -291,17 +295,28 @@ class PortalState:
         now = self.clock()
         self.tasks.update(task.id, status=status, user_status=user_status, comment=comment, modified=now)
         task.result_fields = fields
-        wid = task.workflow_id
+        self._move_on(task.workflow_id, now)
+
+    def finish_app_activity(self, token: EventToken) -> None:
+        """An app activity is done (answered, timed out, or not waited for): the workflow moves on."""
+        token.used = True
+        self._move_on(token.workflow_id, self.clock())
+
+    def _move_on(self, wid: str, now: float) -> None:
+        """Complete a running workflow when no task is open and no app activity is waited for."""
         if self.instances.get(wid) is None:
             return
-        if not any(self._is_open(t) for t in self.tasks_by_workflow[wid]):
-            workflow = self.instances.remove(wid)
-            assert workflow is not None
-            workflow.state, workflow.finished, workflow.modified = "Completed", now, now
-            self.finished[wid] = workflow
-            self._expiring.append((now, wid))
-        else:
+        waiting = any(
+            t.use_subscription and not t.used for t in self.event_tokens.values() if t.workflow_id == wid
+        )
+        if waiting or any(self._is_open(t) for t in self.tasks_by_workflow.get(wid, ())):
             self.instances.update(wid, modified=now)
+            return
+        workflow = self.instances.remove(wid)
+        assert workflow is not None
+        workflow.state, workflow.finished, workflow.modified = "Completed", now, now
+        self.finished[wid] = workflow
+        self._expiring.append((now, wid))
 
     def _is_open(self, task_id: int) -> bool:
         task = self.tasks.get(task_id)
@@ -359,12 +374,15 @@ class PortalState:
         """The event tokens issued to app activities of a workflow, oldest first."""
         return [t.token for t in self.event_tokens.values() if t.workflow_id == workflow_id]
 
-    def _reach_app_activity(self, workflow: Workflow, code: str) -> None:
+    def _reach_app_activity(self, workflow: Workflow, spec: Mapping[str, Any]) -> None:
+        code = str(spec.get("code", ""))
         owner = next((a for (_, c), a in self.activities.items() if c == code), None)
         subscribe = owner is None or str(owner.fields.get("USE_SUBSCRIPTION", "")).upper() != "N"
-        self.make_event_token(
+        token = self.make_event_token(
             workflow.id, app_id=owner.app_id if owner else None, code=code, use_subscription=subscribe
         )
+        if self.on_app_activity is not None and owner is not None:  # the robots runtime calls the handler
+            self.on_app_activity(workflow, self.event_tokens[token], owner, spec)
 
     def app_activities(self, app_id: str, *, robots: bool) -> list[AppActivity]:
         """An app's activities (or robots) in the order they were added."""

@@ -145,6 +145,7 @@ class OAuthTokens:
     member_id: str | None = None
     scope: str | None = None
     user_id: int | None = None
+    application_token: str | None = None  # an app's install secret: checks the portal's calls to it
 
     def expires_within(self, seconds: float, now: float) -> bool:
         """Whether the access token expires within ``seconds`` of ``now`` (False if the expiry is unknown)."""
@@ -170,6 +171,7 @@ class OAuthTokens:
                 member_id=data.get("member_id"),
                 scope=data.get("scope"),
                 user_id=None if data.get("user_id") is None else int(data["user_id"]),
+                application_token=_opt_str(data.get("application_token")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise _config_error(f"stored tokens are incomplete or malformed ({type(exc).__name__})") from None
@@ -224,6 +226,7 @@ def parse_token_response(
         member_id=_opt_str(data.get("member_id")) or (previous.member_id if previous else None),
         scope=_opt_str(data.get("scope")),
         user_id=_opt_int(data.get("user_id")),
+        application_token=previous.application_token if previous else None,
     )
 
 

@@ -55,6 +55,11 @@ class RedisTokenStore:
         with redis_failures("saving OAuth tokens"):
             await self.redis.set(self.key, payload)
 
+    async def delete(self) -> None:
+        """Remove the tokens (the app was uninstalled)."""
+        with redis_failures("deleting OAuth tokens"):
+            await self.redis.delete(self.key)
+
     def refresh_lock(self) -> AbstractAsyncContextManager[None]:
         """The install-wide lock held around "reload, decide, refresh, save"."""
         return self.lock.hold()

@@ -26,10 +26,10 @@ def send(state: PortalState, ctx: CallContext, params: dict[str, Any]) -> Handle
         raise access_denied()
     values = params.get("RETURN_VALUES")
     token.return_values = {str(k): v for k, v in values.items()} if isinstance(values, Mapping) else {}
-    token.used = True
     message = as_str(params.get("LOG_MESSAGE")) or ""
     if message:
         state.activity_log.append(LogEntry(token.workflow_id, message, state.clock()))
+    state.finish_app_activity(token)  # spends the token; the workflow moves on
     return HandlerResult(True)
 
 
