@@ -90,23 +90,31 @@ async def sync_declarations(
     """Make the portal hold exactly these robots/activities: add the missing, update the present ones.
 
     Codes registered on the portal but not declared are deleted only with ``remove_stale=True``.
-    Idempotent: a second run adds nothing and removes nothing.
+    Idempotent: a second run adds nothing and removes nothing. Two ``batch`` requests for up to 50
+    changes: one reads both lists, one makes every change (each change's error is raised after all ran).
     """
+    async with client.batch() as listing:
+        robots, activities = listing.robots.list(), listing.activities.list()
+    present = {"robot": set(robots.result()), "activity": set(activities.result())}
     report = SyncReport()
-    for kind in ("robot", "activity"):
-        service = client.robots if kind == "robot" else client.activities
-        mine = [d for d in declarations if d.kind == kind]
-        present = set(await service.list())
-        for declaration in mine:
+    changes: list[Any] = []
+    async with client.batch() as batch:
+        for declaration in declarations:
+            service = batch.robots if declaration.kind == "robot" else batch.activities
             fields = declaration.fields(handler_url)
-            if declaration.code in present:
-                await service.update(declaration.code, **fields)
+            if declaration.code in present[declaration.kind]:
+                changes.append(service.update(declaration.code, **fields))
                 report.updated.append(declaration.code)
             else:
-                await service.add(code=declaration.code, **fields)
+                changes.append(service.add(code=declaration.code, **fields))
                 report.added.append(declaration.code)
         if remove_stale:
-            for code in sorted(present - {d.code for d in mine}):
-                await service.delete(code)
-                report.removed.append(code)
+            for kind, codes in present.items():
+                declared = {d.code for d in declarations if d.kind == kind}
+                service = batch.robots if kind == "robot" else batch.activities
+                for code in sorted(codes - declared):
+                    changes.append(service.delete(code))
+                    report.removed.append(code)
+    for change in changes:
+        change.result()  # the first failure, typed
     return report

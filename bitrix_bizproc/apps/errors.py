@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..protocol.errors import AuthError, NotFoundError, ValidationError
 
 __all__ = ["ForgedRequestError", "MalformedRequestError", "UnknownRobotError"]
@@ -23,14 +25,26 @@ class ForgedRequestError(AuthError):
 
     http_status = 401
 
+    def __init__(self, description: str = "", **details: Any) -> None:
+        details.setdefault("code", "FORGED_REQUEST")
+        super().__init__(description, **details)
+
 
 class MalformedRequestError(ValidationError):
     """The request is not a well-formed portal call (missing fields, wrong types, undecodable body)."""
 
     http_status = 400
 
+    def __init__(self, description: str = "", **details: Any) -> None:
+        details.setdefault("code", "MALFORMED_REQUEST")
+        super().__init__(description, **details)
+
 
 class UnknownRobotError(NotFoundError):
     """The portal called a robot or activity code this app does not declare."""
 
     http_status = 404
+
+    def __init__(self, description: str = "", **details: Any) -> None:
+        details.setdefault("code", "UNKNOWN_ROBOT")
+        super().__init__(description, **details)

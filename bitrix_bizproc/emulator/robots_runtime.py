@@ -104,7 +104,7 @@ class RobotsRuntime:
         self.install_url = handler_url
         payload = {
             "event": "ONAPPINSTALL",
-            "data": {"VERSION": "1", "ACTIVE": "Y", "INSTALLED": "Y", "LANGUAGE_ID": language},
+            "data": {"VERSION": "1", "LANGUAGE_ID": language},  # as a live portal sends it
             "ts": int(self._portal.clock()),
             "auth": self._auth(user_id, scopes),
         }

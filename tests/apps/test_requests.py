@@ -47,7 +47,11 @@ def test_recorded_install_event() -> None:
     # shadrinov/asterisk-connector src/main/java/ru/ntechs/asteriskconnector/bitrix/BitrixEvent.java
     event = parse_request(FORM, body(INSTALL_EVENT))
     assert isinstance(event, InstallEvent)
-    assert (event.event, event.data, event.ts) == ("ONAPPINSTALL", {"VERSION": "1", "LANGUAGE_ID": "ru"}, 1579686153)
+    assert (event.event, event.data, event.ts) == (
+        "ONAPPINSTALL",
+        {"VERSION": "1", "LANGUAGE_ID": "ru"},
+        1579686153,
+    )
     tokens = event.auth.tokens()
     assert tokens is not None
     assert (tokens.client_endpoint, tokens.member_id, tokens.user_id, tokens.scope) == (
@@ -101,7 +105,9 @@ def test_reprs_hide_every_token() -> None:
         ({}, {"Content-Type": "application/json"}, b"[1, 2]"),
     ],
 )
-def test_malformed_requests(changes: dict[str, str | None], headers: dict[str, str], raw: bytes | None) -> None:
+def test_malformed_requests(
+    changes: dict[str, str | None], headers: dict[str, str], raw: bytes | None
+) -> None:
     with pytest.raises(MalformedRequestError):
         parse_request(headers, raw if raw is not None else body(ACTIVITY_CALL, **changes))
 

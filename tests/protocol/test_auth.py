@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs, urlsplit
 
+import attrs
 import pytest
 
 from bitrix_bizproc.protocol.auth import (
@@ -201,3 +202,13 @@ def test_call_repr_hides_params() -> None:
     call = Call("bizproc.event.send", {"EVENT_TOKEN": "tok-secret-123"})
     assert "tok-secret-123" not in repr(call)
     assert "bizproc.event.send" in repr(call)
+
+
+def test_application_token_survives_refresh_and_storage() -> None:
+    """An app's install secret is kept with its tokens: a refresh must not drop it (nor a repr show it)."""
+    installed = attrs.evolve(_tokens(), application_token="app-secret", member_id="m1")
+    assert "app-secret" not in repr(installed)
+    assert OAuthTokens.from_json(json.loads(json.dumps(installed.to_json()))) == installed
+    refreshed = parse_token_response(200, _body(), now=0.0, previous=installed)
+    assert refreshed.application_token == "app-secret"
+    assert parse_token_response(200, _body(), now=0.0).application_token is None
