@@ -84,7 +84,7 @@ async def main() -> None:
     parser.add_argument("--calls", type=int, default=1_000)
     args = parser.parse_args()
     rows = [
-        ("coalesced (reply_window 0.1 s)", args.calls, *await run(args.calls, coalesce=True)),
+        ("coalesced (reply_window 0.25 s)", args.calls, *await run(args.calls, coalesce=True)),
         ("baseline (one request a reply)", args.calls // 10, *await run(args.calls // 10, coalesce=False)),
     ]
     print(f"{'way':32} {'calls':>6} {'requests':>9} {'calls/request':>14} {'completed':>10} {'seconds':>8}")

@@ -14,12 +14,13 @@ import asyncio
 import datetime as dt
 import inspect
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from redis_shared.conftest import redis_port as redis_port  # the session's redis-server fixture
 
 from bitrix_bizproc import BizprocClient
@@ -67,6 +68,7 @@ MARKERS = {
     "jobs": "terminate_workflows(",
     "emulator": "EmulatedPortal(",
     "vibecode": "from_vibecode(",
+    "apps": "BitrixApp(",
 }
 
 
@@ -314,3 +316,43 @@ def test_the_exit_codes_and_variables_are_the_cli_s() -> None:
     assert numbers == [EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECTION, EXIT_INTERRUPTED]
     named = set(re.findall(r"`(BITRIX24_[A-Z_]+)`", section))
     assert named == {WEBHOOK_ENV, TOKEN_URL_ENV, *OAUTH_ENV.values()}
+
+
+async def test_bitrix24_app(portal: EmulatedPortal) -> None:
+    """The app block serves its robot; the portal installs it, runs a workflow and gets the hash back."""
+    loop = asyncio.get_running_loop()  # the portal's; the block's app runs in the worker thread's loop
+    oauth = portal.oauth_app
+    replacements = {
+        'client_id="local.app"': f"client_id={oauth.client_id!r}",
+        'client_secret="..."': f"client_secret={oauth.client_secret!r}, token_url={portal.token_url!r}",
+    }
+    seen: dict[str, Any] = {}
+
+    async def on_portal(coro: Coroutine[Any, Any, Any]) -> Any:
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
+
+    async def run_workflow() -> Workflow:
+        template = portal.state.add_template(
+            "hash", DEAL, tasks=[{"activity": "RestActivity", "code": "md5", "properties": {"text": "hello"}}]
+        )
+        return await portal.robots.wait(portal.state.start_workflow(template, "DEAL_1", 1).id)
+
+    @asynccontextmanager
+    async def serve_then_run(namespace: dict[str, Any]) -> AsyncIterator[None]:
+        yield
+        runner = web.AppRunner(namespace["web_app"], access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        try:
+            namespace["app"].handler_url = f"http://127.0.0.1:{runner.addresses[0][1]}/bitrix24/"
+            seen["install"] = await on_portal(portal.robots.install(namespace["app"].handler_url))
+            seen["record"] = await on_portal(run_workflow())
+        finally:
+            await runner.cleanup()
+
+    await run_block("apps", replacements, serve_then_run)
+    record = seen["record"]
+    assert (seen["install"], record.state) == (200, "Completed")
+    (run,) = portal.robots.runs_of(record.id)
+    assert run.return_values == {"hash": "5d41402abc4b2a76b9719d911017c592"}  # md5("hello")
+    assert [e.message for e in portal.state.activity_log if e.workflow_id == record.id] == ["hashed"]

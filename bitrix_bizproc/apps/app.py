@@ -61,7 +61,14 @@ def _same(given: str, saved: str | None) -> bool:
 
 
 class BitrixApp:
-    """A Bitrix24 application's handler side: declared robots, install/uninstall, events and replies."""
+    """A Bitrix24 application's handler side: declared robots, install/uninstall, events and replies.
+
+    ``client_id``/``client_secret`` are the app's OAuth credentials (each portal's client refreshes its
+    tokens with them at ``token_url``); ``handler_url`` is where the portal POSTs (registered by
+    :meth:`sync`); ``token_store_for(member_id)`` makes each portal's token store (in memory by default);
+    replies wait up to ``reply_window`` seconds to share a ``batch`` with other replies to that portal;
+    ``sync_on_install`` registers the declared robots when a portal installs the app.
+    """
 
     def __init__(
         self,
@@ -72,7 +79,7 @@ class BitrixApp:
         token_store_for: Callable[[str], TokenStore] | None = None,
         token_url: str = DEFAULT_TOKEN_URL,
         limiter: LimiterOption = "standard",
-        reply_window: float = 0.1,
+        reply_window: float = 0.25,
         sync_on_install: bool = False,
     ) -> None:
         for name, value in (("client_id", client_id), ("client_secret", client_secret)):

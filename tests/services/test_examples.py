@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-NAMES = ["workflows", "templates", "tasks", "robots", "activities", "events", "users"]
+NAMES = ["workflows", "templates", "tasks", "robots", "activities", "events", "users", "robot_app"]
 
 
 @pytest.fixture
