@@ -105,7 +105,8 @@ async def sync_declarations(
             if declaration.code in present[declaration.kind]:
                 changes.append(service.update(declaration.code, **fields))
                 report.updated.append(declaration.code)
-            else:
+            else:  # empty PROPERTIES/RETURN_PROPERTIES are left out of a new registration
+                fields = {k: v for k, v in fields.items() if v != {}}
                 changes.append(service.add(code=declaration.code, **fields))
                 report.added.append(declaration.code)
         if remove_stale:

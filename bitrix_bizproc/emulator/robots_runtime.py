@@ -155,12 +155,17 @@ class RobotsRuntime:
             deadline=portal.clock() + timeout if timeout > 0 and token.use_subscription else None,
         )
         self.runs.append(run)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a workflow started from plain code, with no loop to POST from
+            run.error = "no running event loop"
+            return
         payload = self._robot_payload(workflow, token, activity, spec, int(timeout))
-        task = asyncio.get_running_loop().create_task(self._deliver(run, payload))
+        task = loop.create_task(self._deliver(run, payload))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         if run.deadline is not None and (self._watcher is None or self._watcher.done()):
-            self._watcher = asyncio.get_running_loop().create_task(self._watch())
+            self._watcher = loop.create_task(self._watch())
 
     def _robot_payload(
         self,

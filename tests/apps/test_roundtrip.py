@@ -78,3 +78,14 @@ async def test_timeout_moves_the_workflow_on(portal_factory: PortalFactory) -> N
         client = app.client_for(portal.config.member_id)
         with pytest.raises(AccessDeniedError):  # a late answer: the token is spent
             await client.events.send(token, {"x": 1})
+
+
+async def test_sync_on_install(portal_factory: PortalFactory) -> None:
+    portal = await portal_factory()
+    app = make_app(portal, "http://placeholder/", [])
+    app.sync_on_install = True
+    async with serve_aiohttp(app) as url:
+        app.handler_url = url
+        assert await portal.robots.install(url) == 200
+        registered = {a.code: a.fields["HANDLER"] for a in portal.state.activities.values() if a.is_robot}
+        assert registered == {"md5": url, "notify": url, "silent": url}

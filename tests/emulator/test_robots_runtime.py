@@ -89,3 +89,13 @@ async def test_install_and_uninstall_have_the_recorded_shape(
         "member_id": portal.config.member_id,
         "application_token": token,
     }
+
+
+def test_a_workflow_started_without_a_loop_records_why_nothing_was_sent() -> None:
+    portal = EmulatedPortal()
+    fields = {"HANDLER": "http://127.0.0.1:9/hook", "USE_SUBSCRIPTION": "Y"}
+    portal.state.activities[("app", "r")] = AppActivity("app", "r", True, fields)
+    template = portal.state.add_template("t", DEAL, tasks=[{"activity": "RestActivity", "code": "r"}])
+    workflow = portal.state.start_workflow(template, "DEAL_1", 1)
+    (run,) = portal.robots.runs_of(workflow.id)
+    assert (run.status, run.error) == ("waiting", "no running event loop")

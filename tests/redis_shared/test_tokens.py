@@ -139,3 +139,15 @@ async def test_the_store_round_trips_and_never_shows_a_token(redis_client: Redis
     with pytest.raises(ValueError, match="token JSON") as info:
         await store.load()
     assert "SECRET" not in str(info.value)
+
+
+async def test_an_app_install_is_kept_and_deleted(redis_client: Redis, key: str) -> None:
+    """What a BitrixApp keeps per portal: the tokens with the application token; uninstall deletes them."""
+    store = RedisTokenStore(redis_client, key)
+    tokens = OAuthTokens(
+        "a", "r", "https://p.bitrix24.com/rest/", member_id="m1", application_token="app-SECRET"
+    )
+    await store.save(tokens)
+    assert await store.load() == tokens
+    await store.delete()
+    assert await store.load() is None and await redis_client.exists(key) == 0
