@@ -46,6 +46,7 @@ class PortalState:
         self.activity_log: list[LogEntry] = []
         self.app_domains: dict[str, str | None] = {}
         self.on_app_activity: AppActivityHook | None = None  # set by the robots runtime
+        self._tokens_by_workflow: dict[str, list[EventToken]] = {}
         self._app_numbers: dict[str, int] = {}
         self._expiring: deque[tuple[float, str]] = deque()  # (finished at, workflow id) with tasks
         self._workflow_ids: set[str] = set()
@@ -306,9 +307,7 @@ class PortalState:
         """Complete a running workflow when no task is open and no app activity is waited for."""
         if self.instances.get(wid) is None:
             return
-        waiting = any(
-            t.use_subscription and not t.used for t in self.event_tokens.values() if t.workflow_id == wid
-        )
+        waiting = any(t.use_subscription and not t.used for t in self._tokens_by_workflow.get(wid, ()))
         if waiting or any(self._is_open(t) for t in self.tasks_by_workflow.get(wid, ())):
             self.instances.update(wid, modified=now)
             return
@@ -367,7 +366,9 @@ class PortalState:
         self._seq += 1
         digest = hashlib.sha256(f"{workflow_id}|{code}|{self._seq}".encode()).hexdigest()[:32]
         token = f"{workflow_id}|A{self._seq:05d}_{code}|{digest}"
-        self.event_tokens[token] = EventToken(token, workflow_id, app_id, code, use_subscription)
+        record = EventToken(token, workflow_id, app_id, code, use_subscription)
+        self.event_tokens[token] = record
+        self._tokens_by_workflow.setdefault(workflow_id, []).append(record)
         return token
 
     def tokens_of(self, workflow_id: str) -> list[str]:

@@ -89,3 +89,10 @@ async def test_sync_on_install(portal_factory: PortalFactory) -> None:
         assert await portal.robots.install(url) == 200
         registered = {a.code: a.fields["HANDLER"] for a in portal.state.activities.values() if a.is_robot}
         assert registered == {"md5": url, "notify": url, "silent": url}
+
+
+async def test_uninstall_from_the_portal(harness: Harness) -> None:
+    member = harness.portal.config.member_id
+    assert await harness.app.installation(member) is not None
+    assert await harness.portal.robots.uninstall(clean=True) == 200
+    assert await harness.app.installation(member) is None  # the in-memory store forgot the portal
