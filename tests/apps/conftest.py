@@ -50,6 +50,16 @@ def make_app(portal: EmulatedPortal, handler_url: str, calls: list[RobotCall]) -
     async def silent(call: RobotCall) -> None:
         calls.append(call)
 
+    @app.activity(
+        "echo",
+        name="Echo (a workflow-designer activity)",
+        properties={"when": Property(name="When", type="date")},
+        return_properties={"same": Property(name="Same", type="date")},
+    )
+    async def echo(call: RobotCall) -> dict[str, Any]:
+        calls.append(call)
+        return {"same": call.properties["when"]}
+
     return app
 
 

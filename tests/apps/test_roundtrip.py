@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import pytest
@@ -43,12 +44,17 @@ async def test_default_property_value_is_sent(harness: Harness) -> None:
 async def test_sync_is_idempotent(harness: Harness) -> None:
     member = harness.portal.config.member_id
     again = await harness.app.sync(member)
-    assert (again.added, sorted(again.updated), again.removed) == ([], ["md5", "notify", "silent"], [])
+    assert (again.added, sorted(again.updated), again.removed) == (
+        [],
+        ["echo", "md5", "notify", "silent"],
+        [],
+    )
     client = harness.app.client_for(member)
     await client.robots.add(code="old", handler=harness.url, name="Old one")
     pruned = await harness.app.sync(member, remove_stale=True)
     assert pruned.removed == ["old"]
     assert sorted(await client.robots.list()) == ["md5", "notify", "silent"]
+    assert await client.activities.list() == ["echo"]
 
 
 async def test_timeout_moves_the_workflow_on(portal_factory: PortalFactory) -> None:
@@ -89,6 +95,7 @@ async def test_sync_on_install(portal_factory: PortalFactory) -> None:
         assert await portal.robots.install(url) == 200
         registered = {a.code: a.fields["HANDLER"] for a in portal.state.activities.values() if a.is_robot}
         assert registered == {"md5": url, "notify": url, "silent": url}
+        assert [a.code for a in portal.state.activities.values() if not a.is_robot] == ["echo"]
 
 
 async def test_uninstall_from_the_portal(harness: Harness) -> None:
@@ -96,3 +103,11 @@ async def test_uninstall_from_the_portal(harness: Harness) -> None:
     assert await harness.app.installation(member) is not None
     assert await harness.portal.robots.uninstall(clean=True) == 200
     assert await harness.app.installation(member) is None  # the in-memory store forgot the portal
+
+
+async def test_activity_round_trip(harness: Harness) -> None:
+    wid = harness.start("echo", properties={"when": "27.11.2026"})
+    record = await harness.portal.robots.wait(wid)
+    assert record.state == "Completed"
+    assert harness.calls[0].properties == {"when": dt.date(2026, 11, 27)}
+    assert harness.portal.robots.runs_of(wid)[0].return_values == {"same": "2026-11-27"}
