@@ -240,9 +240,9 @@ def ask(question: str, *, stdin: TextIO | None = None, out: TextIO | None = None
     """Ask a yes/no question on the terminal; anything but y/yes is no, Ctrl+C interrupts."""
     stdin = stdin or sys.stdin
     out = out or sys.stderr
-    out.write(f"{question} [y/N] ")
-    out.flush()
-    with _ctrl_c_raises():
+    with _ctrl_c_raises():  # armed first: a Ctrl+C the moment the question shows must interrupt
+        out.write(f"{question} [y/N] ")
+        out.flush()
         answer = stdin.readline()
     return answer.strip().lower() in ("y", "yes")
 

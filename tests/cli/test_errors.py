@@ -155,11 +155,11 @@ async def test_one_ctrl_c_at_the_prompt_interrupts(portal: EmulatedPortal) -> No
         assert proc.stderr is not None
         err = b""
         while b"[y/N]" not in err:
-            chunk = await asyncio.wait_for(proc.stderr.read(200), timeout=90)
+            chunk = await asyncio.wait_for(proc.stderr.read(200), timeout=30)
             assert chunk, err.decode()
             err += chunk
         proc.send_signal(signal.SIGINT)  # once
-        assert await asyncio.wait_for(proc.wait(), timeout=90) == 130
+        assert await asyncio.wait_for(proc.wait(), timeout=30) == 130
     finally:
         os.close(primary)
         if proc.returncode is None:
