@@ -293,7 +293,13 @@ class OAuthAuth:
         url = build_refresh_request(self.app, stale.refresh_token)
         response = await self._transport.send(HttpRequest("GET", url, headers=_GET_HEADERS))
         try:
-            tokens = parse_token_response(response.status, response.body, now=self._clock(), previous=stale)
+            tokens = parse_token_response(
+                response.status,
+                response.body,
+                now=self._clock(),
+                previous=stale,
+                allow_http=self.app.allow_http,
+            )
         except InvalidGrantError:
             self._dead_refresh_tokens.add(stale.refresh_token)
             logger.warning("the token server refused the refresh token (invalid_grant)")
