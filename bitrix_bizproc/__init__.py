@@ -1,5 +1,8 @@
 """An asyncio client for the Bitrix24 bizproc REST API."""
 
+from importlib.metadata import PackageNotFoundError as _NotInstalled
+from importlib.metadata import version as _version
+
 from ._auth import JsonFileTokenStore, MemoryTokenStore, TokenStore
 from ._client import BizprocClient
 from ._session import Session
@@ -31,6 +34,11 @@ from .protocol.errors import (
 )
 from .protocol.limits import BucketSpec
 from .protocol.retry import RetryPolicy
+
+try:
+    __version__ = _version("bitrix_bizproc")
+except _NotInstalled:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "AccessDeniedError",
