@@ -23,8 +23,15 @@ from ._transport import AiohttpTransport, Transport
 from ._vibecode import vibecode_session
 from .protocol.auth import DEFAULT_TOKEN_URL, OAuthApp, OAuthTokens, WebhookCredentials, check_base_url
 from .protocol.envelope import ApiResponse
-from .protocol.errors import BitrixError, ConfigurationError, ConfigurationTypeError, ServerError
+from .protocol.errors import (
+    AccessDeniedError,
+    BitrixError,
+    ConfigurationError,
+    ConfigurationTypeError,
+    ServerError,
+)
 from .protocol.limits import LimiterOption
+from .protocol.methods import method_info
 from .protocol.retry import RetryPolicy
 from .protocol.vibecode import DEFAULT_BASE_URL as VIBECODE_BASE_URL
 from .services import (
@@ -81,6 +88,7 @@ class DirectCall(Pending[T]):
     async def _send(self) -> T:
         client, call = self._client, self.call
         try:
+            client._check_context(call.method)
             queued = None
             if client.auto_batch and call.batchable:
                 queued = client._get_coalescer().enqueue(call.method, call.params, idempotent=call.idempotent)
@@ -466,7 +474,20 @@ class BizprocClient:
         self, method: str, params: Mapping[str, Any] | None = None, *, idempotent: bool | None = None
     ) -> ApiResponse:
         """Call any REST method; returns its ``result`` with ``total``, ``next`` and ``time``."""
+        if isinstance(method, str):
+            self._check_context(method)
         return await self.session.call(method, params, idempotent=idempotent)
+
+    def _check_context(self, method: str) -> None:
+        """Refuse, before sending, a method that needs an application context when the client is a webhook."""
+        if isinstance(self.session.auth, WebhookAuth) and method_info(method).app_context:
+            raise AccessDeniedError(
+                f"{method} works only in an application context (the portal answers a webhook with "
+                "ACCESS_DENIED 'Application context required'): use BizprocClient.from_oauth with the app's "
+                "tokens",
+                code="ACCESS_DENIED",
+                method=method,
+            )
 
     def batch(self, *, halt: bool = False) -> BatchComposer:
         """A composer: ``async with client.batch() as b:`` queues calls and sends them as batches."""
