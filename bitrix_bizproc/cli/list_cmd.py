@@ -65,7 +65,7 @@ LISTINGS = (
         "list",
         ("ID", "ACTIVE", "NAME", "LAST_NAME", "EMAIL", "WORK_POSITION", "LAST_LOGIN"),
         "users, dismissed employees first (user.get)",
-        "ACTIVE=false",
+        "ACTIVE=N",
     ),
 )
 

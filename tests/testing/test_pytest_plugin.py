@@ -13,7 +13,7 @@ pytest_plugins = ["pytester"]
 
 PLUGIN = "bitrix_bizproc.testing.pytest_plugin"
 
-USER_TESTS = '''
+USER_TESTS = """
 import pytest
 
 
@@ -45,7 +45,7 @@ def test_a_sync_test_gets_a_portal_too(bitrix_portal_factory):
             return len(await client.workflows.instances().collect())
 
     assert asyncio.run(count()) == 5
-'''
+"""
 
 
 def test_a_users_test_file_passes_with_only_the_plugins_fixtures(pytester: pytest.Pytester) -> None:
