@@ -3,8 +3,6 @@ filters from --help that work, and the users list with dismissed employees first
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import socket
@@ -36,7 +34,7 @@ async def test_no_rows_still_give_a_csv_header_and_an_empty_array(
     portal: EmulatedPortal, bizproc: Run
 ) -> None:
     as_csv = await bizproc("instances", "list", "--webhook", portal.webhook_url, "--format", "csv")
-    assert as_csv.code == 0 and list(csv.reader(io.StringIO(as_csv.out)))[0][0] == "ID"
+    assert as_csv.code == 0 and as_csv.out.splitlines()[0].split(",")[:2] == ["ID", "STARTED"]
     as_json = await bizproc("instances", "list", "--webhook", portal.webhook_url, "--format", "json")
     assert json.loads(as_json.out) == []
 
