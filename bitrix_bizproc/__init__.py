@@ -5,6 +5,7 @@ from importlib.metadata import version as _version
 
 from ._auth import JsonFileTokenStore, MemoryTokenStore, TokenStore
 from ._client import BizprocClient
+from ._observe import AnswerEvent, Event, Hook, RequestEvent, RetryEvent, ThrottleEvent
 from ._session import Session
 from ._stats import Stats
 from ._transport import HttpRequest, HttpResponse, Transport
@@ -42,6 +43,7 @@ except _NotInstalled:  # run from a source tree that was never installed
 
 __all__ = [
     "AccessDeniedError",
+    "AnswerEvent",
     "ApiResponse",
     "AuthError",
     "BitrixError",
@@ -49,7 +51,9 @@ __all__ = [
     "BucketSpec",
     "ConfigurationError",
     "ConfigurationTypeError",
+    "Event",
     "ExpiredTokenError",
+    "Hook",
     "HttpRequest",
     "HttpResponse",
     "InsufficientScopeError",
@@ -65,10 +69,13 @@ __all__ = [
     "OverloadError",
     "QueryLimitError",
     "RateLimitError",
+    "RequestEvent",
+    "RetryEvent",
     "RetryPolicy",
     "ServerError",
     "Session",
     "Stats",
+    "ThrottleEvent",
     "TimeInfo",
     "TokenStore",
     "Transport",

@@ -59,7 +59,7 @@ class OpenTelemetryHook:
                     **where,
                     "bitrix24.attempt": event.attempt,
                     "bitrix24.retries": event.attempt - 1,
-                },  # noqa: E501
+                },
             )
             self._spans[event.request_id] = span
         elif isinstance(event, AnswerEvent):
