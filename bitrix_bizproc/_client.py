@@ -236,7 +236,30 @@ def _hook_list(hooks: object) -> list[Hook]:
 
 
 class BizprocClient:
-    """The Bitrix24 bizproc client: ``await client.call(...)`` plus one namespace per API area."""
+    """The Bitrix24 bizproc client: ``await client.call(...)`` plus one namespace per API area.
+
+    Make one with :meth:`from_webhook`, :meth:`from_oauth` or :meth:`from_vibecode` and close it with
+    ``async with`` (or :meth:`aclose`). Namespaces (every method returns an awaitable; await it)::
+
+        workflows: WorkflowsService     start, terminate, kill, instances (bizproc.workflow.*)
+        templates: TemplatesService     list, add, update, delete (bizproc.workflow.template.*)
+        tasks: TasksService             list, complete, delegate (bizproc.task.*)
+        activities: ActivitiesService   add, update, delete, list, log (bizproc.activity.*; OAuth only)
+        robots: RobotsService           add, update, delete, list (bizproc.robot.*; OAuth only)
+        events: EventsService           send (bizproc.event.send)
+        users: UsersService             get, list (user.get)
+
+    Also: :meth:`batch` (a batch composer), :meth:`paginate` (any list method), :attr:`stats`,
+    :meth:`on`/:meth:`off` (request, answer, retry and throttle hooks).
+    """
+
+    workflows: WorkflowsService
+    templates: TemplatesService
+    tasks: TasksService
+    activities: ActivitiesService
+    robots: RobotsService
+    events: EventsService
+    users: UsersService
 
     def __init__(self, session: Session, *, auto_batch: bool = False, hooks: Iterable[Hook] = ()) -> None:
         if not isinstance(session, Session):
