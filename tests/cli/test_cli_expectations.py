@@ -3,6 +3,7 @@ filters from --help that work, and the users list with dismissed employees first
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import socket
@@ -99,3 +100,13 @@ async def test_plain_http_to_another_host_needs_allow_http(
     assert refused.code == 2 and "--allow-http" in refused.err
     allowed = await bizproc("instances", "list", "--webhook", url, "--allow-http")
     assert allowed.code == 0, allowed.err
+
+
+def test_the_date_options_say_which_time_zone_they_mean() -> None:
+    terminate = _subcommand("terminate").format_help()
+    assert "midnight UTC unless DATE carries an offset" in " ".join(terminate.split())
+
+
+def _subcommand(name: str) -> argparse.ArgumentParser:
+    action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices[name]  # type: ignore[no-any-return]
