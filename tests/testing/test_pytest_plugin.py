@@ -83,7 +83,8 @@ def test_the_entry_point_is_registered_when_installed() -> None:
     except importlib.metadata.PackageNotFoundError:
         pytest.skip("bitrix_bizproc is not installed (pip install -e .): entry points exist when installed")
     points = [ep for ep in dist.entry_points if ep.group == "pytest11"]
-    assert [ep.value for ep in points] == [PLUGIN]
+    # named as the module, so that `-p bitrix_bizproc.testing.pytest_plugin` does not register it twice
+    assert [(ep.name, ep.value) for ep in points] == [(PLUGIN, PLUGIN)]
     assert any(ep.value == PLUGIN for ep in importlib.metadata.entry_points(group="pytest11"))
 
 
