@@ -173,7 +173,10 @@ class OAuthTokens:
             return cls(
                 access_token=str(data["access_token"]),
                 refresh_token=str(data["refresh_token"]),
-                client_endpoint=check_base_url(str(data["client_endpoint"]), what="client_endpoint"),
+                # Restored as saved; the client holding them checks http against its own allow_http.
+                client_endpoint=check_base_url(
+                    str(data["client_endpoint"]), what="client_endpoint", allow_http=True
+                ),
                 expires_at=None if data.get("expires_at") is None else float(data["expires_at"]),
                 member_id=data.get("member_id"),
                 scope=data.get("scope"),

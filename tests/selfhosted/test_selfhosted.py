@@ -71,3 +71,21 @@ def test_a_ca_bundle_path_becomes_a_context(tmp_path: Any) -> None:
         BizprocClient.from_webhook(SECURE, ssl=str(tmp_path / "no.pem"))
     with pytest.raises(ConfigurationError, match="ssl"):
         BizprocClient.from_webhook(SECURE, ssl=42)  # type: ignore[arg-type]
+
+
+async def test_a_token_file_with_an_http_endpoint_follows_the_clients_allow_http(tmp_path: Any) -> None:
+    from bitrix_bizproc import JsonFileTokenStore, OAuthTokens
+
+    store = JsonFileTokenStore(tmp_path / "tokens.json")
+    await store.save(OAuthTokens("acc", "ref", "http://bitrix.corp.local/rest/", expires_at=4e9))
+    options: dict[str, Any] = {
+        "client_id": "local.app",
+        "client_secret": "s3cr3t-s3cr3t",
+        "token_store": store,
+    }
+    async with BizprocClient.from_oauth(**options, allow_http=True) as client:  # a restart reads it back
+        tokens = await client.session.auth.tokens()  # type: ignore[attr-defined]
+        assert tokens.client_endpoint == "http://bitrix.corp.local/rest/"
+    async with BizprocClient.from_oauth(**options) as client:
+        with pytest.raises(ConfigurationError, match="allow_http=True"):
+            await client.call("user.get")
