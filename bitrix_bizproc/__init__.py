@@ -1,7 +1,11 @@
 """An asyncio client for the Bitrix24 bizproc REST API."""
 
+from importlib.metadata import PackageNotFoundError as _NotInstalled
+from importlib.metadata import version as _version
+
 from ._auth import JsonFileTokenStore, MemoryTokenStore, TokenStore
 from ._client import BizprocClient
+from ._observe import AnswerEvent, Event, Hook, RequestEvent, RetryEvent, ThrottleEvent
 from ._session import Session
 from ._stats import Stats
 from ._transport import HttpRequest, HttpResponse, Transport
@@ -32,8 +36,14 @@ from .protocol.errors import (
 from .protocol.limits import BucketSpec
 from .protocol.retry import RetryPolicy
 
+try:
+    __version__ = _version("bitrix_bizproc")
+except _NotInstalled:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
+
 __all__ = [
     "AccessDeniedError",
+    "AnswerEvent",
     "ApiResponse",
     "AuthError",
     "BitrixError",
@@ -41,7 +51,9 @@ __all__ = [
     "BucketSpec",
     "ConfigurationError",
     "ConfigurationTypeError",
+    "Event",
     "ExpiredTokenError",
+    "Hook",
     "HttpRequest",
     "HttpResponse",
     "InsufficientScopeError",
@@ -57,10 +69,13 @@ __all__ = [
     "OverloadError",
     "QueryLimitError",
     "RateLimitError",
+    "RequestEvent",
+    "RetryEvent",
     "RetryPolicy",
     "ServerError",
     "Session",
     "Stats",
+    "ThrottleEvent",
     "TimeInfo",
     "TokenStore",
     "Transport",

@@ -31,6 +31,7 @@ from .protocol.auth import (
     OAuthTokens,
     WebhookCredentials,
     build_refresh_request,
+    check_base_url,
     parse_token_response,
     redact_url,
 )
@@ -230,7 +231,7 @@ class OAuthAuth:
         if not self._loaded:
             async with self._load_lock:  # one read for all first calls; a late read never undoes a refresh
                 if not self._loaded:
-                    stored = await self.store.load()
+                    stored = self._allowed(await self.store.load())
                     if stored is None and self._initial is not None:
                         stored = self._initial
                         await self.store.save(stored)
@@ -285,8 +286,14 @@ class OAuthAuth:
         async with lock:
             return await self._refresh_locked(stale)
 
+    def _allowed(self, stored: OAuthTokens | None) -> OAuthTokens | None:
+        """Tokens from the store, refused if their endpoint is plain http and the app did not allow it."""
+        if stored is not None:
+            check_base_url(stored.client_endpoint, what="client_endpoint", allow_http=self.app.allow_http)
+        return stored
+
     async def _refresh_locked(self, stale: OAuthTokens) -> OAuthTokens:
-        stored = await self.store.load()
+        stored = self._allowed(await self.store.load())
         rotated = stored is not None and stored.refresh_token != stale.refresh_token
         if stored is not None and rotated and stored.refresh_token not in self._dead_refresh_tokens:
             self._tokens = stored  # another worker already rotated the pair
@@ -301,7 +308,13 @@ class OAuthAuth:
         url = build_refresh_request(self.app, stale.refresh_token)
         response = await self._transport.send(HttpRequest("GET", url, headers=_GET_HEADERS))
         try:
-            tokens = parse_token_response(response.status, response.body, now=self._clock(), previous=stale)
+            tokens = parse_token_response(
+                response.status,
+                response.body,
+                now=self._clock(),
+                previous=stale,
+                allow_http=self.app.allow_http,
+            )
         except InvalidGrantError:
             self._dead_refresh_tokens.add(stale.refresh_token)
             logger.warning("the token server refused the refresh token (invalid_grant)")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import ssl as _ssl
 import time
-from collections.abc import Awaitable, Callable, Generator, Mapping
+import warnings
+from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -13,14 +16,22 @@ import aiohttp
 from ._auth import Authenticator, MemoryTokenStore, OAuthAuth, TokenCallback, TokenStore, WebhookAuth
 from ._call import Call, Pending
 from ._limiter import Limiter, SharedBucket, resolve_bucket
+from ._observe import Hook
 from ._session import Session
 from ._stats import Stats
 from ._transport import AiohttpTransport, Transport
 from ._vibecode import vibecode_session
 from .protocol.auth import DEFAULT_TOKEN_URL, OAuthApp, OAuthTokens, WebhookCredentials, check_base_url
 from .protocol.envelope import ApiResponse
-from .protocol.errors import BitrixError, ConfigurationError, ConfigurationTypeError, ServerError
+from .protocol.errors import (
+    AccessDeniedError,
+    BitrixError,
+    ConfigurationError,
+    ConfigurationTypeError,
+    ServerError,
+)
 from .protocol.limits import LimiterOption
+from .protocol.methods import method_info
 from .protocol.retry import RetryPolicy
 from .protocol.vibecode import DEFAULT_BASE_URL as VIBECODE_BASE_URL
 from .services import (
@@ -58,6 +69,16 @@ class DirectCall(Pending[T]):
         self._exc: BaseException | None = None
         self._waiters: list[asyncio.Future[None]] | None = None
 
+    def __del__(self) -> None:
+        # Like a coroutine never awaited: without ``await`` nothing is sent, so say so.
+        if not self.__dict__.get("_started", True):
+            warnings.warn(
+                f"{self.call.method} was never awaited: nothing was sent (write `await client...`)",
+                RuntimeWarning,
+                stacklevel=2,
+                source=self,
+            )
+
     def __await__(self) -> Generator[Any, None, T]:
         if not self._started:
             self._started = True
@@ -67,6 +88,7 @@ class DirectCall(Pending[T]):
     async def _send(self) -> T:
         client, call = self._client, self.call
         try:
+            client._check_context(call.method)
             queued = None
             if client.auto_batch and call.batchable:
                 queued = client._get_coalescer().enqueue(call.method, call.params, idempotent=call.idempotent)
@@ -158,6 +180,34 @@ def _check_kwargs(timeout: object, auto_batch: object, http_session: object, ret
         raise ConfigurationTypeError(f"retry must be a RetryPolicy, not {type(retry).__name__}")
 
 
+SslOption = _ssl.SSLContext | str | os.PathLike[str] | None
+
+
+def _ssl_context(option: object, http_session: object) -> _ssl.SSLContext | None:
+    """``ssl=``: a ready context, or the path of a CA bundle (PEM) to trust instead of the system's CAs."""
+    if option is None:
+        return None
+    if http_session is not None:
+        raise ConfigurationError("give ssl= or http_session=, not both (set ssl on your own session)")
+    if isinstance(option, _ssl.SSLContext):
+        return option
+    if isinstance(option, str | os.PathLike):
+        path = os.fspath(option)
+        try:
+            return _ssl.create_default_context(cafile=path)
+        except (OSError, _ssl.SSLError) as exc:
+            raise ConfigurationError(f"cannot read the CA bundle {path!r}: {exc}") from None
+    raise ConfigurationTypeError(
+        f"ssl must be an ssl.SSLContext or the path of a CA bundle, not {type(option).__name__}"
+    )
+
+
+def _check_allow_http(allow_http: object) -> bool:
+    if not isinstance(allow_http, bool):
+        raise ConfigurationTypeError(f"allow_http must be True or False, not {type(allow_http).__name__}")
+    return allow_http
+
+
 def _paced_session(
     auth: Authenticator,
     transport: Transport,
@@ -177,10 +227,41 @@ def _paced_session(
     )
 
 
-class BizprocClient:
-    """The Bitrix24 bizproc client: ``await client.call(...)`` plus one namespace per API area."""
+def _hook_list(hooks: object) -> list[Hook]:
+    if callable(hooks):
+        return [hooks]  # one hook given bare
+    if isinstance(hooks, str | bytes) or not isinstance(hooks, Iterable):
+        raise ConfigurationTypeError(f"hooks must be a list of callables, not {type(hooks).__name__}")
+    return list(hooks)
 
-    def __init__(self, session: Session, *, auto_batch: bool = False) -> None:
+
+class BizprocClient:
+    """The Bitrix24 bizproc client: ``await client.call(...)`` plus one namespace per API area.
+
+    Make one with :meth:`from_webhook`, :meth:`from_oauth` or :meth:`from_vibecode` and close it with
+    ``async with`` (or :meth:`aclose`). Namespaces (every method returns an awaitable; await it)::
+
+        workflows: WorkflowsService     start, terminate, kill, instances (bizproc.workflow.*)
+        templates: TemplatesService     list, add, update, delete (bizproc.workflow.template.*)
+        tasks: TasksService             list, complete, delegate (bizproc.task.*)
+        activities: ActivitiesService   add, update, delete, list, log (bizproc.activity.*; OAuth only)
+        robots: RobotsService           add, update, delete, list (bizproc.robot.*; OAuth only)
+        events: EventsService           send (bizproc.event.send)
+        users: UsersService             get, list (user.get)
+
+    Also: :meth:`batch` (a batch composer), :meth:`paginate` (any list method), :attr:`stats`,
+    :meth:`on`/:meth:`off` (request, answer, retry and throttle hooks).
+    """
+
+    workflows: WorkflowsService
+    templates: TemplatesService
+    tasks: TasksService
+    activities: ActivitiesService
+    robots: RobotsService
+    events: EventsService
+    users: UsersService
+
+    def __init__(self, session: Session, *, auto_batch: bool = False, hooks: Iterable[Hook] = ()) -> None:
         if not isinstance(session, Session):
             raise ConfigurationTypeError(f"session must be a Session, not {type(session).__name__}")
         if not isinstance(auto_batch, bool):
@@ -188,6 +269,8 @@ class BizprocClient:
         self.session = session
         self.auto_batch = auto_batch
         self.auto_batch_window = 0.005  # seconds concurrent calls wait to share a batch (set before use)
+        for hook in _hook_list(hooks):
+            session.hooks.add(hook)
         self._executor = _ClientExecutor(self)
         self._coalescer: Coalescer | None = None
         self.workflows = WorkflowsService(self._executor)
@@ -203,6 +286,18 @@ class BizprocClient:
         """Counters of requests, retries, throttling, refreshes and errors."""
         return self.session.stats
 
+    def on(self, hook: Hook) -> Hook:
+        """Call ``hook`` with every request, answer, retry and throttle event; returns it (a decorator).
+
+        Events carry the method, the portal's host, attempt, status, error code and seconds, never a
+        secret. Hooks run on the event loop and must not block; an ``async def`` hook runs as a task.
+        """
+        return self.session.hooks.add(hook)
+
+    def off(self, hook: Hook) -> None:
+        """Stop calling ``hook``."""
+        self.session.hooks.remove(hook)
+
     @classmethod
     def from_webhook(
         cls,
@@ -217,16 +312,40 @@ class BizprocClient:
         transport: Transport | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        allow_http: bool = False,
+        ssl: SslOption = None,
+        hooks: Iterable[Hook] = (),
     ) -> BizprocClient:
-        """A client for an incoming webhook URL (``https://<portal>/rest/<user_id>/<code>/``)."""
+        """A client for an incoming webhook URL (``https://<portal>/rest/<user_id>/<code>/``).
+
+        Options (all keyword-only):
+
+        - ``limiter``: the request bucket to stay under: ``"standard"`` (2 req/s, burst 50),
+          ``"enterprise"`` (5/s, 250), ``"unlimited"`` or ``"off"`` (no pacing: a self-hosted portal
+          without limits), a :class:`BucketSpec`, or a shared bucket (``bitrix_bizproc.redis``).
+        - ``retry``: a :class:`RetryPolicy` (default: 5 attempts, jittered backoff; only safe retries).
+        - ``timeout``: seconds for one whole request (``None``: no limit).
+        - ``http_session``: your own ``aiohttp.ClientSession`` (stays open when the client closes).
+        - ``auto_batch``: send concurrent batchable calls together in ``batch`` requests.
+        - ``operating_limit``: the per-method time budget in seconds per 10 minutes (``None``: not tracked).
+        - ``transport``: any object with ``send``/``aclose`` instead of aiohttp (tests).
+        - ``clock``, ``sleep``: the time source and the sleep the limiter and retries use (tests).
+        - ``allow_http``: accept a plain ``http://`` URL for a host other than loopback (self-hosted
+          portals on an intranet). Off by default: the webhook code would cross the network in clear.
+        - ``ssl``: an ``ssl.SSLContext``, or the path of a CA bundle (PEM) for a portal whose certificate
+          a private CA signed.
+        - ``hooks``: callables receiving :mod:`request, answer, retry and throttle events
+          <bitrix_bizproc._observe>` (see also :meth:`on`).
+        """
         _check_kwargs(timeout, auto_batch, http_session, retry)
-        credentials = WebhookCredentials.parse(url)
+        credentials = WebhookCredentials.parse(url, allow_http=_check_allow_http(allow_http))
+        context = _ssl_context(ssl, http_session)
         stats = Stats()
-        transport = transport or AiohttpTransport(http_session, timeout=timeout)
+        transport = transport or AiohttpTransport(http_session, timeout=timeout, ssl=context)
         session = _paced_session(
             WebhookAuth(credentials), transport, limiter, operating_limit, retry, stats, clock, sleep
         )
-        return cls(session, auto_batch=auto_batch)
+        return cls(session, auto_batch=auto_batch, hooks=hooks)
 
     @classmethod
     def from_oauth(
@@ -251,14 +370,36 @@ class BizprocClient:
         transport: Transport | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        allow_http: bool = False,
+        ssl: SslOption = None,
+        hooks: Iterable[Hook] = (),
     ) -> BizprocClient:
         """A client for an OAuth application.
 
         Tokens stored in ``token_store`` win over the ``access_token``/``refresh_token`` arguments (they
         may be newer); the arguments seed an empty store. Every rotated pair is saved to the store, then
         passed to ``on_tokens`` (sync or async). Calls go to ``client_endpoint``.
+
+        Options (all keyword-only):
+
+        - ``client_id``, ``client_secret``: the application's credentials (from the app's settings).
+        - ``access_token``, ``refresh_token``, ``client_endpoint``: the pair from the install (or a
+          refresh) and ``https://<portal>/rest/``; give all three, or a ``token_store`` holding them.
+        - ``expires_at``: when the access token expires (unix seconds); unknown: refreshed on
+          ``expired_token``.
+        - ``token_store``: where rotated pairs are kept (:class:`MemoryTokenStore`,
+          :class:`JsonFileTokenStore`, a Redis store); share one between workers so that they never refresh
+          the same pair twice.
+        - ``on_tokens``: called with every new pair after it is stored.
+        - ``token_url``: the OAuth server (another region, or the emulator).
+        - ``refresh_leeway``: refresh this many seconds before ``expires_at``.
+        - ``allow_http``: accept a plain ``http://`` ``client_endpoint`` (and ``token_url``) for a host
+          other than loopback: a self-hosted portal on an intranet.
+        - ``limiter``, ``retry``, ``timeout``, ``http_session``, ``auto_batch``, ``operating_limit``,
+          ``transport``, ``clock``, ``sleep``, ``ssl``, ``hooks``: as in :meth:`from_webhook`.
         """
         _check_kwargs(timeout, auto_batch, http_session, retry)
+        allow_http = _check_allow_http(allow_http)
         for name, value in (("client_id", client_id), ("client_secret", client_secret)):
             if not isinstance(value, str) or not value:
                 raise ConfigurationError(f"{name} must be a non-empty string")
@@ -273,7 +414,9 @@ class BizprocClient:
             initial = OAuthTokens(
                 access_token=access_token,
                 refresh_token=refresh_token,
-                client_endpoint=check_base_url(client_endpoint, what="client_endpoint"),
+                client_endpoint=check_base_url(
+                    client_endpoint, what="client_endpoint", allow_http=allow_http
+                ),
                 expires_at=expires_at,
             )
         elif token_store is None:
@@ -282,11 +425,12 @@ class BizprocClient:
             )
         if on_tokens is not None and not callable(on_tokens):
             raise ConfigurationTypeError("on_tokens must be callable")
-        check_base_url(token_url, what="token_url")
+        check_base_url(token_url, what="token_url", allow_http=allow_http)
+        context = _ssl_context(ssl, http_session)
         stats = Stats()
-        transport = transport or AiohttpTransport(http_session, timeout=timeout)
+        transport = transport or AiohttpTransport(http_session, timeout=timeout, ssl=context)
         auth = OAuthAuth(
-            OAuthApp(client_id, client_secret, token_url),
+            OAuthApp(client_id, client_secret, token_url, allow_http=allow_http),
             token_store if token_store is not None else MemoryTokenStore(),
             transport=transport,
             clock=clock,
@@ -296,7 +440,7 @@ class BizprocClient:
             initial=initial,
         )
         session = _paced_session(auth, transport, limiter, operating_limit, retry, stats, clock, sleep)
-        return cls(session, auto_batch=auto_batch)
+        return cls(session, auto_batch=auto_batch, hooks=hooks)
 
     @classmethod
     def from_vibecode(
@@ -313,6 +457,8 @@ class BizprocClient:
         transport: Transport | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        ssl: SslOption = None,
+        hooks: Iterable[Hook] = (),
     ) -> BizprocClient:
         """A client through the Vibecode REST gateway: a personal key, or an app key plus ``session_token``.
 
@@ -320,8 +466,20 @@ class BizprocClient:
         kill, event send, template list, batch); any other raises :class:`UnsupportedOperationError`
         before a request is made. ``terminate`` is the gateway's soft stop (the current step finishes
         first), ``kill`` its ``force=true`` immediate abort. Paced by the gateway's 300 requests/min.
+
+        Options (all keyword-only):
+
+        - ``api_key``: ``vibe_api_...`` (personal) or ``vibe_app_...`` (an app: give ``session_token`` too).
+        - ``session_token``: the user's session token, sent as ``Authorization: Bearer``.
+        - ``base_url``: the gateway's ``/v1`` address (another one: the emulator's).
+        - ``limiter``: default ``"vibecode"`` (300 requests/min); other values as in :meth:`from_webhook`.
+        - ``retry``, ``timeout``, ``http_session``, ``auto_batch``, ``transport``, ``clock``, ``sleep``,
+          ``ssl``, ``hooks``: as in :meth:`from_webhook`.
         """
         _check_kwargs(timeout, auto_batch, http_session, retry)
+        context = _ssl_context(ssl, http_session)
+        if transport is None and context is not None:
+            transport = AiohttpTransport(http_session, timeout=timeout, ssl=context)
         session = vibecode_session(
             api_key=api_key,
             session_token=session_token,
@@ -334,13 +492,26 @@ class BizprocClient:
             clock=clock,
             sleep=sleep,
         )
-        return cls(session, auto_batch=auto_batch)
+        return cls(session, auto_batch=auto_batch, hooks=hooks)
 
     async def call(
         self, method: str, params: Mapping[str, Any] | None = None, *, idempotent: bool | None = None
     ) -> ApiResponse:
         """Call any REST method; returns its ``result`` with ``total``, ``next`` and ``time``."""
+        if isinstance(method, str):
+            self._check_context(method)
         return await self.session.call(method, params, idempotent=idempotent)
+
+    def _check_context(self, method: str) -> None:
+        """Refuse, before sending, a method that needs an application context when the client is a webhook."""
+        if isinstance(self.session.auth, WebhookAuth) and method_info(method).app_context:
+            raise AccessDeniedError(
+                f"{method} works only in an application context (the portal answers a webhook with "
+                "ACCESS_DENIED 'Application context required'): use BizprocClient.from_oauth with the app's "
+                "tokens",
+                code="ACCESS_DENIED",
+                method=method,
+            )
 
     def batch(self, *, halt: bool = False) -> BatchComposer:
         """A composer: ``async with client.batch() as b:`` queues calls and sends them as batches."""

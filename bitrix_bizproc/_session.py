@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import random
@@ -13,6 +14,7 @@ from typing import Any
 
 from ._auth import Authenticator
 from ._limiter import Limiter
+from ._observe import AnswerEvent, Hooks, RequestEvent, RetryEvent, ThrottleEvent, host_of
 from ._stats import Stats
 from ._transport import HttpResponse, Transport
 from .protocol.auth import redact
@@ -88,6 +90,7 @@ class Session:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
+        hooks: Hooks | None = None,
     ) -> None:
         self.auth = auth
         self.transport = transport
@@ -98,6 +101,8 @@ class Session:
         self._sleep = sleep
         self._rng = rng
         self._closed = False
+        self.hooks = hooks if hooks is not None else Hooks()
+        self._request_ids = itertools.count(1)
 
     async def call(
         self, method: str, params: Mapping[str, Any] | None = None, *, idempotent: bool | None = None
@@ -126,20 +131,47 @@ class Session:
         attempt = 0
         refreshed = False
         debug = logger.isEnabledFor(logging.DEBUG)
+        observed = bool(self.hooks)
         while True:
+            waited = 0.0
             if not self.limiter.try_acquire(method):
+                held = self._clock()
                 await self.limiter.acquire(method)
+                waited = self._clock() - held
             request, used = await self.auth.request(method, wire)
+            if observed:
+                host, request_id = host_of(request.url), next(self._request_ids)
+                if waited > 0:
+                    self.hooks.emit(ThrottleEvent(method, host, waited))
+                self.hooks.emit(RequestEvent(method, host, attempt + 1, request_id))
+                sent_at = time.monotonic()
             if debug:
                 url = redact(request.url, self.auth.secrets())
                 logger.debug("-> %s %s (try %d)", request.method, url, attempt + 1)
             self.stats.requests += 1
             response: HttpResponse | None = None
             try:
-                response = await self.transport.send(request)
-                result = parse_response(
-                    response.status, response.body, method=method, retry_after=_retry_after(response)
-                )
+                try:
+                    response = await self.transport.send(request)
+                    result = parse_response(
+                        response.status, response.body, method=method, retry_after=_retry_after(response)
+                    )
+                except BitrixError as exc:
+                    if observed:
+                        status = response.status if response is not None else 0
+                        answer = (method, host, attempt + 1, request_id, status, time.monotonic() - sent_at)
+                        self.hooks.emit(AnswerEvent(*answer, exc.code or type(exc).__name__))
+                    raise
+                if observed:
+                    answer = (
+                        method,
+                        host,
+                        attempt + 1,
+                        request_id,
+                        response.status,
+                        time.monotonic() - sent_at,
+                    )
+                    self.hooks.emit(AnswerEvent(*answer))
             except ExpiredTokenError:
                 if refreshed or not await self.auth.on_expired(used):
                     raise
@@ -155,6 +187,11 @@ class Session:
                 if decision is None:
                     raise
                 self._log_retry(method, exc, decision.reason, decision.delay, attempt)
+                if observed:
+                    error = exc.code or type(exc).__name__
+                    self.hooks.emit(
+                        RetryEvent(method, host, attempt + 1, decision.reason.value, decision.delay, error)
+                    )
                 if decision.delay > 0:
                     await self._sleep(decision.delay)
                 attempt += 1

@@ -7,6 +7,7 @@ may have reached the portal (``sent``) and whether it timed out (``timeout``).
 
 from __future__ import annotations
 
+import ssl as _ssl
 from collections.abc import Mapping
 from typing import Protocol
 
@@ -64,6 +65,7 @@ class AiohttpTransport:
         *,
         timeout: float | None = 30.0,
         pool_size: int = 100,
+        ssl: _ssl.SSLContext | None = None,
     ) -> None:
         if session is not None and not isinstance(session, aiohttp.ClientSession):
             raise ConfigurationTypeError(
@@ -74,13 +76,14 @@ class AiohttpTransport:
         self._closed = False
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._pool_size = pool_size
+        self._ssl: _ssl.SSLContext | bool = True if ssl is None else ssl  # True: the system's CAs
 
     def _client(self) -> aiohttp.ClientSession:
         session = self._session
         if session is None:
             if self._closed:  # a call still retrying after aclose(): do not open a pool nobody closes
                 raise RuntimeError("the transport is closed")
-            connector = aiohttp.TCPConnector(limit=self._pool_size, ttl_dns_cache=300)
+            connector = aiohttp.TCPConnector(limit=self._pool_size, ttl_dns_cache=300, ssl=self._ssl)
             session = self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
         return session
 

@@ -29,16 +29,19 @@ from bitrix_bizproc.cli._common import (
     EXIT_CONNECTION,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
+    EXIT_NOT_CONFIRMED,
     EXIT_OK,
     EXIT_USAGE,
     OAUTH_ENV,
     TOKEN_URL_ENV,
     WEBHOOK_ENV,
 )
-from bitrix_bizproc.emulator import EmulatedPortal
+from bitrix_bizproc.emulator import EmulatedPortal, FaultKind
 from bitrix_bizproc.emulator.records import Workflow
 from bitrix_bizproc.jobs import Journal
 from bitrix_bizproc.models import DocumentId, F
+
+pytest_plugins = ["pytester"]
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 HOOK = "https://portal.bitrix24.com/rest/1/abc123/"
@@ -69,6 +72,10 @@ MARKERS = {
     "emulator": "EmulatedPortal(",
     "vibecode": "from_vibecode(",
     "apps": "BitrixApp(",
+    "plugin": "bitrix_client)",
+    "sync": "def running(",
+    "selfhosted": "allow_http=True",
+    "hooks": "@client.on",
 }
 
 
@@ -301,7 +308,7 @@ def test_the_command_line_synopsis_matches_the_parser() -> None:
         words = line.split()
         assert words[0] == "bizproc", line
         path = [w for w in words[1:] if w.isidentifier()][
-            : 2 if words[1] in ("instances", "templates", "tasks") else 1
+            : 2 if words[1] in ("instances", "templates", "tasks", "users") else 1
         ]
         usage = _subparser(build_parser(), path).format_help()
         for option in re.findall(r"--[a-z][a-z-]*", line):
@@ -313,7 +320,14 @@ def test_the_exit_codes_and_variables_are_the_cli_s() -> None:
     codes = re.search(r"Exit codes: (.*?)\.\n", section, flags=re.S)
     assert codes
     numbers = [int(n) for n in re.findall(r"(?:^|, )(\d+) ", codes.group(1))]
-    assert numbers == [EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECTION, EXIT_INTERRUPTED]
+    assert numbers == [
+        EXIT_OK,
+        EXIT_FAILED,
+        EXIT_USAGE,
+        EXIT_CONNECTION,
+        EXIT_NOT_CONFIRMED,
+        EXIT_INTERRUPTED,
+    ]
     named = set(re.findall(r"`(BITRIX24_[A-Z_]+)`", section))
     assert named == {WEBHOOK_ENV, TOKEN_URL_ENV, *OAUTH_ENV.values()}
 
@@ -356,3 +370,39 @@ async def test_bitrix24_app(portal: EmulatedPortal) -> None:
     (run,) = portal.robots.runs_of(record.id)
     assert run.return_values == {"hash": "5d41402abc4b2a76b9719d911017c592"}  # md5("hello")
     assert [e.message for e in portal.state.activity_log if e.workflow_id == record.id] == ["hashed"]
+def test_testing_your_code(pytester: pytest.Pytester) -> None:
+    _line, source = block("plugin")
+    pytester.makepyfile(test_users_code=source)
+    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
+    result = pytester.runpytest("-p", "bitrix_bizproc.testing.pytest_plugin", "-p", "no:cacheprovider", "-q")
+    result.assert_outcomes(passed=2)
+
+
+async def test_synchronous_callers(portal: EmulatedPortal, capsys: pytest.CaptureFixture[str]) -> None:
+    add_templates(portal, 12)
+    portal.state.add_instances(4, template_id=12)
+    portal.state.add_instances(2, template_id=11)
+    namespace = await run_block("sync", {HOOK: portal.webhook_url})
+    assert capsys.readouterr().out.strip() == "4"
+    assert await asyncio.to_thread(namespace["running"], 11) == 2  # a plain function, one loop per call
+
+
+async def test_self_hosted_portals() -> None:
+    namespace = await run_block("selfhosted", {})
+    assert namespace["intranet"].session.auth.credentials.base_url.startswith("http://bitrix.corp.local/")
+    assert namespace["intranet"].session.limiter.spec is None
+
+
+async def test_hooks_and_opentelemetry(portal: EmulatedPortal, caplog: pytest.LogCaptureFixture) -> None:
+    namespace = await run_block("hooks", {HOOK: portal.webhook_url})
+    client = namespace["client"]
+    assert len(client.session.hooks) == 2  # the audit hook and OpenTelemetry's
+    portal.faults.inject(FaultKind.HTTP_502, times=1, method="user.get")
+    client.session._sleep = _no_sleep
+    async with client:
+        await client.call("user.get")
+    assert "retrying user.get on 127.0.0.1:" in caplog.text
+
+
+async def _no_sleep(seconds: float) -> None:
+    await asyncio.sleep(0)

@@ -28,9 +28,12 @@ def _subcommand_modules() -> list[SubcommandModule]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every discovered subcommand."""
+    from .. import __version__
+
     parser = argparse.ArgumentParser(
         prog="bizproc", description="Bitrix24 business processes from the shell."
     )
+    parser.add_argument("--version", action="version", version=f"bizproc (bitrix_bizproc) {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _subcommand_modules():
         module.register(subparsers)

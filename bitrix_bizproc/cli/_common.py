@@ -7,6 +7,7 @@ Exit codes (stable; scripts may rely on them):
 1     the job ran but some items failed (the report lists them with their codes)
 2     usage or bad input: unknown option, bad date or filter, no credentials, user not found
 3     connection or authentication: portal unreachable, credentials refused, job stopped early
+4     not confirmed: a destructive command without a terminal and without ``--yes`` only listed
 130   interrupted (Ctrl+C); a job run with ``--journal FILE`` resumes when rerun with the same FILE
 ====  ===========================================================================
 """
@@ -26,6 +27,7 @@ from collections.abc import Callable, Coroutine, Iterator, Mapping
 from typing import Any, TextIO
 
 from .._client import BizprocClient
+from .._observe import AnswerEvent, Event, RequestEvent, RetryEvent, ThrottleEvent
 from ..jobs import JobAbortedError
 from ..protocol.auth import redact
 from ..protocol.errors import (
@@ -46,6 +48,7 @@ __all__ = [
     "EXIT_CONNECTION",
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
+    "EXIT_NOT_CONFIRMED",
     "EXIT_OK",
     "EXIT_USAGE",
     "OAUTH_ENV",
@@ -53,6 +56,7 @@ __all__ = [
     "add_connection_options",
     "ask",
     "client_from_args",
+    "ctrl_c_raises",
     "iso_date",
     "key_value",
     "non_negative_int",
@@ -64,6 +68,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_CONNECTION = 3
+EXIT_NOT_CONFIRMED = 4
 EXIT_INTERRUPTED = 130
 
 WEBHOOK_ENV = "BITRIX24_WEBHOOK_URL"
@@ -114,6 +119,24 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="retries of a failed request (5xx, dropped connection, rate limit) before giving up (default 4)",
     )
+    group.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=30.0,
+        metavar="SECONDS",
+        help="give up on one request after SECONDS without a whole answer (default 30)",
+    )
+    group.add_argument(
+        "--allow-http",
+        action="store_true",
+        help="accept a plain http:// webhook or endpoint (a self-hosted portal on an intranet)",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show each request, answer, retry and rate-limit wait on stderr as it happens",
+    )
 
 
 def positive_int(text: str) -> int:
@@ -121,6 +144,17 @@ def positive_int(text: str) -> int:
     if not text.strip().isdigit() or int(text) <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return int(text)
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a number > 0 (seconds)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value
 
 
 def non_negative_int(text: str) -> int:
@@ -135,6 +169,10 @@ def client_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = N
     env = os.environ if env is None else env
     limiter: LimiterOption = getattr(args, "limiter", None) or "standard"
     retry = RetryPolicy(max_attempts=1 + getattr(args, "retries", 4))
+    common: dict[str, Any] = {"timeout": getattr(args, "timeout", 30.0)}
+    if getattr(args, "verbose", False):
+        common["hooks"] = [show_event]
+    allow_http: bool = getattr(args, "allow_http", False)
     flag_key = getattr(args, "vibecode_key", None)
     if flag_key and getattr(args, "webhook", None):
         raise UsageError("give --webhook or --vibecode-key, not both")
@@ -142,16 +180,19 @@ def client_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = N
     vibecode_key = flag_key or (None if url else env.get(VIBECODE_ENV))
     try:
         if vibecode_key:
-            return _vibecode_client(args, env, vibecode_key, retry)
+            return _vibecode_client(args, env, vibecode_key, retry, common)
         if url:
-            return BizprocClient.from_webhook(url, limiter=limiter, retry=retry)
+            return BizprocClient.from_webhook(
+                url, limiter=limiter, retry=retry, allow_http=allow_http, **common
+            )
         oauth = {name: env.get(var) for name, var in OAUTH_ENV.items()}
         if any(oauth.values()):
             missing = [OAUTH_ENV[name] for name, value in oauth.items() if not value]
             if missing:
                 raise UsageError(f"incomplete OAuth settings: {', '.join(missing)} not set")
             extra: dict[str, Any] = {"token_url": env[TOKEN_URL_ENV]} if env.get(TOKEN_URL_ENV) else {}
-            return BizprocClient.from_oauth(**oauth, limiter=limiter, retry=retry, **extra)  # type: ignore[arg-type]
+            extra.update(common, limiter=limiter, retry=retry, allow_http=allow_http)
+            return BizprocClient.from_oauth(**oauth, **extra)  # type: ignore[arg-type]
     except (ValueError, TypeError) as exc:
         secrets = [*_url_secrets(url), *(v for v in (vibecode_key, *env.values()) if v and len(v) >= 8)]
         raise UsageError(redact(str(exc), secrets)) from None
@@ -162,13 +203,34 @@ def client_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = N
 
 
 def _vibecode_client(
-    args: argparse.Namespace, env: Mapping[str, str], api_key: str, retry: RetryPolicy
+    args: argparse.Namespace, env: Mapping[str, str], api_key: str, retry: RetryPolicy, common: dict[str, Any]
 ) -> BizprocClient:
     """A client through the Vibecode gateway, paced by its own limit unless ``--limiter`` says otherwise."""
     limiter: LimiterOption = getattr(args, "limiter", None) or "vibecode"
     extra: dict[str, Any] = {"base_url": env[VIBECODE_URL_ENV]} if env.get(VIBECODE_URL_ENV) else {}
     token = env.get(VIBECODE_TOKEN_ENV) or None
-    return BizprocClient.from_vibecode(api_key, session_token=token, limiter=limiter, retry=retry, **extra)
+    return BizprocClient.from_vibecode(
+        api_key, session_token=token, limiter=limiter, retry=retry, **extra, **common
+    )
+
+
+def show_event(event: Event) -> None:
+    """``--verbose``: one line on stderr per request, answer, retry and rate-limit wait (no secrets)."""
+    where = f"{event.method} on {event.host}"
+    if isinstance(event, RequestEvent):
+        line = f"-> {where} (try {event.attempt})"
+    elif isinstance(event, AnswerEvent):
+        outcome = f"HTTP {event.status}" if event.status else "no answer"
+        error = f" {event.error}" if event.error else ""
+        line = f"<- {where}: {outcome}{error} in {event.seconds:.2f} s"
+    elif isinstance(event, RetryEvent):
+        line = f"retrying {where} in {event.delay:.1f} s ({event.reason}, try {event.attempt + 1} next)"
+    elif isinstance(event, ThrottleEvent):
+        line = f"waited {event.waited:.1f} s for {where}: staying under the portal's limits"
+    else:
+        return
+    sys.stderr.write(f"bizproc: {line}\n")
+    sys.stderr.flush()
 
 
 def _url_secrets(url: str | None) -> list[str]:
@@ -224,7 +286,7 @@ def key_value(text: str) -> tuple[str, Any]:
 
 
 @contextlib.contextmanager
-def _ctrl_c_raises() -> Iterator[None]:
+def ctrl_c_raises() -> Iterator[None]:
     """Ctrl+C raises at once: under ``asyncio.run`` it would only cancel the task, once the answer is in."""
     if threading.current_thread() is not threading.main_thread():  # signal handlers belong to the main one
         yield
@@ -240,9 +302,9 @@ def ask(question: str, *, stdin: TextIO | None = None, out: TextIO | None = None
     """Ask a yes/no question on the terminal; anything but y/yes is no, Ctrl+C interrupts."""
     stdin = stdin or sys.stdin
     out = out or sys.stderr
-    out.write(f"{question} [y/N] ")
-    out.flush()
-    with _ctrl_c_raises():
+    with ctrl_c_raises():  # armed first: a Ctrl+C the moment the question shows must interrupt
+        out.write(f"{question} [y/N] ")
+        out.flush()
         answer = stdin.readline()
     return answer.strip().lower() in ("y", "yes")
 
@@ -291,7 +353,7 @@ def run_async(
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # nothing more reaches the closed pipe, not even at exit
         os.close(devnull)
-        return EXIT_FAILED
+        return EXIT_OK  # the reader had what it wanted: not a failure
     except OSError as exc:  # a journal that cannot be written
         err.write(f"{prog}: error: {_message(exc)}\n")
         return EXIT_FAILED

@@ -1,4 +1,4 @@
-"""Rows as a table, JSON lines or CSV, for the ``list`` commands."""
+"""Rows as a table, a JSON array, JSON Lines or CSV, for the ``list`` commands (streamed but the table)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
-__all__ = ["FORMATS", "cell", "write_rows"]
+__all__ = ["FORMATS", "RowWriter", "cell", "write_rows"]
 
-FORMATS = ("table", "json", "csv")
+FORMATS = ("table", "json", "jsonl", "csv")
 _MAX_CELL = 48
 
 
@@ -55,32 +55,81 @@ def _clip(text: str) -> str:
     return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
 
 
-def write_rows(
-    rows: Iterable[Mapping[str, Any]], out: TextIO, *, fmt: str = "table", columns: Sequence[str] = ()
-) -> int:
-    """Write ``rows`` as ``table``, ``json`` (one object per line) or ``csv``; returns the row count."""
-    materialized = list(rows)
-    cols = _columns(materialized, columns)
-    if fmt == "json":  # keys in the same order as the table's columns
-        for row in materialized:
-            ordered = {c: row[c] for c in cols if c in row}
-            out.write(json.dumps(_json_ready(ordered), ensure_ascii=False) + "\n")
-        return len(materialized)
-    if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(cols)
-        for row in materialized:
-            writer.writerow([cell(row.get(c)) for c in cols])
-        return len(materialized)
-    if fmt != "table":
-        raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
-    if not materialized:
+class RowWriter:
+    """Writes rows as they come (``json`` array, ``jsonl``, ``csv``), or all at once at the end (``table``).
+
+    ``columns`` is the order of the fields (and the CSV header, printed even when no row follows); without
+    it the first row's keys are used.
+    """
+
+    def __init__(self, out: TextIO, fmt: str = "table", columns: Sequence[str] = ()) -> None:
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+        self.out, self.fmt, self.count = out, fmt, 0
+        self._columns = list(columns)
+        self._held: list[Mapping[str, Any]] = []  # the table needs every row for its widths
+        self._csv = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
+
+    def _ordered(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        cols = self._columns or list(row)
+        return {c: row[c] for c in [*cols, *(k for k in row if k not in cols)] if c in row}
+
+    def write(self, row: Mapping[str, Any]) -> None:
+        """One row."""
+        if self.count == 0 and not self._columns and self.fmt == "csv":
+            self._columns = list(row)
+            self._header()
+        if self.fmt == "json":
+            self.out.write(("[\n" if self.count == 0 else ",\n") + _json_line(self._ordered(row)))
+        elif self.fmt == "jsonl":
+            self.out.write(_json_line(self._ordered(row)) + "\n")
+        elif self._csv is not None:
+            self._csv.writerow([cell(row.get(c)) for c in self._columns])
+        else:
+            self._held.append(row)
+        self.count += 1
+
+    def begin(self) -> None:
+        """Before the first row: the CSV header, when the columns are known."""
+        if self.fmt == "csv" and self._columns:
+            self._header()
+
+    def _header(self) -> None:
+        assert self._csv is not None
+        self._csv.writerow(self._columns)
+
+    def end(self) -> int:
+        """After the last row: close the JSON array, draw the table; returns the row count."""
+        if self.fmt == "json":
+            self.out.write("\n]\n" if self.count else "[]\n")
+        elif self.fmt == "table":
+            _table(self._held, self.out, self._columns)
+        return self.count
+
+
+def _json_line(row: Mapping[str, Any]) -> str:
+    return json.dumps(_json_ready(row), ensure_ascii=False)
+
+
+def _table(rows: Sequence[Mapping[str, Any]], out: TextIO, preferred: Sequence[str]) -> None:
+    if not rows:
         out.write("(no rows)\n")
-        return 0
-    grid = [[_clip(cell(row.get(c))) for c in cols] for row in materialized]
+        return
+    cols = _columns(rows, preferred)
+    grid = [[_clip(cell(row.get(c))) for c in cols] for row in rows]
     widths = [max(len(c), *(len(line[i]) for line in grid)) for i, c in enumerate(cols)]
     out.write("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip() + "\n")
     out.write("  ".join("-" * w for w in widths) + "\n")
     for line in grid:
         out.write("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() + "\n")
-    return len(materialized)
+
+
+def write_rows(
+    rows: Iterable[Mapping[str, Any]], out: TextIO, *, fmt: str = "table", columns: Sequence[str] = ()
+) -> int:
+    """Write ``rows`` as ``table``, ``json`` (an array), ``jsonl`` (one object per line) or ``csv``."""
+    writer = RowWriter(out, fmt, columns)
+    writer.begin()
+    for row in rows:
+        writer.write(row)
+    return writer.end()

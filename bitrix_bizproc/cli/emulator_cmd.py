@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import socket
 import sys
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+from ..protocol.auth import is_loopback
 from ._common import EXIT_USAGE, non_negative_int
 
 __all__ = ["register", "run"]
@@ -42,6 +45,30 @@ def _port(text: str) -> int:
     return port
 
 
+_WILDCARDS = ("0.0.0.0", "::", "")
+
+
+def urls_to_print(webhook_url: str, host: str, *, hostname: str | None = None) -> tuple[str, str | None]:
+    """The webhook URL for this machine (one the client accepts as is), and the hint for other machines.
+
+    A wildcard ``--host`` (``0.0.0.0``, ``::``) is reached here as ``127.0.0.1``; other machines reach it by
+    this machine's name over plain http, which the client accepts only with ``--allow-http``.
+    """
+    parts = urlsplit(webhook_url)
+    port = f":{parts.port}" if parts.port else ""
+    if host in _WILDCARDS:
+        local = urlunsplit(parts._replace(netloc=f"127.0.0.1{port}"))
+        name = hostname or socket.gethostname()
+    elif is_loopback(host):
+        return webhook_url, None
+    else:
+        local, name = webhook_url, None
+    if name is None:
+        return local, f"{local} (plain http: pass --allow-http, or allow_http=True in Python)"
+    remote = urlunsplit(parts._replace(netloc=f"{name}{port}"))
+    return local, f"{remote} (plain http: pass --allow-http, or allow_http=True in Python)"
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM; exit status 0 (2 if it cannot listen on --host/--port)."""
     try:
@@ -67,7 +94,10 @@ async def _serve(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with portal:
-        print(f"webhook: {portal.webhook_url}", flush=True)
+        local, remote = urls_to_print(portal.webhook_url, args.host)
+        print(f"webhook: {local}", flush=True)
+        if remote is not None:
+            print(f"webhook from other machines: {remote}")
         app = portal.oauth_app
         print(f"oauth client_id: {app.client_id}")
         print(f"oauth client_secret: {app.client_secret}")

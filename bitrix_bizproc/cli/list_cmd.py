@@ -1,4 +1,4 @@
-"""``bizproc instances list``, ``bizproc templates list``, ``bizproc tasks list``: read-only listings."""
+"""``bizproc instances|templates|tasks|users list``: read-only listings, streamed as the pages come."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ._common import (
     non_negative_int,
     run_async,
 )
-from ._output import FORMATS, write_rows
+from ._output import FORMATS, RowWriter
 
 __all__ = ["register"]
 
@@ -31,6 +31,7 @@ class _Listing:
     method: str  # the namespace's paginator: "instances"
     columns: tuple[str, ...]  # the default SELECT, in display order
     what: str
+    example: str  # a --filter that works on this listing, for --help
 
 
 LISTINGS = (
@@ -40,6 +41,7 @@ LISTINGS = (
         "instances",
         ("ID", "STARTED", "STARTED_BY", "TEMPLATE_ID", "MODULE_ID", "ENTITY", "DOCUMENT_ID", "MODIFIED"),
         "running workflow instances (bizproc.workflow.instances)",
+        "'<STARTED=2025-01-01'",
     ),
     _Listing(
         "templates",
@@ -47,6 +49,7 @@ LISTINGS = (
         "list",
         ("ID", "NAME", "MODULE_ID", "ENTITY", "DOCUMENT_TYPE", "AUTO_EXECUTE", "USER_ID", "MODIFIED"),
         "workflow templates (bizproc.workflow.template.list)",
+        "MODULE_ID=crm",
     ),
     _Listing(
         "tasks",
@@ -54,12 +57,21 @@ LISTINGS = (
         "list",
         ("ID", "WORKFLOW_ID", "NAME", "USER_ID", "STATUS", "DOCUMENT_NAME", "MODIFIED"),
         "workflow tasks (bizproc.task.list)",
+        "USER_ID=57",
+    ),
+    _Listing(
+        "users",
+        "users",
+        "list",
+        ("ID", "ACTIVE", "NAME", "LAST_NAME", "EMAIL", "WORK_POSITION", "LAST_LOGIN"),
+        "users, dismissed employees first (user.get)",
+        "ACTIVE=N",
     ),
 )
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Add ``instances``, ``templates`` and ``tasks``, each with a ``list`` action."""
+    """Add ``instances``, ``templates``, ``tasks`` and ``users``, each with a ``list`` action."""
     for listing in LISTINGS:
         noun = subparsers.add_parser(listing.noun, help=f"list {listing.what}")
         actions = noun.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -71,13 +83,17 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
             type=key_value,
             default=[],
             metavar="KEY=VALUE",
-            help="a filter condition, repeatable; operators go before the key: '<STARTED=2025-01-01'",
+            help=f"a filter condition, repeatable; operators go before the key, e.g. {listing.example}",
         )
         parser.add_argument(
             "--select", metavar="FIELDS", help=f"comma-separated fields (default {','.join(listing.columns)})"
         )
         parser.add_argument(
-            "--format", choices=FORMATS, default="table", help="output format (default table)"
+            "--format",
+            choices=FORMATS,
+            default="table",
+            help="table (default), json (one array), jsonl (one object per line) or csv; "
+            "all but table are written as the pages arrive",
         )
         parser.add_argument(
             "--limit",
@@ -114,14 +130,29 @@ def _filter(pairs: Sequence[tuple[str, Any]]) -> dict[str, Any] | None:
     return out or None
 
 
+def _walks(listing: _Listing, namespace: Any, args: argparse.Namespace, select: list[str]) -> list[Any]:
+    """The paginators to read, in order: for users without an ACTIVE filter, the dismissed ones first."""
+    base = _filter(args.filter)
+    method = getattr(namespace, listing.method)
+    if listing.noun == "users" and not any(k.lstrip("!<>=@").upper() == "ACTIVE" for k in base or {}):
+        return [method({**(base or {}), "ACTIVE": active}, select=select) for active in (False, True)]
+    return [method(base, select=select)]
+
+
 async def _list(listing: _Listing, args: argparse.Namespace) -> int:
     select = _select(args, listing)
     client = client_from_args(args)
+    writer = RowWriter(sys.stdout, args.format, select)
+    writer.begin()
+    limit = args.limit or None
     async with client:
-        namespace = getattr(client, listing.namespace)
-        walk = getattr(namespace, listing.method)(_filter(args.filter), select=select)
-        rows = await walk.collect(limit=args.limit or None)
-    shown = write_rows((unstructure(r) for r in rows), sys.stdout, fmt=args.format, columns=select)
+        for walk in _walks(listing, getattr(client, listing.namespace), args, select):
+            async for row in walk:
+                if limit is not None and writer.count >= limit:
+                    break
+                writer.write(unstructure(row))
+            await walk.aclose()
+    shown = writer.end()
     if args.limit and shown == args.limit:
         print(f"(first {shown} rows; --limit N for more, --limit 0 for all)", file=sys.stderr)
     return EXIT_OK

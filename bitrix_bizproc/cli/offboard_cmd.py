@@ -8,7 +8,7 @@ from typing import Any
 from ..jobs import offboard_employee
 from ..jobs.offboard import OffboardAction
 from ._common import UsageError, add_connection_options, positive_int, run_async
-from ._jobrun import EPILOG, add_job_options, run_job_command
+from ._jobrun import EPILOG, add_job_options, describe_workflows, run_job_command
 
 __all__ = ["register"]
 
@@ -57,4 +57,5 @@ async def _offboard(args: argparse.Namespace) -> int:
         lambda client, run: offboard_employee(
             client, user=args.user, action=action, to_user=args.delegate_to, status=args.status, **run
         ),
+        None if action == "delegate" else describe_workflows,  # delegation lists task IDs
     )

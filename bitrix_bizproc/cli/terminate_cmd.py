@@ -9,7 +9,7 @@ from ..jobs import instance_filter, terminate_workflows
 from ..models.documents import DocumentType
 from ..protocol.errors import ValidationError
 from ._common import UsageError, add_connection_options, iso_date, key_value, positive_int, run_async
-from ._jobrun import EPILOG, add_job_options, run_job_command
+from ._jobrun import EPILOG, add_job_options, describe_workflows, run_job_command
 
 __all__ = ["register"]
 
@@ -37,8 +37,18 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     add_connection_options(parser)
     which = parser.add_argument_group("which workflows (all criteria must match)")
-    which.add_argument("--started-before", type=iso_date, metavar="DATE", help="started before DATE (UTC)")
-    which.add_argument("--started-after", type=iso_date, metavar="DATE", help="started on/after DATE (UTC)")
+    which.add_argument(
+        "--started-before",
+        type=iso_date,
+        metavar="DATE",
+        help="started before DATE; midnight UTC unless DATE carries an offset (2025-01-01T00:00:00+03:00)",
+    )
+    which.add_argument(
+        "--started-after",
+        type=iso_date,
+        metavar="DATE",
+        help="started on/after DATE; UTC unless DATE carries an offset",
+    )
     which.add_argument("--template", type=positive_int, metavar="ID", help="of the template with this ID")
     which.add_argument(
         "--document-type",
@@ -99,4 +109,5 @@ async def _terminate(args: argparse.Namespace) -> int:
             document_type=args.document_type,
             **run,
         ),
+        describe_workflows,
     )

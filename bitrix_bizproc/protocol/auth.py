@@ -58,15 +58,22 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_base_url(url: str, *, what: str) -> str:
-    """Validate an absolute https URL (http only for loopback hosts) and return it with a trailing slash."""
+def check_base_url(url: str, *, what: str, allow_http: bool = False) -> str:
+    """Validate an absolute https URL and return it with a trailing slash.
+
+    Plain http is accepted for loopback hosts, and for any host with ``allow_http=True`` (a self-hosted
+    portal on an intranet).
+    """
     if not isinstance(url, str):
         raise ConfigurationTypeError(f"{what} must be a string, not {type(url).__name__}")
     parts = urlsplit(url.strip())
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise _config_error(f"{what} must be an absolute https:// URL, got {redact_url(url)!r}")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise _config_error(f"{what} must use https (plain http is allowed for loopback hosts only)")
+    if parts.scheme == "http" and not allow_http and not is_loopback(parts.hostname):
+        raise _config_error(
+            f"{what} must use https; for a self-hosted portal over plain http pass allow_http=True "
+            "(bizproc --allow-http)"
+        )
     if parts.query or parts.fragment:
         raise _config_error(f"{what} must not carry a query or fragment: {redact_url(url)!r}")
     if parts.username is not None or parts.password is not None:
@@ -98,9 +105,9 @@ class WebhookCredentials:
     code: str
 
     @classmethod
-    def parse(cls, url: str) -> WebhookCredentials:
-        """Parse and validate a webhook URL (https required, except for loopback hosts)."""
-        base = check_base_url(url, what="webhook URL")
+    def parse(cls, url: str, *, allow_http: bool = False) -> WebhookCredentials:
+        """Parse and validate a webhook URL (https required, except for loopback hosts or ``allow_http``)."""
+        base = check_base_url(url, what="webhook URL", allow_http=allow_http)
         match = _WEBHOOK_PATH.match(urlsplit(base).path)
         if match is None:
             raise _config_error(
@@ -129,6 +136,7 @@ class OAuthApp:
     client_id: str
     client_secret: str
     token_url: str = DEFAULT_TOKEN_URL
+    allow_http: bool = False  # a self-hosted portal whose client_endpoint is plain http
 
     def __repr__(self) -> str:
         return f"OAuthApp(client_id={self.client_id!r}, client_secret='***', token_url={self.token_url!r})"
@@ -166,7 +174,10 @@ class OAuthTokens:
             return cls(
                 access_token=str(data["access_token"]),
                 refresh_token=str(data["refresh_token"]),
-                client_endpoint=check_base_url(str(data["client_endpoint"]), what="client_endpoint"),
+                # Restored as saved; the client holding them checks http against its own allow_http.
+                client_endpoint=check_base_url(
+                    str(data["client_endpoint"]), what="client_endpoint", allow_http=True
+                ),
                 expires_at=None if data.get("expires_at") is None else float(data["expires_at"]),
                 member_id=data.get("member_id"),
                 scope=data.get("scope"),
@@ -197,7 +208,7 @@ def build_refresh_request(app: OAuthApp, refresh_token: str) -> str:
 
 
 def parse_token_response(
-    status: int, body: bytes, *, now: float, previous: OAuthTokens | None = None
+    status: int, body: bytes, *, now: float, previous: OAuthTokens | None = None, allow_http: bool = False
 ) -> OAuthTokens:
     """Read the token server's answer: new tokens, or :class:`InvalidGrantError` and friends."""
     try:
@@ -221,7 +232,7 @@ def parse_token_response(
     return OAuthTokens(
         access_token=str(access),
         refresh_token=str(refresh),
-        client_endpoint=check_base_url(str(endpoint), what="client_endpoint"),
+        client_endpoint=check_base_url(str(endpoint), what="client_endpoint", allow_http=allow_http),
         expires_at=_expiry(data, now),
         member_id=_opt_str(data.get("member_id")) or (previous.member_id if previous else None),
         scope=_opt_str(data.get("scope")),

@@ -108,10 +108,11 @@ PRESETS: dict[str, BucketSpec | None] = {
     "enterprise": BucketSpec(rate=5.0, burst=250),
     # The Vibecode gateway: 300 requests/min per key. 23 at once plus 4.5/s: no 60 s window holds over 293.
     "vibecode": BucketSpec(rate=4.5, burst=30),
+    "unlimited": None,  # a self-hosted portal without limits: no pacing at all
     "off": None,
 }
 
-LimiterOption = Literal["standard", "enterprise", "vibecode", "off"] | BucketSpec | None
+LimiterOption = Literal["standard", "enterprise", "vibecode", "unlimited", "off"] | BucketSpec | None
 
 
 def bucket_spec(option: object) -> BucketSpec | None:

@@ -94,3 +94,27 @@ def test_a_port_in_use_is_one_line_not_a_traceback(capsys: pytest.CaptureFixture
     err = capsys.readouterr().err
     assert err.startswith(f"bizproc emulator: cannot listen on 127.0.0.1:{port}: ")
     assert "Traceback" not in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::"])
+def test_a_wildcard_host_prints_a_url_the_client_accepts(host: str) -> None:
+    from bitrix_bizproc import BizprocClient, ConfigurationError
+    from bitrix_bizproc.cli.emulator_cmd import urls_to_print
+
+    bound = f"http://{'[::]' if ':' in host else host}:8080/rest/1/abcdefgh12345678/"
+    local, remote = urls_to_print(bound, host, hostname="intranet-box")
+    assert local == "http://127.0.0.1:8080/rest/1/abcdefgh12345678/"
+    BizprocClient.from_webhook(local)  # accepted as it is
+    assert remote is not None and remote.startswith("http://intranet-box:8080/rest/1/")
+    assert "--allow-http" in remote
+    url = remote.split()[0]
+    with pytest.raises(ConfigurationError):
+        BizprocClient.from_webhook(url)
+    BizprocClient.from_webhook(url, allow_http=True)
+
+
+def test_a_loopback_host_needs_no_hint() -> None:
+    from bitrix_bizproc.cli.emulator_cmd import urls_to_print
+
+    url = "http://127.0.0.1:8080/rest/1/abcdefgh12345678/"
+    assert urls_to_print(url, "127.0.0.1", hostname="box") == (url, None)

@@ -155,11 +155,11 @@ async def test_one_ctrl_c_at_the_prompt_interrupts(portal: EmulatedPortal) -> No
         assert proc.stderr is not None
         err = b""
         while b"[y/N]" not in err:
-            chunk = await asyncio.wait_for(proc.stderr.read(200), timeout=90)
+            chunk = await asyncio.wait_for(proc.stderr.read(200), timeout=30)
             assert chunk, err.decode()
             err += chunk
         proc.send_signal(signal.SIGINT)  # once
-        assert await asyncio.wait_for(proc.wait(), timeout=90) == 130
+        assert await asyncio.wait_for(proc.wait(), timeout=30) == 130
     finally:
         os.close(primary)
         if proc.returncode is None:
@@ -185,5 +185,5 @@ async def test_a_reader_that_stops_early_gets_no_error_message(portal: EmulatedP
     assert (await asyncio.to_thread(head_1)).startswith(b"ID,")
     assert proc.stderr is not None
     err = await proc.stderr.read()
-    assert await proc.wait() == 1
+    assert await proc.wait() == 0  # the reader had what it wanted: `| head` is not a failure
     assert b"Broken pipe" not in err and b"Traceback" not in err and b"Exception ignored" not in err

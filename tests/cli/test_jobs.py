@@ -21,7 +21,11 @@ async def test_dry_run_lists_and_changes_nothing(portal: EmulatedPortal, bizproc
     assert result.code == 0, result.err
     assert "would terminate 30:" in result.out and "... and 27 more" in result.out
     assert "dry run: nothing was changed" in result.out
-    assert sum(line.strip() in seeded.old for line in result.out.splitlines()) == 3
+    listed = [line.split() for line in result.out.splitlines() if line.strip()[:1].isdigit()]
+    assert sum(words[0] in seeded.old for words in listed) == 3
+    for words in listed:  # what each one is, not only its ID: start date (with offset), template, document
+        assert words[1] == "started" and words[2][:4].isdigit() and words[2][19:] == "+03:00"
+        assert words[3] == "template" and words[5].startswith("crm:")
     assert portal.state.running_count == 35
 
 
@@ -30,7 +34,8 @@ async def test_without_a_terminal_and_without_yes_it_is_a_dry_run(
 ) -> None:
     seed_instances(portal, old=10)
     result = await bizproc("terminate", "--webhook", portal.webhook_url, *BEFORE, tty=False)
-    assert result.code == 0 and "not a terminal: dry run only" in result.err
+    assert result.code == 4 and "not a terminal: dry run only" in result.err  # a cron job without --yes
+    assert "not confirmed: 10 listed, nothing changed" in result.err and "--yes" in result.err
     assert portal.state.running_count == 10
 
 
@@ -115,7 +120,8 @@ async def test_no_at_the_prompt_is_reported_as_declined_not_as_a_dry_run(
     assert "terminate_workflows: terminate (declined)" in result.out
     assert "declined: nothing was changed" in result.out and "dry run" not in result.out
     assert "would terminate" not in result.out  # the prompt has just listed them
-    assert sum(line.strip() in seeded.old for line in result.err.splitlines()) == 4
+    listed = [line.split() for line in result.err.splitlines() if line.strip()[:1].isdigit()]
+    assert sum(words[0] in seeded.old and "started" in words for words in listed) == 4
 
 
 async def test_a_negative_show_is_a_usage_error(bizproc: Run) -> None:

@@ -33,7 +33,7 @@ async def test_instances_as_json_lines_with_a_filter(portal: EmulatedPortal, biz
         "--filter",
         "<STARTED=2024-01-01",
         "--format",
-        "json",
+        "jsonl",
     )
     rows = [json.loads(line) for line in result.out.splitlines()]
     assert result.code == 0 and {r["ID"] for r in rows} == seeded.old
@@ -56,9 +56,9 @@ async def test_templates_and_tasks(
 ) -> None:
     anna = seed_dismissed_employee(portal, workflows=3)
     monkeypatch.setenv("BITRIX24_WEBHOOK_URL", portal.webhook_url)
-    templates = await bizproc("templates", "list", "--format", "json")
+    templates = await bizproc("templates", "list", "--format", "jsonl")
     assert [json.loads(line)["NAME"] for line in templates.out.splitlines()] == ["Approval", "Unrelated"]
-    tasks = await bizproc("tasks", "list", "--filter", f"USER_ID={anna.user_id}", "--format", "json")
+    tasks = await bizproc("tasks", "list", "--filter", f"USER_ID={anna.user_id}", "--format", "jsonl")
     assert {json.loads(line)["ID"] for line in tasks.out.splitlines()} == anna.tasks
 
 
@@ -77,7 +77,7 @@ async def test_oauth_credentials_from_the_environment(
     }.items():
         monkeypatch.setenv(name, value)
     portal.auth.expire_access_tokens()  # the first call refreshes
-    result = await bizproc("instances", "list", "--format", "json")
+    result = await bizproc("instances", "list", "--format", "jsonl")
     assert result.code == 0, result.err
     assert {json.loads(line)["ID"] for line in result.out.splitlines()} == seeded.old
     assert portal.counters.token_refreshes == 1

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import io
+import json
 import sys
 from typing import Any
 
 import pytest
 
 from bitrix_bizproc.cli._common import iso_date, key_value
-from bitrix_bizproc.cli._output import write_rows
+from bitrix_bizproc.cli._output import RowWriter, write_rows
 from bitrix_bizproc.cli._progress import ProgressDisplay, format_eta
 from bitrix_bizproc.jobs import Progress
 from bitrix_bizproc.models.enums import TaskStatus
@@ -37,15 +38,37 @@ def test_table_aligns_columns_in_preferred_order() -> None:
 
 def test_json_lines_and_csv_keep_values_intact() -> None:
     out = io.StringIO()
-    write_rows(ROWS, out, fmt="json")
+    write_rows(ROWS, out, fmt="jsonl")
     assert out.getvalue().splitlines()[1] == '{"ID": "66e4.2", "TAGS": ["a", "b"], "EXTRA": {"k": "v,w"}}'
-    out = io.StringIO()
-    write_rows(ROWS, out, fmt="csv", columns=["ID"])
+    out = io.StringIO()  # streamed: the header is the columns asked for, known before the first row
+    write_rows(ROWS, out, fmt="csv", columns=["ID", "STARTED", "STATUS", "TAGS", "EXTRA"])
     assert out.getvalue().splitlines() == [
         "ID,STARTED,STATUS,TAGS,EXTRA",
         "66e4.1,2024-05-01T09:30:00+00:00,3,,",
         '66e4.2,,,"a,b","{""k"": ""v,w""}"',
     ]
+
+
+def test_json_is_one_array_even_when_empty() -> None:
+    out = io.StringIO()
+    assert write_rows(ROWS, out, fmt="json", columns=["ID"]) == 2
+    assert json.loads(out.getvalue())[1] == {"ID": "66e4.2", "TAGS": ["a", "b"], "EXTRA": {"k": "v,w"}}
+    out = io.StringIO()
+    assert write_rows([], out, fmt="json") == 0 and json.loads(out.getvalue()) == []
+
+
+def test_csv_prints_its_header_when_there_are_no_rows() -> None:
+    out = io.StringIO()
+    assert write_rows([], out, fmt="csv", columns=["ID", "NAME"]) == 0
+    assert out.getvalue() == "ID,NAME\n"
+
+
+def test_rows_are_written_as_they_come_not_held() -> None:
+    out = io.StringIO()
+    writer = RowWriter(out, "jsonl", ["ID"])
+    writer.begin()
+    writer.write({"ID": "a"})
+    assert out.getvalue() == '{"ID": "a"}\n'  # before the next row exists
 
 
 def test_an_empty_table_says_so() -> None:
@@ -103,7 +126,7 @@ def test_a_date_field_needs_a_date(text: str) -> None:
 
 def test_json_lines_keep_the_column_order() -> None:
     out = io.StringIO()
-    write_rows([{"MODIFIED": "m", "ID": "1", "EXTRA": 2}], out, fmt="json", columns=["ID", "MODIFIED"])
+    write_rows([{"MODIFIED": "m", "ID": "1", "EXTRA": 2}], out, fmt="jsonl", columns=["ID", "MODIFIED"])
     assert out.getvalue() == '{"ID": "1", "MODIFIED": "m", "EXTRA": 2}\n'
 
 

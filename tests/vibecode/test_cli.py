@@ -48,7 +48,7 @@ def run(portal: EmulatedPortal, capsys: pytest.CaptureFixture[str], monkeypatch:
 async def test_list_with_the_key_flag(portal: EmulatedPortal, key: str, run: Run) -> None:
     portal.state.add_template("T", DEAL_TYPE)
     made = {w.id for w in portal.state.add_instances(3)}
-    result = await run("instances", "list", "--vibecode-key", key, "--format", "json")
+    result = await run("instances", "list", "--vibecode-key", key, "--format", "jsonl")
     assert result.code == 0, result.err
     assert {line.split('"ID": "')[1].split('"')[0] for line in result.out.splitlines()} == made
     assert key not in result.out + result.err

@@ -1,0 +1,35 @@
+"""A call never awaited warns like a coroutine never awaited (and sends nothing); batch commands do not."""
+
+from __future__ import annotations
+
+import gc
+import warnings
+
+import pytest
+
+from bitrix_bizproc import BizprocClient
+from bitrix_bizproc._call import Call
+
+from .conftest import EmuFactory
+
+
+async def test_a_forgotten_await_warns_and_sends_nothing(emu: EmuFactory) -> None:
+    portal = await emu()
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter="off") as client:
+        with pytest.warns(RuntimeWarning, match=r"bizproc\.workflow\.kill.*was never awaited"):
+            client.workflows.kill("66e412fdc9bd44.36306599")  # the forgotten await
+            gc.collect()
+        assert client.stats.requests == 0
+
+
+async def test_awaited_calls_and_batch_commands_do_not_warn(emu: EmuFactory) -> None:
+    portal = await emu()
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter="off") as client:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            await client._executor.submit(Call("user.get", {"ID": 1}))
+            async with client.batch() as batch:
+                batch.workflows.kill("66e412fdc9bd44.36306599")
+            del batch
+            gc.collect()
+        assert [str(w.message) for w in caught if w.category is RuntimeWarning] == []
