@@ -22,6 +22,7 @@ from bitrix_bizproc import (
     TokenStoreError,
     TransportError,
 )
+from bitrix_bizproc._session import MAX_REFRESHES
 from bitrix_bizproc.emulator import EmulatedPortal, PortalConfig
 
 from .conftest import EmuFactory, RecordingTransport
@@ -186,9 +187,10 @@ async def test_a_token_that_stays_expired_is_refreshed_once_per_call_not_forever
     async with oauth_client(portal, transport, refresh_leeway=0.0) as client:
         with pytest.raises(ExpiredTokenError):
             await client.call("user.get")
-    # One reactive refresh (after expired_token) and one proactive (the new token is already due): bounded.
-    assert transport.paths()["/oauth/token/"] == 2
-    assert transport.paths()[urlsplit(portal.rest_url).path + "user.get"] == 2  # the call, and one retry
+    # Per expired_token answer one reactive refresh and one proactive (the new token is already due);
+    # a call refreshes after at most MAX_REFRESHES such answers (issue 13 item 2): bounded.
+    assert transport.paths()["/oauth/token/"] == 2 * MAX_REFRESHES
+    assert transport.paths()[urlsplit(portal.rest_url).path + "user.get"] == 1 + MAX_REFRESHES
 
 
 async def test_a_wrong_access_token_is_not_refreshed(emu: EmuFactory) -> None:
@@ -330,3 +332,22 @@ async def test_a_late_starting_pair_never_overwrites_a_rotated_one(emu: EmuFacto
         async with client:
             used = await client.session.auth.tokens()  # type: ignore[attr-defined]
         assert used.refresh_token == "rotated-refresh"
+
+
+async def test_a_second_expired_token_inside_one_call_is_refreshed_again(emu: EmuFactory) -> None:
+    """Issue 13 item 2: tokens that expire every 0.3 s can expire again between refresh and resend."""
+    portal = await emu()
+    transport = RecordingTransport()
+    async with oauth_client(portal, transport) as client:
+        await client.call("user.get")
+        real_send = transport.inner.send
+        expirations = iter([True, True])
+
+        async def send(request):  # type: ignore[no-untyped-def]
+            if "/oauth/token" not in request.url and next(expirations, False):
+                portal.auth.expire_access_tokens()  # expires just before the portal reads it
+            return await real_send(request)
+
+        transport.inner.send = send  # type: ignore[method-assign]
+        assert (await client.call("user.get")).result["method"] == "user.get"
+    assert portal.counters.token_refreshes == 2
