@@ -127,9 +127,19 @@ class Session:
             raise
 
     async def _call(self, method: str, wire: dict[str, Any], idempotent: bool) -> ApiResponse:
+        lost: list[bool] = [False]  # set once a try was sent and its answer lost
+        try:
+            return await self._tries(method, wire, idempotent, lost)
+        except BitrixError as exc:
+            if lost[0] and not is_ambiguous(exc):  # the call may have run on that earlier try
+                exc.details["after_unknown"] = True
+            raise
+
+    async def _tries(
+        self, method: str, wire: dict[str, Any], idempotent: bool, lost: list[bool]
+    ) -> ApiResponse:
         attempt = 0
         refreshed = 0
-        unknown = False  # an earlier try was sent and its answer lost
         debug = logger.isEnabledFor(logging.DEBUG)
         inner = batch_methods(wire) if method == "batch" else {}
         while True:
@@ -155,7 +165,7 @@ class Session:
                 continue
             except BitrixError as exc:
                 exc.method = exc.method or method
-                unknown = unknown or is_ambiguous(exc)
+                lost[0] = lost[0] or is_ambiguous(exc)
                 wait_hint = self._on_failure(method, exc, response)
                 decision = self.retry.decide(
                     exc, attempt, idempotent=idempotent, wait_hint=wait_hint, rng=self._rng
@@ -173,7 +183,7 @@ class Session:
             if method == "batch" and isinstance(result.result, Mapping):
                 self.limiter.budget.observe_batch(inner, result.result.get("result_time"), self._clock())
                 self._observe_batch_blocks(inner, result.result.get("result_error"))
-            return attrs.evolve(result, after_unknown=True) if unknown else result
+            return attrs.evolve(result, after_unknown=True) if lost[0] else result
 
     async def _wait_blocked(self, methods: Iterable[str]) -> None:
         """A batch first waits out the operating block of each method it holds (other methods go on)."""

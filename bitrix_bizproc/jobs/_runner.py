@@ -34,6 +34,8 @@ from ..protocol.errors import (
     JournalError,
     NotExecutedError,
     NotFoundError,
+    OperationTimeLimitError,
+    QueryLimitError,
     RateLimitError,
     ServerError,
     TransportError,
@@ -109,13 +111,20 @@ def _fatal(error: BaseException) -> bool:
 
 def _lost(error: BaseException | None) -> bool:
     """Whether a send may have run although its answer never came."""
+    if isinstance(error, BitrixError) and error.details.get("after_unknown"):
+        return True  # failed in the end, but an earlier try of the same request was lost
     if isinstance(error, NotExecutedError):
         return error.code == "NOT_EXECUTED" and "no answer" in error.description
     return isinstance(error, BitrixError) and is_ambiguous(error)
 
 
 def _systemic(first: BaseException, errors: Sequence[BaseException | None]) -> bool:
-    """Every command of the chunk failed alike, for a reason no item can get past (or the portal is down)."""
+    """Every command of the chunk failed alike, for a reason no item can get past (or the portal is down).
+
+    A limit answer is not one: the limiter waits for the bucket or the method's operating reset.
+    """
+    if isinstance(first, QueryLimitError | OperationTimeLimitError):
+        return False
     code = getattr(first, "code", None)
     same = all(type(e) is type(first) and getattr(e, "code", None) == code for e in errors)
     return same and (_fatal(first) or is_transient(first))
@@ -302,14 +311,20 @@ async def run_action(
         run.uncertain = {i for i in items if (e := journal.entry(i, action.name)) is not None and e.uncertain}
     pending: Sequence[str] = items
     try:
-        for attempt in range(retries + 1):
-            if attempt:  # retried items are no longer counted as failed
+        passes = 0
+        while True:
+            if passes:  # retried items are no longer counted as failed
                 tracker.failed -= sum(run.results[i][0] is ReportOutcome.FAILED for i in pending)
             await run.run_pass(pending)
             if run.abort is not None:
                 break
-            pending = [i for i in pending if _retryable(run.results.get(i))]
-            if not pending:
+            left = [i for i in pending if _retryable(run.results.get(i))]
+            # A pass whose only failures were limit answers, and that settled something, is free: the
+            # limiter waits for the bucket and each method's operating reset, so it cannot loop for ever.
+            if len(left) == len(pending) or not all(_limited(run.results[i]) for i in left):
+                passes += 1
+            pending = left
+            if not pending or passes > retries:
                 break
     finally:  # also when cancelled (Ctrl+C): the report and the journal's run_end say how far it got
         for item in items:
@@ -321,6 +336,11 @@ async def run_action(
     if run.abort is not None:
         report.aborted = str(run.abort)
         raise JobAbortedError(report, run.abort)
+
+
+def _limited(result: tuple[ReportOutcome, ItemFailure | None]) -> bool:
+    failure = result[1]
+    return failure is not None and failure.code in ("QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT")
 
 
 def _retryable(result: tuple[ReportOutcome, ItemFailure | None] | None) -> bool:
