@@ -181,6 +181,9 @@ class JsonFileTokenStore:
             os.link(tmp, self.path)  # fails with FileExistsError when another process filled it first
         except FileExistsError:
             pass
+        except OSError:  # a file system without hard links: create-if-absent, not atomic against a race
+            if not self.path.exists():
+                os.replace(tmp, self.path)
         finally:
             tmp.unlink(missing_ok=True)
         return self._load() or tokens
