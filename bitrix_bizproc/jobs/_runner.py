@@ -114,6 +114,7 @@ def _lost(error: BaseException | None) -> bool:
     if isinstance(error, BitrixError) and error.details.get("after_unknown"):
         return True  # failed in the end, but an earlier try of the same request was lost
     if isinstance(error, NotExecutedError):
+        # No answer for a command of a halt=0 batch may hide a run; a halt=1 skip never ran.
         return error.code == "NOT_EXECUTED" and "no answer" in error.description
     return isinstance(error, BitrixError) and is_ambiguous(error)
 
@@ -206,9 +207,7 @@ class _Run:
         if self.journal is not None:
             try:  # durable before the report counts them
                 await self.journal.commit(entries)
-            except (
-                JournalError
-            ) as exc:  # the journal says "started": a resume settles these against the portal
+            except JournalError as exc:  # left "started" on disk: a resume settles them with the portal
                 self.abort = self.abort or exc
         for item, outcome, failure in settled:
             self.results[item] = (outcome, failure)
