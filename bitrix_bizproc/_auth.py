@@ -8,6 +8,13 @@ the token server refused (``invalid_grant``) is remembered and never sent again.
 Across processes, a store that also offers ``refresh_lock()`` (:class:`LockingTokenStore`, e.g.
 ``bitrix_bizproc.redis.RedisTokenStore``) is locked around "reload, decide, refresh, save", so a worker
 that finds the pair already rotated by another one uses it instead of refreshing again.
+
+The starting pair (passed to the client) fills an empty store only "if still empty" (``save_if_empty``,
+``SET NX`` in Redis), then the stored pair is used: a worker starting late never overwrites a pair another
+worker has already rotated. A transient refresh failure (a reset, a 5xx from the token server) is retried
+with backoff, a few times. A new pair that cannot be saved is kept in memory (the old refresh token is dead:
+dropping it would lose the install) but never used silently: every call first retries the save and fails
+with :class:`TokenStoreError` while the store keeps failing.
 """
 
 from __future__ import annotations
@@ -35,10 +42,18 @@ from .protocol.auth import (
     parse_token_response,
     redact_url,
 )
-from .protocol.errors import ConfigurationError, InvalidGrantError, TransportError
+from .protocol.errors import (
+    BitrixError,
+    ConfigurationError,
+    InvalidGrantError,
+    ServerError,
+    TokenStoreError,
+    TransportError,
+)
 
 __all__ = [
     "Authenticator",
+    "FillingTokenStore",
     "JsonFileTokenStore",
     "LockingTokenStore",
     "MemoryTokenStore",
@@ -75,6 +90,28 @@ class LockingTokenStore(TokenStore, Protocol):
         ...
 
 
+@runtime_checkable
+class FillingTokenStore(TokenStore, Protocol):
+    """A token store that can fill itself only while empty, atomically (the starting pair)."""
+
+    async def save_if_empty(self, tokens: OAuthTokens) -> OAuthTokens:
+        """Store ``tokens`` unless a pair is stored already; return the pair stored afterwards."""
+        ...
+
+
+async def fill_store(store: TokenStore, tokens: OAuthTokens) -> OAuthTokens:
+    """Put the starting pair into an empty store without overwriting a pair someone else saved meanwhile."""
+    if isinstance(store, FillingTokenStore):
+        return await store.save_if_empty(tokens)
+    lock = store.refresh_lock() if isinstance(store, LockingTokenStore) else contextlib.nullcontext()
+    async with lock:  # a store of the user's own: "load, then save if empty" under its refresh lock
+        stored = await store.load()
+        if stored is not None:
+            return stored
+        await store.save(tokens)
+        return await store.load() or tokens
+
+
 class MemoryTokenStore:
     """Keeps tokens in memory only (the default)."""
 
@@ -93,6 +130,12 @@ class MemoryTokenStore:
         """Forget the tokens (the app was uninstalled)."""
         self.tokens = None
 
+    async def save_if_empty(self, tokens: OAuthTokens) -> OAuthTokens:
+        """Hold ``tokens`` unless a pair is held already; the pair held afterwards."""
+        if self.tokens is None:  # no await between the test and the set: atomic on the event loop
+            self.tokens = tokens
+        return self.tokens
+
     def __repr__(self) -> str:
         return f"MemoryTokenStore(has_tokens={self.tokens is not None})"
 
@@ -102,6 +145,7 @@ class JsonFileTokenStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        _check_token_path(self.path)
 
     async def load(self) -> OAuthTokens | None:
         """Read the file; a missing file means no tokens yet."""
@@ -128,7 +172,32 @@ class JsonFileTokenStore:
             raise ConfigurationError(f"token file {self.path} does not hold a JSON object")
         return OAuthTokens.from_json(data)
 
+    async def save_if_empty(self, tokens: OAuthTokens) -> OAuthTokens:
+        """Create the file with ``tokens`` unless it exists (atomic: a hard link fails if it does)."""
+        return await asyncio.to_thread(self._save_if_empty, tokens)
+
     def _save(self, tokens: OAuthTokens) -> None:
+        tmp = self._write_temp(tokens)
+        try:
+            os.replace(tmp, self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def _save_if_empty(self, tokens: OAuthTokens) -> OAuthTokens:
+        tmp = self._write_temp(tokens)
+        try:
+            os.link(tmp, self.path)  # fails with FileExistsError when another process filled it first
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links: create-if-absent, not atomic against a race
+            if not self.path.exists():
+                os.replace(tmp, self.path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return self._load() or tokens
+
+    def _write_temp(self, tokens: OAuthTokens) -> Path:
         directory = self.path.parent
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
@@ -138,13 +207,26 @@ class JsonFileTokenStore:
                 json.dump(tokens.to_json(), fh)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        return Path(tmp)
 
     def __repr__(self) -> str:
         return f"JsonFileTokenStore({str(self.path)!r})"
+
+
+def _check_token_path(path: Path) -> None:
+    """Refuse a token file path that can never be written: a directory, or under a file."""
+    if path.is_dir():
+        raise ConfigurationError(f"token file {path} is a directory")
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ConfigurationError(f"token file {path}: {ancestor} is not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):  # the file is replaced by a rename in its directory
+        raise ConfigurationError(f"token file {path}: the directory {ancestor} is not writable")
 
 
 class Authenticator(Protocol):
@@ -203,6 +285,9 @@ class OAuthAuth:
         leeway: float = 60.0,
         stats: Stats | None = None,
         initial: OAuthTokens | None = None,
+        refresh_attempts: int = 3,
+        refresh_backoff: float = 0.2,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.app = app
         self.store = store
@@ -217,15 +302,47 @@ class OAuthAuth:
         self._load_lock = asyncio.Lock()
         self._refreshing: asyncio.Future[OAuthTokens] | None = None
         self._dead_refresh_tokens: set[str] = set()
+        self._refresh_attempts = max(1, refresh_attempts)
+        self._refresh_backoff = refresh_backoff
+        self._sleep = sleep
+        self._unsaved: OAuthTokens | None = None  # a refreshed pair the store has not taken yet
+        self._save_lock = asyncio.Lock()
 
     async def tokens(self) -> OAuthTokens:
         """The current tokens, refreshed first if they expire within the leeway."""
         tokens = self._tokens
         if tokens is None:
             tokens = await self._load()
+        if self._unsaved is not None:
+            await self._save_pending()
         if tokens.expires_within(self._leeway, self._clock()):
             tokens = await self.refresh(tokens)
         return tokens
+
+    async def _save_pending(self) -> None:
+        """Save the refreshed pair the store refused before; :class:`TokenStoreError` while it still does."""
+        async with self._save_lock:
+            pending = self._unsaved
+            if pending is None:
+                return
+            await self._save(pending)
+            if self._unsaved is pending:
+                self._unsaved = None
+                logger.info("the refreshed OAuth tokens are saved now")
+
+    async def _save(self, tokens: OAuthTokens) -> None:
+        try:
+            await self.store.save(tokens)
+        except Exception as exc:
+            self._unsaved = tokens
+            self._stats.refresh_failures += 1
+            reason = exc.description if isinstance(exc, BitrixError) else type(exc).__name__
+            logger.error("could not save the refreshed OAuth tokens (%s); calls fail until it works", reason)
+            raise TokenStoreError(
+                f"the refreshed token pair could not be saved to {type(self.store).__name__} ({reason}); "
+                "it is kept in memory and saved again before the next call",
+                code="TOKEN_STORE_FAILED",
+            ) from exc
 
     async def _load(self) -> OAuthTokens:
         if not self._loaded:
@@ -233,8 +350,8 @@ class OAuthAuth:
                 if not self._loaded:
                     stored = self._allowed(await self.store.load())
                     if stored is None and self._initial is not None:
-                        stored = self._initial
-                        await self.store.save(stored)
+                        # Only if still empty: another worker may have saved (and rotated) a pair meanwhile.
+                        stored = await fill_store(self.store, self._initial)
                     self._tokens = stored
                     self._loaded = True
         if self._tokens is None:
@@ -304,31 +421,47 @@ class OAuthAuth:
             raise InvalidGrantError(
                 "the refresh token was refused before; re-authorise the application", code="invalid_grant"
             )
-        logger.info("refreshing the OAuth access token")
-        url = build_refresh_request(self.app, stale.refresh_token)
-        response = await self._transport.send(HttpRequest("GET", url, headers=_GET_HEADERS))
-        try:
-            tokens = parse_token_response(
-                response.status,
-                response.body,
-                now=self._clock(),
-                previous=stale,
-                allow_http=self.app.allow_http,
-            )
-        except InvalidGrantError:
-            self._dead_refresh_tokens.add(stale.refresh_token)
-            logger.warning("the token server refused the refresh token (invalid_grant)")
-            raise
+        tokens = await self._request_tokens(stale)
         self._tokens = tokens  # in memory first: the old pair is dead whatever happens next
         if tokens.refresh_token != stale.refresh_token:  # rotated away: never adopt it from the store again
             self._dead_refresh_tokens.add(stale.refresh_token)
         self._stats.refreshes += 1
-        await self.store.save(tokens)
+        await self._save(tokens)
         if self._on_tokens is not None:
             result = self._on_tokens(tokens)
             if inspect.isawaitable(result):
                 await result
         return tokens
+
+    async def _request_tokens(self, stale: OAuthTokens) -> OAuthTokens:
+        """Ask the token server for a new pair; a reset or a 5xx is retried with backoff (bounded).
+
+        If a lost answer hid a refresh that did run, the resend meets ``invalid_grant`` (the old refresh
+        token is dead): that is reported as such, never looped on.
+        """
+        url = build_refresh_request(self.app, stale.refresh_token)
+        for attempt in range(self._refresh_attempts):
+            logger.info("refreshing the OAuth access token")
+            try:
+                response = await self._transport.send(HttpRequest("GET", url, headers=_GET_HEADERS))
+                return parse_token_response(
+                    response.status,
+                    response.body,
+                    now=self._clock(),
+                    previous=stale,
+                    allow_http=self.app.allow_http,
+                )
+            except InvalidGrantError:
+                self._dead_refresh_tokens.add(stale.refresh_token)
+                logger.warning("the token server refused the refresh token (invalid_grant)")
+                raise
+            except (TransportError, ServerError) as exc:
+                if attempt + 1 >= self._refresh_attempts:
+                    raise
+                delay = self._refresh_backoff * 2**attempt
+                logger.info("token refresh failed (%s); retrying in %.2f s", type(exc).__name__, delay)
+                await self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def secrets(self) -> tuple[str, ...]:
         """The client secret and every token this auth holds."""

@@ -3,11 +3,18 @@
 ``async with client.batch() as batch:`` queues commands (through the same service namespaces as the
 client) and sends them on leaving the block: chunks of at most 50, concurrently, each command resolving to
 its own result or typed error. :class:`Coalescer` groups concurrent awaited calls into batches by itself.
+
+Cancellation never drops a command silently: if the task sending a composer is cancelled, each command
+of a chunk that was already sent fails with :class:`OutcomeUnknownError` (it may have run), each command
+not sent yet with :class:`NotExecutedError` (``executed`` is False); commands answered before the
+cancellation keep their outcome. ``after_unknown`` on a command says an earlier try of its batch was sent
+and its answer lost, so "not found" may mean that try did it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Generator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -28,7 +35,7 @@ from .protocol.batch import (
 )
 from .protocol.encoding import normalize
 from .protocol.envelope import ApiResponse
-from .protocol.errors import BitrixError, NotExecutedError, ServerError
+from .protocol.errors import BitrixError, NotExecutedError, OutcomeUnknownError, ServerError
 from .protocol.methods import method_info
 
 if TYPE_CHECKING:  # the namespaces live a layer above; the composer borrows the client's classes
@@ -45,6 +52,8 @@ if TYPE_CHECKING:  # the namespaces live a layer above; the composer borrows the
 __all__ = ["BatchCommand", "BatchComposer", "BatchExecutor", "BatchSession", "Coalescer"]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("bitrix_bizproc")
 
 _NO_REFS: frozenset[str] = frozenset()
 
@@ -73,6 +82,7 @@ class BatchCommand(Pending[T]):
         self._value: T | None = None
         self._error: BitrixError | None = None
         self._executed = False
+        self.after_unknown = False  # an earlier try of its batch was sent and the answer lost
 
     @property
     def ref(self) -> Ref:
@@ -132,6 +142,24 @@ def _skip(command: BatchCommand[Any]) -> None:
         method=command.call.method,
     )
     command._fail(error, executed=False)
+
+
+def _cancelled(command: BatchCommand[Any], *, sent: bool) -> None:
+    """Settle a command whose sender was cancelled: unknown if its batch had left, not executed otherwise."""
+    if command.done:
+        return
+    if sent:
+        error: BitrixError = OutcomeUnknownError(
+            "cancelled after the batch was sent: the command may have run",
+            code="CANCELLED",
+            method=command.call.method,
+        )
+        command._fail(error, executed=True)
+    else:
+        skipped = NotExecutedError(
+            "cancelled before the batch was sent", code="CANCELLED", method=command.call.method
+        )
+        command._fail(skipped, executed=False)
 
 
 async def _resolved(command: BatchCommand[T]) -> T:
@@ -256,6 +284,17 @@ class BatchComposer:
             raise refused("this batch has already been sent")
         self._sent = True
         chunks, direct = self._plan()
+        try:
+            await self._send_planned(chunks, direct)
+        except asyncio.CancelledError:
+            unsent = [c for c in self._commands if not c.done]
+            for command in unsent:
+                _cancelled(command, sent=False)
+            if unsent:
+                logger.warning("batch cancelled: %d command(s) not sent", len(unsent))
+            raise
+
+    async def _send_planned(self, chunks: list[_Chunk], direct: list[BatchCommand[Any]]) -> None:
         session = self._client.session
         if self.halt:  # commands sent on their own go last, in turn, and only while nothing has failed
             ok = await self._send_in_turn(session, chunks)
@@ -338,6 +377,16 @@ class BatchComposer:
         """Send one chunk and resolve its commands; True when every command succeeded."""
         try:
             response = await session.call("batch", part.params(self.halt), idempotent=part.idempotent)
+        except asyncio.CancelledError:  # it may have run: unknown, never dropped
+            for command in part.commands:
+                _cancelled(command, sent=True)
+            logger.warning("batch cancelled in flight: %d command(s) of unknown outcome", len(part.commands))
+            raise
+        except BitrixError as exc:  # the whole request failed (after the session's retries)
+            for command in part.commands:
+                command._fail(exc)
+            return False
+        try:
             keys = [c.key for c in part.commands]
             methods = {c.key: c.call.method for c in part.commands}
             outcomes = parse_batch_result(keys, response.result, halt=self.halt, methods=methods)
@@ -346,6 +395,7 @@ class BatchComposer:
                 command._fail(exc)
             return False
         for command in part.commands:
+            command.after_unknown = response.after_unknown
             command._settle(outcomes[command.key])
         return all(c.error is None for c in part.commands)
 
@@ -353,6 +403,14 @@ class BatchComposer:
         call = command.call
         try:
             response = await session.call(call.method, call.params, idempotent=call.idempotent)
+        except asyncio.CancelledError:
+            _cancelled(command, sent=True)
+            raise
+        except BitrixError as exc:
+            command._fail(exc)
+            return
+        command.after_unknown = response.after_unknown
+        try:
             command._succeed(_read(call, response))
         except BitrixError as exc:
             command._fail(exc)

@@ -438,6 +438,7 @@ class BizprocClient:
             leeway=refresh_leeway,
             stats=stats,
             initial=initial,
+            sleep=sleep,
         )
         session = _paced_session(auth, transport, limiter, operating_limit, retry, stats, clock, sleep)
         return cls(session, auto_batch=auto_batch, hooks=hooks)

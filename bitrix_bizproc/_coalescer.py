@@ -3,11 +3,17 @@
 The client routes ``await client.workflows.terminate(id)`` here when ``auto_batch=True``: calls that
 arrive within ``window`` seconds of each other go out together, up to 50 per request (a full group leaves
 at once). A call alone goes out as a plain call. Whatever cannot ride in a batch goes out on its own.
+
+Cancellation: a caller cancelled before its group leaves is dropped (never sent). A caller cancelled after
+its command was sent cannot take it back: the command may run. Such commands are recorded, not dropped:
+``unclaimed`` lists each one's method and outcome (``done``, the error code, or ``unknown``) and a warning
+is logged, so the work the portal did for nobody is visible.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -18,6 +24,8 @@ from .protocol.batch import MAX_COMMANDS, build_batch_params, encode_command, pa
 from .protocol.envelope import ApiResponse
 from .protocol.errors import BitrixError, ValidationError
 from .protocol.methods import method_info
+
+logger = logging.getLogger("bitrix_bizproc")
 
 __all__ = ["MAX_CONCURRENT_BATCHES", "BatchSession", "Coalescer", "fits_batch", "refused"]
 
@@ -56,13 +64,19 @@ class _Queued:
     idempotent: bool
     future: asyncio.Future[ApiResponse]
 
-    def resolve(self, response: ApiResponse) -> None:
-        if not self.future.done():
-            self.future.set_result(response)
+    def resolve(self, response: ApiResponse) -> bool:
+        """Hand the answer to the caller; False if the caller has gone (cancelled)."""
+        if self.future.done():
+            return False
+        self.future.set_result(response)
+        return True
 
-    def reject(self, error: BaseException) -> None:
-        if not self.future.done():
-            self.future.set_exception(error)
+    def reject(self, error: BaseException) -> bool:
+        """Hand the error to the caller; False if the caller has gone (cancelled)."""
+        if self.future.done():
+            return False
+        self.future.set_exception(error)
+        return True
 
 
 class Coalescer:
@@ -82,6 +96,7 @@ class Coalescer:
         self._senders = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
+        self.unclaimed: list[tuple[str, str]] = []  # (method, outcome) of commands sent for cancelled callers
 
     @property
     def pending(self) -> int:
@@ -155,16 +170,26 @@ class Coalescer:
         try:
             if len(items) == 1:  # alone: a direct call costs the same and reads simpler
                 item = items[0]
-                item.resolve(await self._session.call(item.method, item.params, idempotent=item.idempotent))
+                answer = await self._session.call(item.method, item.params, idempotent=item.idempotent)
+                if not item.resolve(answer):
+                    self._unclaimed(item, "done")
             else:
                 await self._send_batch(items)
         except Exception as exc:  # the whole request failed (after the session's retries), or a bug
             for item in items:
-                item.reject(exc)
+                if not item.reject(exc):
+                    self._unclaimed(item, getattr(exc, "code", "") or type(exc).__name__)
         except asyncio.CancelledError:  # never leave a caller waiting forever
             for item in items:
+                if item.future.done():
+                    self._unclaimed(item, "unknown")
                 item.future.cancel()
             raise
+
+    def _unclaimed(self, item: _Queued, outcome: str) -> None:
+        """Record a command that was sent for a caller who had already given up."""
+        self.unclaimed.append((item.method, outcome))
+        logger.warning("%s was sent for a cancelled caller; outcome: %s", item.method, outcome)
 
     async def _send_batch(self, items: list[_Queued]) -> None:
         queued: dict[str, _Queued] = {}
@@ -187,9 +212,10 @@ class Coalescer:
         for key, item in queued.items():
             outcome = outcomes[key]
             if outcome.error is not None:
-                item.reject(outcome.error)
-            else:
-                item.resolve(outcome.as_response(item.method))
+                if not item.reject(outcome.error):
+                    self._unclaimed(item, outcome.error.code or type(outcome.error).__name__)
+            elif not item.resolve(outcome.as_response(item.method)):
+                self._unclaimed(item, "done")
 
     async def aclose(self) -> None:
         """Send what is queued, wait for every batch in flight, and refuse new calls."""

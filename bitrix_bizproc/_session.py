@@ -9,8 +9,10 @@ import logging
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
+
+import attrs
 
 from ._auth import Authenticator
 from ._limiter import Limiter
@@ -28,11 +30,13 @@ from .protocol.errors import (
     ValidationError,
 )
 from .protocol.methods import method_info
-from .protocol.retry import RetryPolicy, RetryReason
+from .protocol.retry import RetryPolicy, RetryReason, is_ambiguous
 
 __all__ = ["Session"]
 
 logger = logging.getLogger("bitrix_bizproc")
+
+MAX_REFRESHES = 3  # expired_token answers one call may refresh after (tokens that expire very fast)
 
 _METHOD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*")
 
@@ -128,12 +132,25 @@ class Session:
             raise
 
     async def _call(self, method: str, wire: dict[str, Any], idempotent: bool) -> ApiResponse:
+        lost: list[bool] = [False]  # set once a try was sent and its answer lost
+        try:
+            return await self._tries(method, wire, idempotent, lost)
+        except BitrixError as exc:
+            if lost[0] and not is_ambiguous(exc):  # the call may have run on that earlier try
+                exc.details["after_unknown"] = True
+            raise
+
+    async def _tries(
+        self, method: str, wire: dict[str, Any], idempotent: bool, lost: list[bool]
+    ) -> ApiResponse:
         attempt = 0
-        refreshed = False
+        refreshed = 0
         debug = logger.isEnabledFor(logging.DEBUG)
         observed = bool(self.hooks)
+        inner = batch_methods(wire) if method == "batch" else {}
         while True:
             waited = 0.0
+            await self._wait_blocked(inner.values())
             if not self.limiter.try_acquire(method):
                 held = self._clock()
                 await self.limiter.acquire(method)
@@ -173,13 +190,14 @@ class Session:
                     )
                     self.hooks.emit(AnswerEvent(*answer))
             except ExpiredTokenError:
-                if refreshed or not await self.auth.on_expired(used):
+                if refreshed >= MAX_REFRESHES or not await self.auth.on_expired(used):
                     raise
-                refreshed = True
+                refreshed += 1
                 logger.info("%s: access token expired, refreshed; sending the call again", method)
                 continue
             except BitrixError as exc:
                 exc.method = exc.method or method
+                lost[0] = lost[0] or is_ambiguous(exc)
                 wait_hint = self._on_failure(method, exc, response)
                 decision = self.retry.decide(
                     exc, attempt, idempotent=idempotent, wait_hint=wait_hint, rng=self._rng
@@ -200,10 +218,27 @@ class Session:
                 logger.debug("<- %s HTTP %d", method, response.status)
             self.limiter.on_accepted(method, result.time)
             if method == "batch" and isinstance(result.result, Mapping):
-                self.limiter.budget.observe_batch(
-                    batch_methods(wire), result.result.get("result_time"), self._clock()
-                )
-            return result
+                self.limiter.budget.observe_batch(inner, result.result.get("result_time"), self._clock())
+                self._observe_batch_blocks(inner, result.result.get("result_error"))
+            return attrs.evolve(result, after_unknown=True) if lost[0] else result
+
+    async def _wait_blocked(self, methods: Iterable[str]) -> None:
+        """A batch first waits out the operating block of each method it holds (other methods go on)."""
+        for method in set(methods):
+            while (wait := self.limiter.budget.delay(method, self._clock())) > 0:
+                logger.info("%s is blocked by its operating time limit: waiting %.1f s", method, wait)
+                await self._sleep(wait)
+
+    def _observe_batch_blocks(self, methods: Mapping[str, str], errors: object) -> None:
+        """``OPERATION_TIME_LIMIT`` on a command inside a batch blocks that command's method (only)."""
+        if isinstance(errors, list):
+            errors = {str(i): v for i, v in enumerate(errors)}
+        if not isinstance(errors, Mapping):
+            return
+        for key, error in errors.items():
+            method = methods.get(str(key))
+            if method and isinstance(error, Mapping) and error.get("error") == "OPERATION_TIME_LIMIT":
+                self.limiter.on_operation_blocked(method)
 
     def _on_failure(self, method: str, exc: BitrixError, response: HttpResponse | None) -> float | None:
         """Tell the limiter about a limit answer; return a wait the retry must honour, if any."""

@@ -178,7 +178,11 @@ def finish(
             out.write("dry run: nothing was changed\n")
         elif report.remaining:
             out.write(f"note: {report.remaining} still match (new since the listing, or failed)\n")
-    if report.count(ReportOutcome.FAILED) or report.count(ReportOutcome.NOT_ATTEMPTED):
+    if (
+        report.count(ReportOutcome.FAILED)
+        or report.count(ReportOutcome.NOT_ATTEMPTED)
+        or report.count(ReportOutcome.UNKNOWN)
+    ):
         return EXIT_FAILED
     if unconfirmed and report.planned:
         sys.stderr.write(

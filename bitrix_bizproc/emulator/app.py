@@ -13,7 +13,7 @@ from ..protocol.encoding import parse_query
 from .auth import Credential, TokenError
 from .batch import run_batch, upper_keys
 from .context import PortalError
-from .faults import FaultKind, html_error_page
+from .faults import Fault, FaultKind, html_error_page, maintenance_page
 from .limits import BatchBilling
 from .runner import time_block
 from .vibecode import add_vibecode_routes
@@ -99,9 +99,11 @@ class _RestHandler:
         method = parts[-1].lower().removesuffix(".json")
         if len(parts) not in (1, 3):
             raise PortalError("ERROR_METHOD_NOT_FOUND", "Method not found!", 404)
-        fault_response = await self._fault(request, method)
-        if fault_response is not None:
-            return fault_response
+        fault = portal.faults.take(method)
+        if fault is not None and not fault.after:
+            fault_response = await self._fault(request, fault)
+            if fault_response is not None:
+                return fault_response
         params = upper_keys(await _read_params(request, portal.config.max_body_bytes), drop_auth=False)
         credential = self._authenticate(request, parts, params)
         if portal.config.overload:
@@ -128,7 +130,28 @@ class _RestHandler:
         delay = portal.faults.latency(commands)
         if delay > 0:
             await asyncio.sleep(delay)
+        if fault is not None and fault.after:  # the call ran; its answer is lost on the way
+            portal.counters.lost_answers += 1
+            return await self._lose_answer(request, fault, _dumps(body))
         return _json(body)
+
+    async def _lose_answer(self, request: web.Request, fault: Fault, body: bytes) -> web.StreamResponse:
+        if fault.kind is FaultKind.TRUNCATED:
+            self.portal.counters.faults[fault.kind.value] += 1
+            return web.Response(body=body[: len(body) // 2], content_type=_JSON, charset="utf-8")
+        if fault.kind is FaultKind.HTML:
+            self.portal.counters.faults[fault.kind.value] += 1
+            return web.Response(text=maintenance_page(), content_type="text/html")
+        if fault.kind is FaultKind.RESET:
+            self.portal.counters.faults[fault.kind.value] += 1
+            response = web.StreamResponse(headers={"Content-Type": _JSON, "Content-Length": str(len(body))})
+            await response.prepare(request)
+            await response.write(body[: len(body) // 2])
+            if request.transport is not None:
+                request.transport.abort()
+            raise asyncio.CancelledError
+        answer = await self._fault(request, fault)
+        return answer if answer is not None else web.Response(body=body, content_type=_JSON, charset="utf-8")
 
     def _authenticate(self, request: web.Request, parts: list[str], params: dict[str, Any]) -> Credential:
         auth = self.portal.auth
@@ -156,11 +179,8 @@ class _RestHandler:
         time = time_block(start, finish, outcome.processing, runner.tz, operating)
         return {"result": outcome.body, "time": time}, outcome.commands
 
-    async def _fault(self, request: web.Request, method: str) -> web.StreamResponse | None:
+    async def _fault(self, request: web.Request, fault: Fault) -> web.StreamResponse | None:
         portal = self.portal
-        fault = portal.faults.take(method)
-        if fault is None:
-            return None
         portal.counters.faults[fault.kind.value] += 1
         if fault.kind is FaultKind.SLOW:
             await asyncio.sleep(fault.delay)

@@ -24,6 +24,7 @@ class Counters:
     token_grants: int = 0  # authorization_code exchanges
     token_refreshes: int = 0  # successful refresh_token grants
     internal_errors: int = 0  # handler bugs answered as INTERNAL_SERVER_ERROR
+    lost_answers: int = 0  # calls that ran but whose answer a fault took away (``after=True``)
 
     def reset(self) -> None:
         """Zero every counter."""

@@ -39,6 +39,7 @@ class PortalState:
         self.instances: Table[str, Workflow] = Table()  # running only
         self.finished: dict[str, Workflow] = {}  # completed or terminated: the record kept
         self.killed: dict[str, float] = {}  # workflow id -> when it was killed
+        self.stop_log: list[tuple[str, str, float]] = []  # (workflow id, "terminate"|"kill", when) per stop
         self.tasks: Table[int, Task] = Table()
         self.tasks_by_workflow: dict[str, list[int]] = {}
         self.activities: dict[tuple[str, str], AppActivity] = {}
@@ -200,6 +201,7 @@ class PortalState:
         workflow.state, workflow.status_text = "Terminated", status_text
         workflow.finished = workflow.modified = now
         self.finished[workflow_id] = workflow
+        self.stop_log.append((workflow_id, "terminate", now))
         for task_id in list(self.tasks_by_workflow.get(workflow_id, ())):
             task = self.tasks.get(task_id)
             if task is not None and task.status == 0:
@@ -214,6 +216,7 @@ class PortalState:
         if workflow is None:
             return False
         self.killed[workflow_id] = self.clock()
+        self.stop_log.append((workflow_id, "kill", self.killed[workflow_id]))
         for task_id in self.tasks_by_workflow.pop(workflow_id, []):
             self.tasks.remove(task_id)
         self._expire_tokens(workflow_id)

@@ -3,7 +3,14 @@
 The shared engine of the bulk jobs. Items are plain strings (workflow IDs, or task IDs for delegation);
 an :class:`Action` turns an item into a batch command. Chunks of 50 go out as one ``batch`` request each,
 ``concurrency`` of them in flight, the client's limiter pacing them. Before a chunk is sent its items are
-journaled as ``started``; each answer is journaled as it arrives.
+journaled as ``started``; each answer is journaled as it arrives (written off the event loop, durable
+before the item counts in the report).
+
+Outcome certainty is explicit. A send whose answer was lost (a reset, a timeout, a 5xx page, a truncated
+body: :func:`~bitrix_bizproc.protocol.retry.is_ambiguous`), or that was in flight when the job was
+cancelled or killed, leaves the item *uncertain*: reported ``unknown`` and journaled ``unknown`` (or left
+``started``) until a later send settles it. An uncertain item later found gone ("not found") was done by
+that earlier send: it is reported ``done``, never ``already_gone``.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -23,13 +31,17 @@ from ..protocol.errors import (
     AccessDeniedError,
     AuthError,
     BitrixError,
+    JournalError,
     NotExecutedError,
     NotFoundError,
+    OperationTimeLimitError,
+    QueryLimitError,
     RateLimitError,
     ServerError,
     TransportError,
     ValidationError,
 )
+from ..protocol.retry import is_ambiguous
 from .journal import Journal, JournalEntry, Outcome
 from .progress import ProgressCallback, ProgressTracker
 from .report import ItemFailure, JobReport, ReportOutcome
@@ -49,6 +61,8 @@ __all__ = [
     "run_action",
     "run_job",
 ]
+
+logger = logging.getLogger("bitrix_bizproc")
 
 JournalArg = Journal | str | os.PathLike[str] | None
 Confirm = Callable[[Sequence[str]], bool]  # shown the planned items; False cancels the run
@@ -90,11 +104,28 @@ def is_transient(error: BaseException) -> bool:
 
 def _fatal(error: BaseException) -> bool:
     """Failures of a whole request that no item can get past: stop the job."""
-    return isinstance(error, AuthError | AccessDeniedError) and not isinstance(error, NotFoundError)
+    return isinstance(error, AuthError | AccessDeniedError | JournalError) and not isinstance(
+        error, NotFoundError
+    )
+
+
+def _lost(error: BaseException | None) -> bool:
+    """Whether a send may have run although its answer never came."""
+    if isinstance(error, BitrixError) and error.details.get("after_unknown"):
+        return True  # failed in the end, but an earlier try of the same request was lost
+    if isinstance(error, NotExecutedError):
+        # No answer for a command of a halt=0 batch may hide a run; a halt=1 skip never ran.
+        return error.code == "NOT_EXECUTED" and "no answer" in error.description
+    return isinstance(error, BitrixError) and is_ambiguous(error)
 
 
 def _systemic(first: BaseException, errors: Sequence[BaseException | None]) -> bool:
-    """Every command of the chunk failed alike, for a reason no item can get past (or the portal is down)."""
+    """Every command of the chunk failed alike, for a reason no item can get past (or the portal is down).
+
+    A limit answer is not one: the limiter waits for the bucket or the method's operating reset.
+    """
+    if isinstance(first, QueryLimitError | OperationTimeLimitError):
+        return False
     code = getattr(first, "code", None)
     same = all(type(e) is type(first) and getattr(e, "code", None) == code for e in errors)
     return same and (_fatal(first) or is_transient(first))
@@ -108,6 +139,8 @@ class _Run:
     tracker: ProgressTracker
     concurrency: int
     results: dict[str, tuple[ReportOutcome, ItemFailure | None]] = attrs.field(factory=dict)
+    uncertain: set[str] = attrs.field(factory=set)  # a send of the item may have run unseen
+    in_flight: set[str] = attrs.field(factory=set)  # sent (or being sent), no outcome yet
     abort: BaseException | None = None
     consecutive_chunk_failures: int = 0
     max_chunk_failures: int = 3
@@ -133,7 +166,12 @@ class _Run:
 
     async def _send(self, chunk: list[str]) -> None:
         if self.journal is not None:
-            self.journal.record_started(chunk, self.action.name)
+            try:
+                await self.journal.commit_started(chunk, self.action.name)
+            except JournalError as exc:  # nothing of this chunk was sent
+                self.abort = self.abort or exc
+                return
+        self.in_flight.update(chunk)
         errors: list[BaseException | None] = [None] * len(chunk)
         commands: list[Pending[Any] | None] = [None] * len(chunk)
         try:
@@ -149,18 +187,31 @@ class _Run:
         for index, command in enumerate(commands):
             if command is not None:
                 errors[index] = command.error if command.done else _unanswered()
-        self._settle(chunk, errors)
+                if getattr(command, "after_unknown", False):  # an earlier try of its batch was lost
+                    self.uncertain.add(chunk[index])
+        await self._settle(chunk, errors)
 
-    def _settle(self, chunk: list[str], errors: list[BaseException | None]) -> None:
+    async def _settle(self, chunk: list[str], errors: list[BaseException | None]) -> None:
         entries: list[JournalEntry] = []
+        settled: list[tuple[str, ReportOutcome, ItemFailure | None]] = []
         failed = 0
         for item, error in zip(chunk, errors, strict=True):
+            if _lost(error):
+                self.uncertain.add(item)
             outcome, failure = self._classify(item, error)
-            self.results[item] = (outcome, failure)
+            if outcome is ReportOutcome.DONE:
+                self.uncertain.discard(item)
+            settled.append((item, outcome, failure))
             failed += outcome is ReportOutcome.FAILED
             entries.append(_journal_entry(item, self.action.name, outcome, error, failure))
         if self.journal is not None:
-            self.journal.record(entries)
+            try:  # durable before the report counts them
+                await self.journal.commit(entries)
+            except JournalError as exc:  # left "started" on disk: a resume settles them with the portal
+                self.abort = self.abort or exc
+        for item, outcome, failure in settled:
+            self.results[item] = (outcome, failure)
+            self.in_flight.discard(item)
         first = errors[0] if errors else None
         if first is not None and _systemic(first, errors):
             self.consecutive_chunk_failures += 1
@@ -174,10 +225,13 @@ class _Run:
         if error is None:
             return ReportOutcome.DONE, None
         if isinstance(error, BitrixError) and self.action.is_gone(error):
-            return ReportOutcome.ALREADY_GONE, None
+            # Gone after a send of ours whose answer was lost: that send did it.
+            return (ReportOutcome.DONE if item in self.uncertain else ReportOutcome.ALREADY_GONE), None
         code = error.code if isinstance(error, BitrixError) else type(error).__name__
         description = error.description if isinstance(error, BitrixError) else str(error)
         failure = ItemFailure(item, self.action.name, code, description, is_transient(error))
+        if item in self.uncertain and failure.transient:  # it may have been done: not a failure (yet)
+            return ReportOutcome.UNKNOWN, failure
         return ReportOutcome.FAILED, failure
 
 
@@ -191,6 +245,8 @@ def _journal_entry(
         text = error.description if isinstance(error, BitrixError) else ""
         return JournalEntry(item, action, Outcome.ALREADY_GONE, code=code, description=text)
     assert failure is not None
+    if outcome is ReportOutcome.UNKNOWN:
+        return JournalEntry(item, action, Outcome.UNKNOWN, failure.code, failure.description, True)
     return JournalEntry(item, action, Outcome.FAILED, failure.code, failure.description, failure.transient)
 
 
@@ -242,30 +298,48 @@ async def run_action(
     retries: int = 2,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Apply ``action`` to planned ``items``, filling ``report``; raises :class:`JobAbortedError`."""
+    """Apply ``action`` to planned ``items``, filling ``report``; raises :class:`JobAbortedError`.
+
+    Items the journal shows in flight or lost (``started``/``unknown``) start out uncertain: found gone,
+    they count as done. Cancelled mid-chunk, the items in flight are reported ``unknown``.
+    """
     tracker = ProgressTracker(action.name, len(items), progress, clock=clock)
     tracker.report()
     run = _Run(client=client, action=action, journal=journal, tracker=tracker, concurrency=concurrency)
+    if journal is not None:
+        run.uncertain = {i for i in items if (e := journal.entry(i, action.name)) is not None and e.uncertain}
     pending: Sequence[str] = items
     try:
-        for attempt in range(retries + 1):
-            if attempt:
-                tracker.failed -= len(pending)  # retried items are no longer counted as failed
+        passes = 0
+        while True:
+            if passes:  # retried items are no longer counted as failed
+                tracker.failed -= sum(run.results[i][0] is ReportOutcome.FAILED for i in pending)
             await run.run_pass(pending)
             if run.abort is not None:
                 break
-            pending = [i for i in pending if _retryable(run.results.get(i))]
-            if not pending:
+            left = [i for i in pending if _retryable(run.results.get(i))]
+            # A pass whose only failures were limit answers, and that settled something, is free: the
+            # limiter waits for the bucket and each method's operating reset, so it cannot loop for ever.
+            if len(left) == len(pending) or not all(_limited(run.results[i]) for i in left):
+                passes += 1
+            pending = left
+            if not pending or passes > retries:
                 break
     finally:  # also when cancelled (Ctrl+C): the report and the journal's run_end say how far it got
         for item in items:
-            outcome, failure = run.results.get(item, (ReportOutcome.NOT_ATTEMPTED, None))
+            default = ReportOutcome.UNKNOWN if item in run.in_flight else ReportOutcome.NOT_ATTEMPTED
+            outcome, failure = run.results.get(item, (default, None))
             report.counts[outcome.value] += 1
-            if failure is not None:
+            if failure is not None and outcome is ReportOutcome.FAILED:
                 report.failures.append(failure)
     if run.abort is not None:
         report.aborted = str(run.abort)
         raise JobAbortedError(report, run.abort)
+
+
+def _limited(result: tuple[ReportOutcome, ItemFailure | None]) -> bool:
+    failure = result[1]
+    return failure is not None and failure.code in ("QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT")
 
 
 def _retryable(result: tuple[ReportOutcome, ItemFailure | None] | None) -> bool:
@@ -336,7 +410,13 @@ async def run_job(
         report.elapsed = options.clock() - started
         return False
     if log is not None:
-        log.record_event("run_start", job=report.job, action=action.name, items=len(todo), **event)
+        try:
+            await log.commit_event("run_start", job=report.job, action=action.name, items=len(todo), **event)
+        except JournalError as exc:  # nothing was sent
+            report.aborted = str(exc)
+            report.counts[ReportOutcome.NOT_ATTEMPTED.value] += len(todo)
+            report.elapsed = options.clock() - started
+            raise JobAbortedError(report, exc) from exc
     try:
         await run_action(
             client,
@@ -352,5 +432,18 @@ async def run_job(
         report.elapsed = options.clock() - started
         report.requests = client.stats.requests - requests_before
         if log is not None:
-            log.record_event("run_end", counts=dict(report.counts), aborted=report.aborted)
+            await _record_end(log, report)
     return True
+
+
+async def _record_end(log: Journal, report: JobReport) -> None:
+    """Journal ``run_end``; a journal that fails now must not hide the report or the original error."""
+    try:
+        await log.commit_event("run_end", counts=dict(report.counts), aborted=report.aborted)
+    except JournalError as exc:
+        logger.warning("could not write run_end to the journal: %s", exc)
+        if report.aborted is None:
+            report.aborted = str(exc)
+    except asyncio.CancelledError:  # cancelled again while writing: the records before it are durable
+        logger.warning("run_end not written: cancelled")
+        raise

@@ -17,6 +17,7 @@ class ReportOutcome(enum.StrEnum):
     DONE = "done"
     ALREADY_GONE = "already_gone"  # the portal no longer had it (done before, or by someone else)
     FAILED = "failed"
+    UNKNOWN = "unknown"  # sent, but no answer came (lost, or the job was cancelled): a resume settles it
     SKIPPED_DONE = "skipped_done"  # done by an earlier run with the same journal
     SKIPPED_FAILED = "skipped_failed"  # failed for good in an earlier run; not retried
     NOT_ATTEMPTED = "not_attempted"  # the job stopped before reaching it
@@ -74,11 +75,12 @@ class JobReport:
 
     @property
     def ok(self) -> bool:
-        """True when nothing failed, nothing was left unattempted, and the job was not aborted."""
+        """True when nothing failed, nothing was left unattempted or unknown, and the job was not aborted."""
         return (
             self.aborted is None
             and self.count(ReportOutcome.FAILED) == 0
             and self.count(ReportOutcome.NOT_ATTEMPTED) == 0
+            and self.count(ReportOutcome.UNKNOWN) == 0
         )
 
     def to_dict(self) -> dict[str, Any]:

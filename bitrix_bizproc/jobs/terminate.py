@@ -103,7 +103,8 @@ async def terminate_workflows(
     batches of 50 under the client's limiter. With ``dry_run`` nothing is changed and the report's
     ``planned`` lists the IDs; ``confirm`` (shown the planned IDs) may still cancel the run. With a
     ``journal`` a rerun skips what is done, retries what failed transiently or was in flight when the
-    process died, and counts an item the portal no longer knows as ``already_gone``.
+    process died, and counts an item the portal no longer knows as ``already_gone`` (or ``done`` when an
+    earlier send of ours may have done it: its answer was lost, or it was in flight at a crash).
     Raises :class:`JobAbortedError` if credentials are refused or the portal stays down.
     """
     action = workflow_action(mode, status)

@@ -71,6 +71,9 @@ class ApiResponse:
     next: int | None = None
     time: TimeInfo | None = None
     method: str | None = None
+    # An earlier try of this call was sent and its answer lost (reset, timeout, 5xx page, truncated body):
+    # the call may have run before this answer, so "not found" here can mean "done by that try".
+    after_unknown: bool = False
 
 
 def _excerpt(body: bytes, limit: int = 200) -> str:

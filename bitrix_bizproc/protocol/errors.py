@@ -9,7 +9,8 @@
     │   ├── ExpiredTokenError        expired_token (refreshed and retried by the session)
     │   ├── InvalidCredentialsError  INVALID_CREDENTIALS, NO_AUTH_FOUND, invalid_token, ...
     │   ├── InsufficientScopeError   insufficient_scope
-    │   └── InvalidGrantError        invalid_grant, invalid_client (the token server refused)
+    │   ├── InvalidGrantError        invalid_grant, invalid_client (the token server refused)
+    │   └── TokenStoreError          a refreshed token pair could not be saved to the token store
     ├── AccessDeniedError            ACCESS_DENIED, user_access_error, SCOPE_DENIED, ...
     ├── RateLimitError
     │   ├── QueryLimitError          QUERY_LIMIT_EXCEEDED, RATE_LIMITED (retried)
@@ -20,6 +21,7 @@
     │   └── UnsupportedOperationError   the transport cannot express the operation
     ├── ServerError                  5xx, INTERNAL_SERVER_ERROR, a non-JSON body
     ├── NotExecutedError             a batch command the portal skipped (halt=True)
+    ├── JournalError                 a job journal cannot be read or written (disk full, read-only, foreign)
     └── ConfigurationError           a client option or credential refused (also a ValueError)
         └── ConfigurationTypeError   ... of the wrong type (also a TypeError)
 """
@@ -38,6 +40,7 @@ __all__ = [
     "InsufficientScopeError",
     "InvalidCredentialsError",
     "InvalidGrantError",
+    "JournalError",
     "NotExecutedError",
     "NotFoundError",
     "OperationTimeLimitError",
@@ -46,6 +49,7 @@ __all__ = [
     "QueryLimitError",
     "RateLimitError",
     "ServerError",
+    "TokenStoreError",
     "TransportError",
     "UnsupportedOperationError",
     "ValidationError",
@@ -153,6 +157,10 @@ class InvalidGrantError(AuthError):
     """The token server refused the refresh token or the client credentials."""
 
 
+class TokenStoreError(AuthError):
+    """A refreshed token pair could not be saved; calls fail until a save succeeds (the pair is kept)."""
+
+
 class AccessDeniedError(BitrixError):
     """The user behind the credentials may not do this (``ACCESS_DENIED``)."""
 
@@ -197,6 +205,10 @@ class ServerError(BitrixError):
 
 class NotExecutedError(BitrixError):
     """A batch command the portal did not run because an earlier one failed with ``halt=True``."""
+
+
+class JournalError(BitrixError):
+    """A job journal could not be read or written (disk full, read-only, not a journal at all)."""
 
 
 class ConfigurationError(BitrixError, ValueError):

@@ -60,6 +60,13 @@ class RedisTokenStore:
         with redis_failures("deleting OAuth tokens"):
             await self.redis.delete(self.key)
 
+    async def save_if_empty(self, tokens: OAuthTokens) -> OAuthTokens:
+        """Store the starting pair only if the key is empty (``SET NX``); the pair stored afterwards."""
+        payload = json.dumps(tokens.to_json(), separators=(",", ":"))
+        with redis_failures("saving OAuth tokens"):
+            await self.redis.set(self.key, payload, nx=True)
+        return await self.load() or tokens
+
     def refresh_lock(self) -> AbstractAsyncContextManager[None]:
         """The install-wide lock held around "reload, decide, refresh, save"."""
         return self.lock.hold()

@@ -158,3 +158,18 @@ async def test_a_journal_that_cannot_be_a_file_is_refused_before_any_request(
         )
         assert result.code == 2 and "argument --journal: " in result.err and message in result.err
     assert portal.counters.requests == 0 and portal.state.running_count == 3
+
+
+async def test_a_journal_path_holding_another_file_is_refused_untouched(
+    portal: EmulatedPortal, bizproc: Run, tmp_path: Path
+) -> None:
+    """Issue 13 item 9: ``--journal`` at a file that is not a journal: refused, never written to."""
+    seed_instances(portal, old=5)
+    foreign = tmp_path / "notes.txt"
+    foreign.write_text("my notes\nline two\n")
+    result = await bizproc(
+        "terminate", "--webhook", portal.webhook_url, *BEFORE, "--yes", "--journal", str(foreign)
+    )
+    assert result.code != 0 and "not a job journal" in result.err
+    assert foreign.read_text() == "my notes\nline two\n"
+    assert portal.state.running_count == 5

@@ -94,3 +94,36 @@ def test_latency_model_is_base_plus_per_command(stub: EmulatedPortal) -> None:
     assert stub.faults.latency(50) == pytest.approx(0.55)
     with pytest.raises(ValueError, match="rate"):
         stub.faults.set_random(1.5, (FaultKind.DROP,))
+
+
+@pytest.mark.parametrize(
+    "kind", [FaultKind.HTTP_500, FaultKind.HTTP_502, FaultKind.TRUNCATED, FaultKind.HTML, FaultKind.RESET]
+)
+async def test_faults_after_the_call_ran_lose_only_the_answer(
+    stub: EmulatedPortal, http: aiohttp.ClientSession, kind: FaultKind
+) -> None:
+    stub.faults.inject(kind, after=True)
+    try:
+        async with http.post(stub.webhook_url + "test.echo", json={}) as response:
+            body = await response.read()
+    except aiohttp.ClientError:  # a reset mid-answer
+        assert kind is FaultKind.RESET
+    else:
+        assert kind is not FaultKind.RESET
+        with pytest.raises(ServerError):
+            parse_response(response.status, body)
+    assert len(calls(stub)) == 1  # the call did run
+    assert stub.counters.lost_answers == 1 and stub.counters.faults[kind.value] == 1
+
+
+def test_a_limit_answer_never_strikes_after_the_call_ran() -> None:
+    from bitrix_bizproc.emulator import Faults
+
+    faults = Faults()
+    faults.set_random(1.0, (FaultKind.QUERY_LIMIT, FaultKind.HTTP_500), after=1.0, seed=3)
+    taken = [faults.take("batch") for _ in range(200)]
+    assert all(f is not None for f in taken)
+    assert {(f.kind, f.after) for f in taken if f is not None} == {
+        (FaultKind.QUERY_LIMIT, False),
+        (FaultKind.HTTP_500, True),
+    }

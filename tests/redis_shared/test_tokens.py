@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -87,7 +90,7 @@ async def test_a_failed_refresh_releases_the_lock_and_the_next_call_recovers(
     portal: EmulatedPortal, redis_client: Redis, key: str
 ) -> None:
     store = await seeded_store(portal, redis_client, key)
-    tap = TokenServerTap(fail=1)
+    tap = TokenServerTap(fail=3)  # more than the refresh's own bounded retries
     async with client_of(portal, store, tap) as client:
         await client.call("user.get")
         portal.auth.expire_access_tokens()
@@ -95,7 +98,7 @@ async def test_a_failed_refresh_releases_the_lock_and_the_next_call_recovers(
             await client.call("user.get")
         assert await redis_client.exists(store.lock.key) == 0
         await client.call("user.get")  # the refresh token survived the failure
-    assert tap.token_requests == 2 and portal.counters.token_refreshes == 1
+    assert tap.token_requests == 4 and portal.counters.token_refreshes == 1
 
 
 async def test_invalid_grant_is_tried_once_per_client_and_never_again(
@@ -151,3 +154,58 @@ async def test_an_app_install_is_kept_and_deleted(redis_client: Redis, key: str)
     assert await store.load() == tokens
     await store.delete()
     assert await store.load() is None and await redis_client.exists(key) == 0
+
+
+TOKEN_WORKER = Path(__file__).with_name("_token_worker.py")
+
+
+async def test_workers_starting_on_an_empty_store_never_overwrite_the_rotated_pair(
+    portal: EmulatedPortal, redis_port: int, key: str
+) -> None:
+    """Issue 16: four processes start on the install's first pair, already expired, on one empty store.
+
+    Each fills the store "only if empty" and uses what is stored; one refreshes. With a plain overwrite a
+    late worker puts the dead first pair back over the rotated one and every later refresh gets
+    ``invalid_grant``.
+    """
+    issued = portal.issue_tokens()
+    config = {
+        "client_id": portal.oauth_app.client_id,
+        "client_secret": portal.oauth_app.client_secret,
+        "token_url": portal.token_url,
+        "access_token": issued["access_token"],
+        "refresh_token": issued["refresh_token"],
+        "client_endpoint": issued["client_endpoint"],
+    }
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(TOKEN_WORKER),
+            str(redis_port),
+            key,
+            json.dumps(config),
+            "30",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        for _ in range(4)
+    ]
+    try:
+        for proc in procs:
+            assert proc.stdout is not None
+            assert (await proc.stdout.readline()).strip() == b"ready"
+        outputs = await asyncio.gather(*(proc.communicate(b"go\n") for proc in procs))
+    finally:
+        for proc in procs:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    summaries = [json.loads(out) for out, _ in outputs]
+    assert [s["failed"] for s in summaries] == [[]] * 4
+    assert portal.counters.token_refreshes == 1
+    redis = Redis(host="127.0.0.1", port=redis_port)
+    try:
+        stored = await RedisTokenStore(redis, key).load()
+    finally:
+        await redis.aclose()
+    assert stored is not None and stored.refresh_token != issued["refresh_token"]  # the rotated, live pair

@@ -19,8 +19,10 @@ from bitrix_bizproc import (
     JsonFileTokenStore,
     MemoryTokenStore,
     OAuthTokens,
+    TokenStoreError,
     TransportError,
 )
+from bitrix_bizproc._session import MAX_REFRESHES
 from bitrix_bizproc.emulator import EmulatedPortal, PortalConfig
 
 from .conftest import EmuFactory, RecordingTransport
@@ -121,12 +123,29 @@ async def test_invalid_grant_raises_at_once_without_loops(emu: EmuFactory) -> No
 async def test_a_failed_refresh_does_not_poison_later_calls(emu: EmuFactory) -> None:
     portal = await emu()
     transport = RecordingTransport()
-    transport.fail_next_token_requests = 1
-    async with oauth_client(portal, transport) as client:
+    transport.fail_next_token_requests = 3  # more than the refresh's own bounded retries
+    async with oauth_client(portal, transport, sleep=_no_sleep) as client:
         portal.auth.expire_access_tokens()
         with pytest.raises(TransportError):
             await client.call("user.get")
+        assert transport.paths()["/oauth/token/"] == 3
         assert (await client.call("user.get")).result["method"] == "user.get"
+    assert portal.counters.token_refreshes == 1
+
+
+async def _no_sleep(seconds: float) -> None:
+    await asyncio.sleep(0)
+
+
+async def test_one_transient_refresh_failure_is_retried_not_failing_the_calls(emu: EmuFactory) -> None:
+    portal = await emu()
+    transport = RecordingTransport()
+    transport.fail_next_token_requests = 1  # a reset on the way to the token server
+    async with oauth_client(portal, transport, sleep=_no_sleep) as client:
+        portal.auth.expire_access_tokens()
+        results = await asyncio.gather(*(client.call("user.get") for _ in range(20)))
+        assert len(results) == 20
+    assert transport.paths()["/oauth/token/"] == 2
     assert portal.counters.token_refreshes == 1
 
 
@@ -168,9 +187,10 @@ async def test_a_token_that_stays_expired_is_refreshed_once_per_call_not_forever
     async with oauth_client(portal, transport, refresh_leeway=0.0) as client:
         with pytest.raises(ExpiredTokenError):
             await client.call("user.get")
-    # One reactive refresh (after expired_token) and one proactive (the new token is already due): bounded.
-    assert transport.paths()["/oauth/token/"] == 2
-    assert transport.paths()[urlsplit(portal.rest_url).path + "user.get"] == 2  # the call, and one retry
+    # Per expired_token answer one reactive refresh and one proactive (the new token is already due);
+    # a call refreshes after at most MAX_REFRESHES such answers (issue 13 item 2): bounded.
+    assert transport.paths()["/oauth/token/"] == 2 * MAX_REFRESHES
+    assert transport.paths()[urlsplit(portal.rest_url).path + "user.get"] == 1 + MAX_REFRESHES
 
 
 async def test_a_wrong_access_token_is_not_refreshed(emu: EmuFactory) -> None:
@@ -183,7 +203,7 @@ async def test_a_wrong_access_token_is_not_refreshed(emu: EmuFactory) -> None:
 
 
 class _SaveFailsOnce(MemoryTokenStore):
-    """A store whose first save after the initial one fails (a full disk, Redis down)."""
+    """A store whose first save after the initial fill fails (a full disk, Redis down)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -191,7 +211,7 @@ class _SaveFailsOnce(MemoryTokenStore):
 
     async def save(self, tokens: OAuthTokens) -> None:
         self.saves += 1
-        if self.saves == 2:
+        if self.saves == 1:  # the starting pair goes in by save_if_empty; this is the first refresh
             raise OSError("disk full")
         await super().save(tokens)
 
@@ -202,8 +222,9 @@ async def test_a_failed_store_save_does_not_bring_back_the_dead_pair(emu: EmuFac
     async with oauth_client(portal, RecordingTransport(), token_store=store) as client:
         await client.call("user.get")  # the initial pair is saved
         portal.auth.expire_access_tokens()
-        with pytest.raises(OSError, match="disk full"):
+        with pytest.raises(TokenStoreError, match="OSError") as caught:
             await client.call("user.get")  # refreshed: the stored pair is dead now, the new one unsaved
+        assert isinstance(caught.value.__cause__, OSError)
         portal.auth.expire_access_tokens()
         # The next refresh uses the live pair in memory, not the dead one still in the store.
         assert (await client.call("user.get")).result["method"] == "user.get"
@@ -229,3 +250,104 @@ async def test_concurrent_first_calls_read_the_store_once(emu: EmuFactory) -> No
     async with oauth_client(portal, RecordingTransport(), token_store=store) as client:
         await asyncio.gather(*(client.call("user.get") for _ in range(20)))
     assert store.loads == 1
+
+
+class _SaveBroken(MemoryTokenStore):
+    """A store whose saves fail until ``fixed`` is set (the disk filled up, then was cleaned)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fixed = False
+        self.saves = 0
+
+    async def save(self, tokens: OAuthTokens) -> None:
+        self.saves += 1
+        if not self.fixed:
+            raise OSError("No space left on device")
+        await super().save(tokens)
+
+
+async def test_waiting_calls_get_a_typed_error_and_the_unsaved_pair_is_not_used_silently(
+    emu: EmuFactory,
+) -> None:
+    portal = await emu()
+    store = _SaveBroken()
+    async with oauth_client(portal, RecordingTransport(), token_store=store) as client:
+        await client.call("user.get")
+        portal.auth.expire_access_tokens()
+        results = await asyncio.gather(*(client.call("user.get") for _ in range(100)), return_exceptions=True)
+        assert all(isinstance(r, TokenStoreError) for r in results), {type(r).__name__ for r in results}
+        # Later calls do not run on the unsaved pair: each tries the save first, and fails typed.
+        with pytest.raises(TokenStoreError):
+            await client.call("user.get")
+        assert portal.counters.requests == 1 + 100  # the first call, and the 100 that met expired_token
+        store.fixed = True
+        assert (await client.call("user.get")).result["method"] == "user.get"
+        live = await client.session.auth.tokens()  # type: ignore[attr-defined]
+        assert store.tokens is not None and store.tokens.access_token == live.access_token
+    assert portal.counters.token_refreshes == 1
+
+
+@pytest.mark.parametrize("where", ["under_a_file", "is_a_directory"])
+def test_a_token_file_in_a_bad_place_is_refused_at_construction(tmp_path: Path, where: str) -> None:
+    from bitrix_bizproc import ConfigurationError
+
+    blocker = tmp_path / "plain-file"
+    blocker.write_text("x")
+    path = blocker / "tokens.json" if where == "under_a_file" else tmp_path
+    with pytest.raises(ConfigurationError):
+        JsonFileTokenStore(path)
+
+
+async def test_a_late_starting_pair_never_overwrites_a_rotated_one(emu: EmuFactory, tmp_path: Path) -> None:
+    """Issue 16's race: a worker that found the store empty must not overwrite a pair saved meanwhile."""
+    portal = await emu()
+    rotated = OAuthTokens(
+        access_token="rotated-access",
+        refresh_token="rotated-refresh",
+        client_endpoint=portal.rest_url,
+        expires_at=4_102_444_800.0,
+    )
+
+    class _FilledMeanwhile(MemoryTokenStore):
+        """Empty on the first read; another worker saves its rotated pair right after."""
+
+        async def load(self) -> OAuthTokens | None:
+            found = self.tokens
+            self.tokens = rotated
+            return found
+
+    for store in (_FilledMeanwhile(), JsonFileTokenStore(tmp_path / "t.json")):
+        if isinstance(store, JsonFileTokenStore):
+            original = store._load
+
+            def load_then_fill(original=original, store=store) -> OAuthTokens | None:  # type: ignore[no-untyped-def]
+                found = original()
+                if found is None:
+                    store._save(rotated)
+                return found
+
+            store._load = load_then_fill  # type: ignore[method-assign]
+        client = oauth_client(portal, RecordingTransport(), token_store=store)
+        async with client:
+            used = await client.session.auth.tokens()  # type: ignore[attr-defined]
+        assert used.refresh_token == "rotated-refresh"
+
+
+async def test_a_second_expired_token_inside_one_call_is_refreshed_again(emu: EmuFactory) -> None:
+    """Issue 13 item 2: tokens that expire every 0.3 s can expire again between refresh and resend."""
+    portal = await emu()
+    transport = RecordingTransport()
+    async with oauth_client(portal, transport) as client:
+        await client.call("user.get")
+        real_send = transport.inner.send
+        expirations = iter([True, True])
+
+        async def send(request):  # type: ignore[no-untyped-def]
+            if "/oauth/token" not in request.url and next(expirations, False):
+                portal.auth.expire_access_tokens()  # expires just before the portal reads it
+            return await real_send(request)
+
+        transport.inner.send = send  # type: ignore[method-assign]
+        assert (await client.call("user.get")).result["method"] == "user.get"
+    assert portal.counters.token_refreshes == 2

@@ -1,0 +1,67 @@
+"""Issue 13 item 11: cancellation never drops a command that was sent; what ran is recorded."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from bitrix_bizproc import NotExecutedError, OutcomeUnknownError
+from bitrix_bizproc._client import BizprocClient
+from bitrix_bizproc.emulator import EmulatedPortal
+from bitrix_bizproc.protocol.retry import RetryPolicy
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(20):
+        while not condition():  # noqa: ASYNC110 - polling the portal's own record
+            await asyncio.sleep(0.005)
+
+
+async def test_a_cancelled_composer_accounts_for_every_command_it_sent(
+    portal: EmulatedPortal, client: BizprocClient, instances: Callable[[int], list[str]]
+) -> None:
+    ids = instances(800)
+    portal.faults.set_latency(base=0.3)  # answers come 0.3 s after the portal ran the chunk
+    commands: list[Any] = []
+
+    async def compose() -> None:
+        async with client.batch() as batch:
+            commands.extend(batch.workflows.terminate(i) for i in ids)
+
+    task = asyncio.create_task(compose())
+    await _until(lambda: len(portal.state.stop_log) >= 50)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await asyncio.sleep(0.4)  # chunks the portal was running when we cancelled may finish now
+    ran = {wid for wid, _, _ in portal.state.stop_log}
+    by_id = dict(zip(ids, commands, strict=True))
+    assert all(c.done for c in commands)  # never silently dropped
+    for wid in ran:  # the portal ran it: resolved, or marked unknown; never "not executed"
+        command = by_id[wid]
+        assert command.ok or isinstance(command.error, OutcomeUnknownError), command
+    for command in commands:
+        if isinstance(command.error, NotExecutedError):
+            assert not command.executed
+    unsent = {wid for wid, c in by_id.items() if isinstance(c.error, NotExecutedError)}
+    assert unsent.isdisjoint(ran)  # "not executed" is the truth: the portal never ran them
+    unknown = {wid for wid, c in by_id.items() if isinstance(c.error, OutcomeUnknownError)}
+    assert unknown  # cancelled with answers on their way: they ran, outcome unknown to us
+
+
+async def test_auto_batch_records_commands_that_ran_for_cancelled_callers(
+    portal: EmulatedPortal, instances: Callable[[int], list[str]]
+) -> None:
+    ids = instances(10)
+    portal.faults.set_latency(base=0.3)
+    async with BizprocClient.from_webhook(
+        portal.webhook_url, limiter="off", retry=RetryPolicy.never(), auto_batch=True
+    ) as client:
+        calls = [asyncio.ensure_future(client.workflows.terminate(i)) for i in ids]
+        await _until(lambda: len(portal.state.stop_log) == 10)  # the shared batch ran; answers are late
+        for call in calls[:4]:
+            call.cancel()
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        assert sum(isinstance(r, asyncio.CancelledError) for r in results) == 4
+        coalescer = client._get_coalescer()
+        assert coalescer.unclaimed == [("bizproc.workflow.terminate", "done")] * 4
