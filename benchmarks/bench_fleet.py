@@ -136,7 +136,7 @@ async def one_process(setup: dict[str, Any], spec: BucketSpec, portals_at_once: 
         await store.save(member_id, tokens_of(answer), domain=f"{member_id}.bitrix24.local")
     async with Fleet(
         store, client_id=setup["client_id"], client_secret=setup["client_secret"],
-        token_url=setup["token_url"], plan=spec, pool_size=200, idle_timeout=None,
+        token_url=setup["token_url"], plan=spec, idle_timeout=None,
     ) as fleet:
         started = time.perf_counter()
         report = await terminate_fleet(fleet, filter=FILTER, portals_at_once=portals_at_once)

@@ -59,8 +59,9 @@ class Fleet:
     name, ``"off"`` for self-hosted portals without limits, or a :class:`BucketSpec`). With
     ``shared_bucket`` every limited portal's bucket lives outside the process (e.g. a ``RedisBucket``), so
     several processes keep each portal under its limit together. All clients share one aiohttp connection
-    pool. A client unused for ``idle_timeout`` seconds (and not leased) is closed; the next use makes a
-    new one. Per-portal stats outlive their clients.
+    pool of ``pool_size`` connections (waiting for one counts toward a request's ``timeout``). A client
+    unused for ``idle_timeout`` seconds (and not leased) is closed; the next use makes a new one.
+    Per-portal stats outlive their clients.
     """
 
     def __init__(
@@ -75,7 +76,7 @@ class Fleet:
         shared_bucket: SharedBucketFactory | None = None,
         idle_timeout: float | None = 300.0,
         http_session: aiohttp.ClientSession | None = None,
-        pool_size: int = 100,
+        pool_size: int = 1000,
         timeout: float | None = 30,
         retry: RetryPolicy | None = None,
         operating_limit: float | None = 480.0,

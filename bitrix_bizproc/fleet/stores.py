@@ -82,6 +82,14 @@ class _PortalView:
         """Store a rotated pair (the domain index stays as it is)."""
         await self.store.save(self.member_id, tokens, domain=await self._domain())
 
+    async def save_if_empty(self, tokens: OAuthTokens) -> OAuthTokens:
+        """Store ``tokens`` only if the portal has none yet; the pair stored afterwards."""
+        stored = await self.store.load(self.member_id)
+        if stored is not None:
+            return stored
+        await self.save(tokens)
+        return tokens
+
     async def _domain(self) -> str | None:
         finder = getattr(self.store, "domain_of_member", None)
         return await finder(self.member_id) if finder is not None else None

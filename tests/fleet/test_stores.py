@@ -75,3 +75,11 @@ async def test_the_file_store_keeps_tokens_private(tmp_path: Path) -> None:
     mode = stat.S_IMODE((tmp_path / "m1.json").stat().st_mode)
     assert mode == 0o600
     assert "access-1" not in repr(store) and "access-1" not in repr(await store.load("m1"))
+
+
+async def test_the_memory_view_fills_only_an_empty_slot() -> None:
+    store = MemoryPortalStore()
+    view = store.for_portal("m1")
+    assert await view.save_if_empty(pair(1)) == pair(1)  # type: ignore[attr-defined]
+    assert await view.save_if_empty(pair(2)) == pair(1)  # type: ignore[attr-defined]
+    assert await store.load("m1") == pair(1)
