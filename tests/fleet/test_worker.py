@@ -19,13 +19,19 @@ pytest.importorskip("redis", reason="redis-py is not installed (pip install 'bit
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.constants import in_progress_key_prefix
 from arq.worker import Worker
-from jobs._seed import CUTOFF, seed_instances
+from jobs._seed import CUTOFF, seed_dismissed_employee, seed_instances
 from redis_shared.conftest import redis_port  # noqa: F401  (the session's redis-server)
 
 from bitrix_bizproc import BucketSpec
 from bitrix_bizproc.emulator import EmulatedFleet, FaultKind, Plan, PortalConfig
 from bitrix_bizproc.fleet.redis import RedisPortalStore
-from bitrix_bizproc.fleet.worker import WorkerConfig, collect, enqueue_terminate, worker_settings
+from bitrix_bizproc.fleet.worker import (
+    WorkerConfig,
+    collect,
+    enqueue_offboard,
+    enqueue_terminate,
+    worker_settings,
+)
 from bitrix_bizproc.jobs import JobReport, instance_filter
 
 from .conftest import tokens_of
@@ -155,3 +161,39 @@ async def test_a_worker_killed_mid_run_loses_nothing_and_terminates_nothing_twic
         assert max(done.values()) == 1
         rerun = report.portals["victim"]
         assert isinstance(rerun, JobReport) and rerun.remaining == 0
+
+
+async def test_offboarding_runs_on_workers_and_an_unknown_portal_is_a_failure_not_a_retry(
+    pool: ArqRedis, redis_port: int, tmp_path: Path  # noqa: F811
+) -> None:
+    async with EmulatedFleet() as emulated:
+        await installed(emulated, pool, {"p1": 0}, Plan.named("unlimited"))
+        employee = seed_dismissed_employee(emulated.portal("p1"), 4)
+        jobs = await enqueue_offboard(pool, {"p1": employee.user_id, "nobody": 5}, run_id="run-o")
+        await run_burst_workers(worker_settings(config(emulated, redis_port, tmp_path)), 1)
+        report = await collect(jobs, job="offboard_employee", wait=30)
+        assert report.portals["p1"].counts["done"] == 4
+        assert emulated.portal("p1").state.terminated_count == 4
+        assert report.failures["nobody"].code == "PORTAL_NOT_FOUND"
+
+
+async def test_bizproc_fleet_terminate_queues_every_portal_once_and_waits_for_the_report(
+    pool: ArqRedis, redis_port: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    from bitrix_bizproc.cli import main
+
+    sizes = {"p1": 3, "p2": 2}
+    async with EmulatedFleet() as emulated:
+        await installed(emulated, pool, sizes, Plan.named("unlimited"))
+        argv = ["fleet", "terminate", "--redis", f"redis://127.0.0.1:{redis_port}/2", "--run-id", "cli-1",
+                "--started-before", "2024-01-01"]
+        assert await asyncio.to_thread(main, argv) == 0
+        assert await asyncio.to_thread(main, argv) == 0  # the same run again: nothing new queued
+        assert await pool.zcard("bizproc:fleet:queue") == 2
+        await run_burst_workers(worker_settings(config(emulated, redis_port, tmp_path)), 1)
+        capsys.readouterr()
+        assert await asyncio.to_thread(main, [*argv, "--wait", "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["total"]["counts"] == {"done": 5}
+        assert {m: p["counts"]["done"] for m, p in report["portals"].items()} == sizes
+        assert await asyncio.to_thread(main, ["fleet", "terminate", "--run-id", "x"]) == 2  # no criteria
