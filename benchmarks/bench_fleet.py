@@ -167,7 +167,7 @@ def summarise(name: str, counters: dict[str, Any], wall: float, spec: BucketSpec
 
 
 # -- (b) memory per idle client -------------------------------------------------------------------------
-async def memory_per_client(setup: dict[str, Any]) -> dict[str, Any]:
+async def memory_per_client(setup: dict[str, Any], spec: BucketSpec) -> dict[str, Any]:
     store = MemoryPortalStore()
     for member_id, answer in setup["tokens"].items():
         await store.save(member_id, tokens_of(answer), domain=f"{member_id}.bitrix24.local")
@@ -175,7 +175,7 @@ async def memory_per_client(setup: dict[str, Any]) -> dict[str, Any]:
     now = [0.0]
     async with Fleet(
         store, client_id=setup["client_id"], client_secret=setup["client_secret"],
-        token_url=setup["token_url"], plan="off", idle_timeout=60.0, idle_clock=lambda: now[0],
+        token_url=setup["token_url"], plan=spec, idle_timeout=60.0, idle_clock=lambda: now[0],
     ) as fleet:
         await (await fleet.client(members[0])).call("user.get")  # the shared pool and imports: not per client
         gc.collect()
@@ -303,7 +303,7 @@ async def main(args: argparse.Namespace) -> None:
         line = summarise("one process", proc.ask("counters"), wall, spec, args.per_portal)
         line.update(report_ok=report.ok, report_done=report.counts.get("done", 0))
         print(json.dumps(line))
-        print(json.dumps({"run": "memory per idle client", **await memory_per_client(setup)}))
+        print(json.dumps({"run": "memory per idle client", **await memory_per_client(setup, spec)}))
         if args.arq_portals:
             setup = proc.ask("setup", {**base, "portals": args.arq_portals, "prefix": "b"})
             line = await on_workers(proc, setup, spec, args.workers, args.kill_at, args.per_portal,
