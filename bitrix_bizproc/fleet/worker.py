@@ -156,7 +156,8 @@ async def offboard_portal(
 
 
 def worker_settings(config: WorkerConfig, **overrides: Any) -> dict[str, Any]:
-    """Keyword arguments for ``arq.worker.Worker`` serving the fleet's jobs."""
+    """Keyword arguments for one ``arq.worker.Worker`` serving the fleet's jobs (a new dict per worker:
+    arq keeps ``ctx`` as given, and each worker's fleet lives in it)."""
     functions: list[Function] = [
         func(job, name=job.__name__, timeout=config.job_timeout, max_tries=config.max_tries)
         for job in (terminate_portal, offboard_portal)

@@ -72,8 +72,11 @@ async def installed(emulated: EmulatedFleet, pool: ArqRedis, sizes: dict[str, in
         await store.save(member_id, tokens_of(emulated.issue_tokens(member_id)), domain=portal.config.domain)
 
 
-async def run_burst_workers(settings: dict[str, Any], n: int) -> None:
-    workers = [Worker(**settings, burst=True, handle_signals=False, poll_delay=0.05) for _ in range(n)]
+async def run_burst_workers(cfg: WorkerConfig, n: int) -> None:
+    """``n`` arq workers in this process, each with its own settings (and so its own fleet), until idle."""
+    workers = [
+        Worker(**worker_settings(cfg), burst=True, handle_signals=False, poll_delay=0.05) for _ in range(n)
+    ]
     try:
         await asyncio.gather(*(w.async_run() for w in workers))
     finally:
@@ -95,7 +98,7 @@ async def test_two_workers_share_the_portals_and_stay_under_each_limit(
         )
         again = await enqueue_terminate(pool, sizes, run_id="run-1", filter=OLD_ONLY)  # no doubles
         assert {j.job_id for j in again.values()} == {j.job_id for j in jobs.values()}
-        await run_burst_workers(worker_settings(config(emulated, redis_port, tmp_path)), 2)
+        await run_burst_workers(config(emulated, redis_port, tmp_path), 2)
         report = await collect(jobs, wait=30)
         assert report.ok, str(report)
         for member_id, n in sizes.items():
@@ -143,7 +146,7 @@ async def test_a_worker_killed_mid_run_loses_nothing_and_terminates_nothing_twic
         # The killed worker's in-progress key would expire after job_timeout + 10 s; expire it now.
         await pool.delete(in_progress_key_prefix + jobs["victim"].job_id)
         jobs |= await enqueue_terminate(pool, ["bystander"], run_id="run-k", filter=OLD_ONLY)
-        await run_burst_workers(worker_settings(cfg), 1)
+        await run_burst_workers(cfg, 1)
         report = await collect(jobs, wait=30)
         assert report.ok, str(report)
         for member_id, n in sizes.items():
@@ -170,7 +173,7 @@ async def test_offboarding_runs_on_workers_and_an_unknown_portal_is_a_failure_no
         await installed(emulated, pool, {"p1": 0}, Plan.named("unlimited"))
         employee = seed_dismissed_employee(emulated.portal("p1"), 4)
         jobs = await enqueue_offboard(pool, {"p1": employee.user_id, "nobody": 5}, run_id="run-o")
-        await run_burst_workers(worker_settings(config(emulated, redis_port, tmp_path)), 1)
+        await run_burst_workers(config(emulated, redis_port, tmp_path), 1)
         report = await collect(jobs, job="offboard_employee", wait=30)
         assert report.portals["p1"].counts["done"] == 4
         assert emulated.portal("p1").state.terminated_count == 4
@@ -190,7 +193,7 @@ async def test_bizproc_fleet_terminate_queues_every_portal_once_and_waits_for_th
         assert await asyncio.to_thread(main, argv) == 0
         assert await asyncio.to_thread(main, argv) == 0  # the same run again: nothing new queued
         assert await pool.zcard("bizproc:fleet:queue") == 2
-        await run_burst_workers(worker_settings(config(emulated, redis_port, tmp_path)), 1)
+        await run_burst_workers(config(emulated, redis_port, tmp_path), 1)
         capsys.readouterr()
         assert await asyncio.to_thread(main, [*argv, "--wait", "--json"]) == 0
         report = json.loads(capsys.readouterr().out)
