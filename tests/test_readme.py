@@ -13,7 +13,9 @@ import ast
 import asyncio
 import datetime as dt
 import inspect
+import json
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -36,7 +38,7 @@ from bitrix_bizproc.cli._common import (
     TOKEN_URL_ENV,
     WEBHOOK_ENV,
 )
-from bitrix_bizproc.emulator import EmulatedPortal, FaultKind
+from bitrix_bizproc.emulator import EmulatedFleet, EmulatedPortal, FaultKind
 from bitrix_bizproc.emulator.records import Workflow
 from bitrix_bizproc.jobs import Journal
 from bitrix_bizproc.models import DocumentId, F
@@ -76,6 +78,7 @@ MARKERS = {
     "sync": "def running(",
     "selfhosted": "allow_http=True",
     "hooks": "@client.on",
+    "fleet": "terminate_fleet(",
 }
 
 
@@ -270,6 +273,37 @@ async def test_bulk_jobs(portal: EmulatedPortal, in_tmp: Path, capsys: pytest.Ca
 async def test_emulator(capsys: pytest.CaptureFixture[str]) -> None:
     await run_block("emulator", {})
     assert "requests" in capsys.readouterr().out
+
+
+async def test_fleet(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bitrix_bizproc.protocol.auth import parse_token_response
+
+    async with EmulatedFleet() as emulated:
+        installs = {}
+        for member_id, old in (("a1b2c3", 3), ("d4e5f6", 2), ("selfhosted1", 1)):
+            portal = emulated.add_portal(member_id)
+            portal.state.add_template("Cleanup", DEAL)
+            portal.state.add_instances(old, started=OLD)
+            answer = emulated.issue_tokens(member_id)
+            installs[member_id] = parse_token_response(200, json.dumps(answer).encode(), now=time.time())
+        replacements = {
+            'client_id="..."': f"client_id={emulated.app.client_id!r}",
+            'client_secret="..."': f"client_secret={emulated.app.client_secret!r}, "
+            f"token_url={emulated.token_url!r}",
+        }
+
+        @asynccontextmanager
+        async def with_installs(namespace: dict[str, Any]) -> AsyncIterator[None]:
+            namespace["installs"] = installs
+            yield
+
+        namespace = await run_block("fleet", replacements, with_installs)
+        assert capsys.readouterr().out.split("\n")[:2] == ["3", "{'done': 6}"]
+        assert [emulated.portal(m).state.running_count for m in installs] == [0, 0, 0]
+        assert await namespace["store"].members() == ["a1b2c3", "d4e5f6"]
+        assert sorted(p.name for p in (in_tmp / "journals").iterdir()) == [
+            f"{m}.jsonl" for m in installs
+        ]
 
 
 def _section(title: str) -> str:

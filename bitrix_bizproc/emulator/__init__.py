@@ -16,6 +16,7 @@ from .config import PortalConfig
 from .context import CallContext, HandlerResult, PortalError
 from .counters import Counters
 from .faults import Fault, FaultKind, Faults
+from .fleet import EmulatedFleet
 from .limits import ENTERPRISE, PLANS, STANDARD, UNLIMITED, BatchBilling, Plan
 from .portal import EmulatedPortal
 from .state import PortalState
@@ -29,6 +30,7 @@ __all__ = [
     "CallContext",
     "Clock",
     "Counters",
+    "EmulatedFleet",
     "EmulatedPortal",
     "Fault",
     "FaultKind",

@@ -21,7 +21,7 @@ from .vibecode import add_vibecode_routes
 if TYPE_CHECKING:
     from .portal import EmulatedPortal
 
-__all__ = ["PORTAL_KEY", "create_app"]
+__all__ = ["PORTAL_KEY", "RestHandler", "create_app", "json_response", "read_params"]
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +33,20 @@ def _dumps(body: Any) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def _json(body: Any, status: int = 200) -> web.Response:
+def json_response(body: Any, status: int = 200) -> web.Response:
+    """A JSON answer."""
     return web.Response(body=_dumps(body), status=status, content_type=_JSON, charset="utf-8")
 
 
 def _error(exc: PortalError | TokenError) -> web.Response:
-    return _json({"error": exc.code, "error_description": exc.description}, exc.status)
+    return json_response({"error": exc.code, "error_description": exc.description}, exc.status)
 
 
 def _bad_request(description: str) -> PortalError:
     return PortalError("INVALID_REQUEST", description, 400)
 
 
-async def _read_params(request: web.Request, max_bytes: int) -> dict[str, Any]:
+async def read_params(request: web.Request, max_bytes: int) -> dict[str, Any]:
     """Query-string and body parameters merged (the body wins), or a 400/413 PortalError."""
     params: dict[str, Any] = parse_query(request.query_string) if request.query_string else {}
     if not request.body_exists:
@@ -73,7 +74,7 @@ async def _read_params(request: web.Request, max_bytes: int) -> dict[str, Any]:
     return params
 
 
-class _RestHandler:
+class RestHandler:
     """Serves ``/rest/...`` and ``/oauth/token/`` for one portal."""
 
     def __init__(self, portal: EmulatedPortal) -> None:
@@ -104,7 +105,7 @@ class _RestHandler:
             fault_response = await self._fault(request, fault)
             if fault_response is not None:
                 return fault_response
-        params = upper_keys(await _read_params(request, portal.config.max_body_bytes), drop_auth=False)
+        params = upper_keys(await read_params(request, portal.config.max_body_bytes), drop_auth=False)
         credential = self._authenticate(request, parts, params)
         if portal.config.overload:
             raise PortalError("OVERLOAD_LIMIT", "REST API is blocked due to overload.", 503)
@@ -133,7 +134,7 @@ class _RestHandler:
         if fault is not None and fault.after:  # the call ran; its answer is lost on the way
             portal.counters.lost_answers += 1
             return await self._lose_answer(request, fault, _dumps(body))
-        return _json(body)
+        return json_response(body)
 
     async def _lose_answer(self, request: web.Request, fault: Fault, body: bytes) -> web.StreamResponse:
         if fault.kind is FaultKind.TRUNCATED:
@@ -199,15 +200,23 @@ class _RestHandler:
     async def token(self, request: web.Request) -> web.StreamResponse:
         portal = self.portal
         try:
-            params = await _read_params(request, portal.config.max_body_bytes)
+            params = await read_params(request, portal.config.max_body_bytes)
+        except PortalError as exc:
+            return _error(exc)
+        return self.grant(params)
+
+    def grant(self, params: dict[str, Any]) -> web.Response:
+        """The token server's answer to ``params`` (already read from the request)."""
+        portal = self.portal
+        try:
             answer = portal.auth.grant(params)
-        except (PortalError, TokenError) as exc:
+        except TokenError as exc:
             return _error(exc)
         if params.get("grant_type") == "refresh_token":
             portal.counters.token_refreshes += 1
         else:
             portal.counters.token_grants += 1
-        return _json(answer)
+        return json_response(answer)
 
 
 def create_app(portal: EmulatedPortal | None = None) -> web.Application:
@@ -216,7 +225,7 @@ def create_app(portal: EmulatedPortal | None = None) -> web.Application:
         from .portal import EmulatedPortal
 
         portal = EmulatedPortal()
-    handler = _RestHandler(portal)
+    handler = RestHandler(portal)
     app = web.Application(client_max_size=1 << 30)
     app[PORTAL_KEY] = portal
     app.router.add_route("*", "/rest/{tail:.*}", handler.rest)

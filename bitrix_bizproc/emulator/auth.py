@@ -126,6 +126,17 @@ class AuthRegistry:
         """A fresh access/refresh pair, as the token server's JSON answer."""
         return self._issue(user_id, self._scopes(scopes))
 
+    def holds(self, grant_type: object, token: object) -> bool:
+        """Whether this portal issued the live authorization code or refresh token ``token``."""
+        store = self._codes if grant_type == "authorization_code" else self._refresh
+        return isinstance(token, str) and token in store
+
+    def revoke_tokens(self) -> None:
+        """Forget every access and refresh token (the app was uninstalled from the portal)."""
+        self._access.clear()
+        self._refresh.clear()
+        self._codes.clear()
+
     def expire_access_tokens(self) -> None:
         """Make every live access token expired (refresh tokens stay valid)."""
         now = self._clock()
