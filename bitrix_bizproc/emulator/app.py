@@ -38,6 +38,8 @@ def _json(body: Any, status: int = 200) -> web.Response:
 
 
 def _error(exc: PortalError | TokenError) -> web.Response:
+    if exc.description is None:  # the token server's wrong_client carries no description
+        return _json({"error": exc.code}, exc.status)
     return _json({"error": exc.code, "error_description": exc.description}, exc.status)
 
 

@@ -34,7 +34,7 @@ def test_method_names_are_case_insensitive() -> None:
 def test_scope_is_checked_first() -> None:
     state = make_state()
     err = fail(state, context(scopes="user"), "bizproc.task.list")
-    assert (err.code, err.status) == ("insufficient_scope", 403)
+    assert (err.code, err.status) == ("insufficient_scope", 401)  # as live portals (b24pysdk errors)
 
 
 @pytest.mark.parametrize(
