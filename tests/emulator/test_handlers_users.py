@@ -73,3 +73,42 @@ def test_needs_a_user_scope_not_admin_rights() -> None:
     state = make_state()
     assert call(state, context(3, admin=False, scopes="user_brief"), "user.get").total == 4
     assert error_of(state, context(scopes="bizproc"), "user.get")[0] == "insufficient_scope"
+
+
+# The docs' filters (api-reference/user/user-get.md): UF_DEPARTMENT "belonging to the company structure",
+# IS_ONLINE [Y|N], and a plain NAME with a % wildcard ({"filter": {"NAME": "Iv%"}}) -- none of them may be
+# dropped, or an offboarding job would act on every employee.
+def _people() -> Any:
+    state = make_state()
+    state.add_user("Ivan", "Petrov", departments=[5])
+    state.add_user("Iva", "Novak", departments=[5, 7])
+    state.add_user("Olivia", "Ivanova", departments=[7])
+    state.users.update(6, online=True)
+    return state
+
+
+@pytest.mark.parametrize(
+    ("flt", "expected"),
+    [
+        ({"UF_DEPARTMENT": 5}, [5, 6]),
+        ({"UF_DEPARTMENT": "7"}, [6, 7]),
+        ({"UF_DEPARTMENT": [5, 7]}, [5, 6, 7]),
+        ({"UF_DEPARTMENT": 99}, []),
+        ({"IS_ONLINE": "Y"}, [6]),
+        ({"IS_ONLINE": "N", "UF_DEPARTMENT": 5}, [5]),
+        ({"NAME": "Iv%"}, [5, 6]),
+        ({"NAME": "iva%"}, [5, 6]),
+        ({"NAME": "%via"}, [7]),
+        ({"NAME": "ivan"}, [5]),
+        ({"LAST_NAME": "%ov%"}, [5, 6, 7]),
+        ({"!NAME": "Iv%"}, [1, 2, 3, 4, 7]),
+    ],
+)
+def test_docs_filters_are_honoured(flt: dict[str, Any], expected: list[int]) -> None:
+    rows = call(_people(), ADMIN, "user.get", filter=flt).result
+    assert [int(row["ID"]) for row in rows] == expected
+
+
+def test_is_online_and_departments_go_out_as_on_a_live_portal() -> None:
+    rows = call(_people(), ADMIN, "user.get", filter={"@ID": [5, 6]}).result
+    assert [(row["IS_ONLINE"], row["UF_DEPARTMENT"]) for row in rows] == [("N", [5]), ("Y", [5, 7])]
