@@ -142,7 +142,9 @@ def _commands(cmd: Any) -> Iterator[tuple[str, Any]]:
 
 
 def _error(exc: PortalError) -> dict[str, str]:
-    return {"error": exc.code, "error_description": exc.description}
+    # inside a batch a scope refusal carries no text (settings/how-to-call-rest-api/batch.md, both examples)
+    description = "" if exc.code == "insufficient_scope" else exc.description
+    return {"error": exc.code, "error_description": description}
 
 
 def run_batch(

@@ -150,7 +150,7 @@ def test_app_context_and_admin_required(prefix: str, method: str) -> None:
     state = make_state()
     assert error_of(state, context(), f"{prefix}.{method}") == (
         "ACCESS_DENIED",
-        "Application context required",
+        "Access denied! Application context required",  # AccessException: rest/lib/accessexception.php
     )
     assert error_of(state, context(2, admin=False, app="app.one"), f"{prefix}.{method}") == (
         "ACCESS_DENIED",

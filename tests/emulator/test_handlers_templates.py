@@ -122,7 +122,7 @@ def test_add_needs_an_application() -> None:
     err = error_of(
         state, ADMIN, "bizproc.workflow.template.add", document_type=list(DEAL), name="n", template_data=FILE
     )
-    assert err == ("ACCESS_DENIED", "Application context required")
+    assert err == ("ACCESS_DENIED", "Access denied! Application context required")
 
 
 def test_update_only_by_the_owner_app() -> None:

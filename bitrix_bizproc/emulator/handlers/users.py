@@ -29,13 +29,28 @@ USER_FIELDS: dict[str, Field] = {
     "EMAIL": Field("email"),
     "LAST_LOGIN": Field("last_login", "datetime", "iso"),
     "DATE_REGISTER": Field("date_register", "datetime", "iso"),
-    "IS_ONLINE": Field("online", "bool", "yn"),
     "TIME_ZONE": Field("id", "str", "str", lambda u: ""),
+    "IS_ONLINE": Field("online", "bool", "yn"),
+    # the offset-less forms a live user answer carries (settings/how-to-call-rest-api/batch.md)
+    "TIMESTAMP_X": Field("date_register", "datetime", "site"),
+    "LAST_ACTIVITY_DATE": Field("last_login", "datetime", "naive"),
+    "PERSONAL_GENDER": Field("id", "str", "str", lambda u: ""),
+    "PERSONAL_WWW": Field("id", "str", "str", lambda u: ""),
+    "PERSONAL_BIRTHDAY": Field("id", "str", "str", lambda u: ""),
+    "PERSONAL_MOBILE": Field("id", "str", "str", lambda u: ""),
+    "PERSONAL_CITY": Field("id", "str", "str", lambda u: ""),
+    "WORK_PHONE": Field("id", "str", "str", lambda u: ""),
     "WORK_POSITION": Field("work_position"),
+    "UF_EMPLOYMENT_DATE": Field("id", "str", "str", lambda u: ""),
     "UF_DEPARTMENT": Field("departments", "int", "raw"),
     "USER_TYPE": Field("user_type"),
 }
-_FILTERABLE = {k: v for k, v in USER_FIELDS.items() if k != "TIME_ZONE"}
+_BLANK = ("PERSONAL_GENDER", "PERSONAL_WWW", "PERSONAL_BIRTHDAY", "PERSONAL_MOBILE", "PERSONAL_CITY")
+_FILTERABLE = {
+    k: v
+    for k, v in USER_FIELDS.items()
+    if k not in ("TIME_ZONE", "UF_EMPLOYMENT_DATE", "TIMESTAMP_X", "WORK_PHONE", *_BLANK)
+}
 _LIKE_TEXT = frozenset({"NAME", "LAST_NAME", "SECOND_NAME", "EMAIL", "WORK_POSITION"})  # plain key: LIKE
 _FILTERABLE["NAME_SEARCH"] = Field("search_text")
 _NOT_FILTER = frozenset({"SORT", "ORDER", "START", "SELECT", "ADMIN_MODE", "IMAGE_RESIZE", "FILTER"})
