@@ -1,8 +1,9 @@
 """Every real response body in ``corpus/`` read through the client's parsing, meaning asserted.
 
 Sources (each entry names its own): the official docs' examples and error tables, bitrix24/b24pysdk's errors
-recorded on live portals, leshchenko1979/fast_bitrix24's recorded batch answers, and the portal's own bizproc
-REST service source (public mirror) with bitrix24/b24phpsdk's patches for its empty-code answers.
+recorded on live portals, leshchenko1979/fast_bitrix24's recorded batch answers, bitrix24/b24phpsdk's error
+fixtures, and the portal's own bizproc REST service source (public mirror) with b24phpsdk's patches for its
+empty-code answers.
 """
 
 from __future__ import annotations
