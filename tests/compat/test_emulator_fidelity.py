@@ -80,7 +80,8 @@ async def _own_template(p: Portal) -> int:
 
 
 async def _robot(p: Portal, method: str, extra: dict[str, Any] | None = None) -> tuple[int, Any]:
-    await p.app("bizproc.robot.add", ROBOT)
+    """Register the app's robot (or activity, by the method's prefix), then call ``method`` on it."""
+    await p.app(method.rsplit(".", 1)[0] + ".add", ROBOT)
     return await p.app(method, {"CODE": ROBOT["CODE"], **(extra or {})})
 
 
@@ -88,6 +89,20 @@ async def _start(p: Portal) -> tuple[int, Any]:
     tpl = p.template()
     document = [tpl.module_id, tpl.entity, f"{tpl.document_type}_1"]
     return await p.admin("bizproc.workflow.start", {"TEMPLATE_ID": tpl.id, "DOCUMENT_ID": document})
+
+
+def _delegate(task_ids: list[int], from_user: int) -> dict[str, Any]:
+    return {"TASK_IDS": task_ids, "FROM_USER_ID": from_user, "TO_USER_ID": 1}
+
+
+async def _twice(p: Portal, method: str) -> tuple[int, Any]:
+    await p.app(method, ROBOT)
+    return await p.app(method, ROBOT)
+
+
+async def _complete_twice(p: Portal) -> tuple[int, Any]:
+    await _complete(p)
+    return await _complete(p)
 
 
 async def _complete(p: Portal) -> tuple[int, Any]:
@@ -141,6 +156,27 @@ SCENARIOS: dict[str, Scenario] = {
     "docs-079": lambda p: p.admin("bizproc.task.complete", {"TASK_ID": 1, "STATUS": "maybe"}),
     "docs-080": lambda p: p.admin("bizproc.task.complete", {"STATUS": 1}),
     "docs-094": lambda p: p.admin("bizproc.task.list", {"select": "ID"}),
+    "docs-006": lambda p: p.app("bizproc.activity.add", {**ROBOT, "CODE": "bad code!"}),
+    "docs-008": lambda p: p.app("bizproc.activity.add", {**ROBOT, "HANDLER": "not a url"}),
+    "docs-009": lambda p: p.app("bizproc.activity.add", {**ROBOT, "NAME": ""}),
+    "docs-010": lambda p: p.app("bizproc.activity.add", {**ROBOT, "PROPERTIES": "x"}),
+    "docs-011": lambda p: p.app("bizproc.activity.add", {**ROBOT, "FILTER": "x"}),
+    "docs-012": lambda p: p.app("bizproc.activity.add", {**ROBOT, "DOCUMENT_TYPE": ["x"]}),
+    "docs-013": lambda p: _twice(p, "bizproc.activity.add"),
+    "server-012": lambda p: _twice(p, "bizproc.robot.add"),
+    "docs-039": lambda p: _robot(p, "bizproc.activity.update", {"FIELDS": {"NAME": ""}}),
+    "docs-077": lambda p: _robot(p, "bizproc.robot.update", {"FIELDS": {"NAME": ""}}),
+    "server-010": lambda p: p.admin("bizproc.task.complete", {"TASK_ID": 99999, "STATUS": 1}),
+    "server-011": _complete_twice,
+    "docs-086": lambda p: p.admin("bizproc.task.delegate", _delegate([1], 0)),
+    "docs-087": lambda p: p.admin("bizproc.task.delegate", _delegate([], 1)),
+    "docs-112": lambda p: p.app(
+        "bizproc.workflow.template.add",
+        {"DOCUMENT_TYPE": DEAL, "NAME": "x", "AUTO_EXECUTE": 9, "TEMPLATE_DATA": BPT},
+    ),
+    "docs-113": lambda p: p.app(
+        "bizproc.workflow.template.add", {"DOCUMENT_TYPE": DEAL, "NAME": "x", "TEMPLATE_DATA": "%%"}
+    ),
     "server-001": _foreign_template,
     "server-003": lambda p: p.app("bizproc.workflow.template.delete", {"ID": 9999}),
     "server-004": lambda p: p.app("bizproc.workflow.template.update", {"ID": 1}),
