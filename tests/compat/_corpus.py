@@ -99,8 +99,9 @@ def check_result(entry: dict[str, Any]) -> None:
     if expect["time"]:  # the time block read, offsets kept
         assert response.time is not None and response.time.start == body["time"]["start"]
         assert response.time.date_start is not None and response.time.date_start.tzinfo is not None
-        if "operating_reset_at" in body["time"]:
-            assert response.time.operating_reset_at == body["time"]["operating_reset_at"]
+        for key in ("operating_reset_at", "operating"):
+            if key in body["time"]:
+                assert getattr(response.time, key) == body["time"][key]
     else:
         assert response.time is None
     if "model" in expect:
