@@ -39,6 +39,8 @@ def json_response(body: Any, status: int = 200) -> web.Response:
 
 
 def _error(exc: PortalError | TokenError) -> web.Response:
+    if exc.description is None:  # the token server's wrong_client carries no description
+        return json_response({"error": exc.code}, exc.status)
     return json_response({"error": exc.code, "error_description": exc.description}, exc.status)
 
 

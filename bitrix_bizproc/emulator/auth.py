@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import string
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -12,6 +13,8 @@ from .config import PortalConfig
 from .context import PortalError
 
 __all__ = ["AuthRegistry", "Credential", "OAuthApp", "TokenError", "Webhook"]
+
+_ALNUM = string.ascii_letters + string.digits
 
 
 @attrs.frozen
@@ -52,9 +55,9 @@ class _Grant:
 
 
 class TokenError(Exception):
-    """A token-server refusal: ``{"error": code, "error_description": description}`` with HTTP 400."""
+    """A token-server refusal: ``{"error": code, "error_description": description}``, HTTP 400 unless told."""
 
-    def __init__(self, code: str, description: str, status: int = 400) -> None:
+    def __init__(self, code: str, description: str | None, status: int = 400) -> None:
         super().__init__(code)
         self.code = code
         self.description = description
@@ -73,7 +76,7 @@ class AuthRegistry:
         self._codes: dict[str, _Grant] = {}
         self.app = OAuthApp(
             client_id=f"local.{secrets.token_hex(7)}.{secrets.randbelow(10**8):08d}",
-            client_secret=secrets.token_urlsafe(36)[:50],
+            client_secret="".join(secrets.choice(_ALNUM) for _ in range(50)),  # real ones are alphanumeric
             scopes=config.default_scopes,
         )
         self.rest_endpoint = "http://127.0.0.1/rest/"  # set once the portal knows its port
@@ -172,9 +175,10 @@ class AuthRegistry:
         grant_type = params.get("grant_type")
         if grant_type not in ("authorization_code", "refresh_token"):
             raise TokenError("invalid_request", "grant_type must be authorization_code or refresh_token")
-        if params.get("client_id") != self.app.client_id or not secrets.compare_digest(
-            str(params.get("client_secret", "")), self.app.client_secret
-        ):
+        if params.get("client_id") != self.app.client_id:
+            # the live token server: HTTP 200 {"error": "wrong_client"} (b24pysdk errors/oauth.py)
+            raise TokenError("wrong_client", None, 200)  # the recorded body has no error_description
+        if not secrets.compare_digest(str(params.get("client_secret", "")), self.app.client_secret):
             raise TokenError("invalid_client", "Invalid client credentials")
         store, field = (
             (self._codes, "code") if grant_type == "authorization_code" else (self._refresh, "refresh_token")

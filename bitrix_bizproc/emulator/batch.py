@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -15,10 +16,16 @@ from .runner import MethodRunner
 
 __all__ = ["BatchOutcome", "php_section", "php_truthy", "run_batch", "substitute", "upper_keys"]
 
-# A macro starts a whitespace-separated token; anything glued after its last bracket stays literal,
-# which is why two macros must be separated by whitespace.
-_MACRO = re.compile(r"(?<!\S)\$(result|next|total|error)((?:\[[^\]]*\])+)(\S*)", re.IGNORECASE)
-_SEGMENT = re.compile(r"\[([^\]]*)\]")
+# The server's own rule (``CRestUtil::processBatchElement``, ``modules/rest/classes/general/rest_util.php``):
+# ``$`` + a source name (any case) + every non-space character after it is ONE match; only the ``[...]``
+# segments in it are read, and the whole match is replaced, so text glued after a macro is lost and two macros
+# glued together walk one path. Source names are matched in any case but looked up as written, so ``$RESULT``
+# finds nothing. A segment that is not set (or is null) stops the walk at the last value reached.
+_SOURCES = ("result", "next", "total", "time", "error")
+_MACRO = re.compile(r"\$(" + "|".join(_SOURCES) + r")(\S*)", re.IGNORECASE)
+_KEY_MACRO = re.compile(r"\$()(\S*)")  # parameter names are scanned with an empty source list
+_SEGMENT = re.compile(r"\[([^\]]+)\]")
+_INT_KEY = re.compile(r"^(0|-?[1-9][0-9]*)$")
 _MISSING = object()
 
 
@@ -59,49 +66,72 @@ def upper_keys(params: dict[str, Any], *, drop_auth: bool = True) -> dict[str, A
 
 
 def _php_string(value: Any) -> str:
+    """PHP's string cast as ``str_replace`` applies it (arrays: ``Array``, as PHP 7 did)."""
     if value is True:
         return "1"
     if value is False or value is None:
         return ""
     if isinstance(value, dict | list):
         return "Array"
+    if isinstance(value, float):
+        return f"{value:.14G}"
     return str(value)
 
 
-def _resolve(sources: dict[str, dict[str, Any]], kind: str, path: str) -> Any:
-    segments = _SEGMENT.findall(path)
-    source = sources[kind.lower()]
-    if segments[0] not in source:
-        return _MISSING
-    value = source[segments[0]]
-    for segment in segments[1:]:
-        if isinstance(value, dict) and segment in value:
-            value = value[segment]
-        elif isinstance(value, list) and segment.isdigit() and int(segment) < len(value):
-            value = value[int(segment)]
-        else:  # a missing segment keeps the last value reached
+def _php_isset(container: Any, segment: str) -> Any:
+    """``$container[$segment]`` when PHP's ``isset`` holds, else :data:`_MISSING`."""
+    if isinstance(container, dict):
+        value = container.get(segment, _MISSING)
+    elif isinstance(container, list) and _INT_KEY.match(segment):
+        index = int(segment)
+        value = container[index] if 0 <= index < len(container) else _MISSING
+    elif isinstance(container, str) and _INT_KEY.match(segment):  # a string offset: one character
+        index = int(segment)
+        value = container[index] if -len(container) <= index < len(container) else _MISSING
+    else:
+        value = _MISSING
+    return _MISSING if value is None else value
+
+
+def _walk(root: Any, path: str) -> Any:
+    value = root
+    for segment in _SEGMENT.findall(path):
+        found = _php_isset(value, segment)
+        if found is _MISSING:  # a missing segment keeps the last value reached
             break
+        value = found
+    return value
+
+
+def _element(text: str, sources: dict[str, dict[str, Any]], pattern: re.Pattern[str]) -> Any:
+    """One string as ``processBatchElement`` leaves it: the raw value for a whole-value macro."""
+    if "$" not in text:
+        return text
+    value: Any = text
+    for match in list(pattern.finditer(text)):
+        if not _SEGMENT.search(match.group(2)):
+            continue  # no [segment]: left as typed
+        resolved = copy.deepcopy(_walk(sources.get(match.group(1)), match.group(2)))  # PHP arrays are values
+        if match.group(0) == value:
+            value = resolved
+        elif isinstance(value, str):
+            value = value.replace(match.group(0), _php_string(resolved))
     return value
 
 
 def substitute(value: Any, sources: dict[str, dict[str, Any]]) -> Any:
-    """Replace ``$result[key][field]``-style macros in every string leaf of ``value``."""
+    """Replace ``$result[key][field]``-style macros in every string leaf (and parameter name) of ``value``."""
     if isinstance(value, dict):
-        return {k: substitute(v, sources) for k, v in value.items()}
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            name = _element(key, sources, _KEY_MACRO) if isinstance(key, str) else key
+            out["" if name is None else name] = substitute(item, sources)
+        return out
     if isinstance(value, list):
         return [substitute(v, sources) for v in value]
-    if not isinstance(value, str) or "$" not in value:
+    if not isinstance(value, str):
         return value
-    whole = _MACRO.fullmatch(value)
-    if whole is not None and not whole.group(3):
-        raw = _resolve(sources, whole.group(1), whole.group(2))
-        return value if raw is _MISSING else raw
-
-    def replace(match: re.Match[str]) -> str:
-        raw = _resolve(sources, match.group(1), match.group(2))
-        return match.group(0) if raw is _MISSING else _php_string(raw) + match.group(3)
-
-    return _MACRO.sub(replace, value)
+    return _element(value, sources, _MACRO)
 
 
 def _commands(cmd: Any) -> Iterator[tuple[str, Any]]:
@@ -112,7 +142,9 @@ def _commands(cmd: Any) -> Iterator[tuple[str, Any]]:
 
 
 def _error(exc: PortalError) -> dict[str, str]:
-    return {"error": exc.code, "error_description": exc.description}
+    # inside a batch a scope refusal carries no text (settings/how-to-call-rest-api/batch.md, both examples)
+    description = "" if exc.code == "insufficient_scope" else exc.description
+    return {"error": exc.code, "error_description": description}
 
 
 def run_batch(
@@ -125,7 +157,7 @@ def run_batch(
     totals: dict[str, Any] = {}
     nexts: dict[str, Any] = {}
     times: dict[str, Any] = {}
-    sources = {"result": results, "error": errors, "total": totals, "next": nexts}
+    sources = {"result": results, "error": errors, "total": totals, "next": nexts, "time": times}
     processing = charged = 0.0
     ran = 0
     for index, (key, call) in enumerate(_commands(params.get("CMD"))):

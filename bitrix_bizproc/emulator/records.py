@@ -70,6 +70,7 @@ class PortalSettings:
     workflow_not_found_description: str = "WorkflowNotFound"  # ... and this description
     task_retention_seconds: float | None = 86_400.0  # cloud: tasks of finished workflows live one day
     delegate_partially: bool = True  # task.delegate moves the valid tasks even when others fail
+    template_error_codes: bool = False  # template update/delete: the docs' codes instead of the server's ""
 
 
 @attrs.define(eq=False)
@@ -89,6 +90,7 @@ class User:
     work_position: str = ""
     date_register: float = 0.0
     last_login: float | None = None
+    online: bool = False  # IS_ONLINE
 
     @property
     def search_text(self) -> str:

@@ -33,7 +33,8 @@ class Condition:
     """One filter term: ``attr op value``; a tuple value means IN (``=``) or NOT IN (``!=``)."""
 
     attr: str
-    op: str  # one of = != < <= > >=, or ~ / !~ (value: a regular expression, case-insensitive)
+    op: str  # = != < <= > >=, ~ / !~ (value: a regular expression, case-insensitive), has (a list attr shares
+    # a member with the value, a tuple or one value)
     value: Any
 
     def compile(self) -> Callable[[Any], bool]:
@@ -41,6 +42,9 @@ class Condition:
         get, op, value = attrgetter(self.attr), self.op, self.value
         if value is NO_MATCH:
             return (lambda row: True) if op in ("!=", "!~") else (lambda row: False)
+        if op == "has":
+            wanted_members = frozenset(value) if isinstance(value, tuple) else frozenset((value,))
+            return lambda row: not wanted_members.isdisjoint(get(row) or ())
         if op in ("~", "!~"):
             pattern = re.compile(str(value), re.IGNORECASE | re.DOTALL)
             wanted = op == "~"

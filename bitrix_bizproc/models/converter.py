@@ -1,7 +1,9 @@
 """The one cattrs converter: Bitrix wire quirks are handled here and nowhere else.
 
 Quirks handled: numbers sent as strings (``"12"``), ``Y``/``N`` (and ``1``/``0``, ``true``) booleans, ISO 8601
-datetimes with offsets (timezone-aware :class:`~datetime.datetime`), empty values (``null``, ``""``, ``{}``)
+datetimes with offsets (timezone-aware :class:`~datetime.datetime`), the offset-less forms some fields still
+use (``"24.08.2023 13:19:39"``, ``"2024-08-29 10:30:11"``: read in UTC, or in the zone
+:func:`assume_time_zone` names, so a datetime is never naive), empty values (``null``, ``""``, ``{}``)
 meaning "no value", ``[]`` meaning an empty map (PHP's empty array), maps keyed ``0..n-1`` arriving as lists,
 and localized names given as a string or a ``{"en": ..., "de": ...}`` map.
 
@@ -11,19 +13,21 @@ know are kept in its ``extra`` dict, and a value that does not convert is kept t
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as _dt
 import enum
 import functools
 import operator
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
 import attrs
 import cattrs
 
-__all__ = ["LocalizedText", "converter", "structure", "unstructure", "wire"]
+__all__ = ["LocalizedText", "assume_time_zone", "converter", "structure", "unstructure", "wire"]
 
 T = TypeVar("T")
 
@@ -81,11 +85,40 @@ def _str(value: Any, _: Any) -> str:
     return str(value)
 
 
+_NAIVE_ZONE: contextvars.ContextVar[_dt.tzinfo] = contextvars.ContextVar("bitrix_naive_zone", default=_dt.UTC)
+_PORTAL_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y")  # the portal's own (ru/de) site format
+
+
+@contextlib.contextmanager
+def assume_time_zone(zone: _dt.tzinfo) -> Iterator[None]:
+    """Read offset-less dates (``"2024-08-29 10:30:11"``) in ``zone`` instead of UTC inside the block.
+
+    The portal writes them in its own zone without saying which; a response's ``time.date_start`` carries it.
+    """
+    if not isinstance(zone, _dt.tzinfo):
+        raise TypeError(f"a tzinfo is needed, got {type(zone).__name__}")
+    token = _NAIVE_ZONE.set(zone)
+    try:
+        yield
+    finally:
+        _NAIVE_ZONE.reset(token)
+
+
+def _aware(value: _dt.datetime) -> _dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=_NAIVE_ZONE.get())
+
+
 def _datetime(value: Any, _: Any) -> _dt.datetime:
     if isinstance(value, _dt.datetime):
-        return value
+        return _aware(value)
     if isinstance(value, str):
-        return _dt.datetime.fromisoformat(value.strip())
+        text = value.strip()
+        try:
+            return _aware(_dt.datetime.fromisoformat(text))
+        except ValueError:
+            for fmt in _PORTAL_FORMATS:
+                with contextlib.suppress(ValueError):
+                    return _aware(_dt.datetime.strptime(text, fmt))
     raise ValueError(f"not a datetime: {value!r}")
 
 
@@ -94,6 +127,8 @@ def _date(value: Any, _: Any) -> _dt.date:
         return value
     if isinstance(value, str):
         text = value.strip()
+        if "." in text[:3]:  # the portal's site format, "24.08.2023"
+            return _dt.datetime.strptime(text, _PORTAL_FORMATS[1]).date()
         return _dt.datetime.fromisoformat(text).date() if "T" in text else _dt.date.fromisoformat(text)
     raise ValueError(f"not a date: {value!r}")
 

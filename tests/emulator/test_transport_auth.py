@@ -126,6 +126,35 @@ async def test_wrong_client_secret_is_invalid_client(
         assert (await response.json())["error"] == "invalid_request"
 
 
+async def test_wrong_client_id_is_wrong_client_with_http_200(
+    stub: EmulatedPortal, http: aiohttp.ClientSession
+) -> None:
+    # The live token server answers an unknown client_id with HTTP 200 {"error": "wrong_client"}
+    # (bitrix24/b24pysdk b24pysdk/errors/oauth.py BitrixOauthWrongClient is an HTTP-200 error, checked by
+    # tests/integration/errors/test_errors_oauth.py::test_error_bitrix_oauth_wrong_client); a wrong secret
+    # for a known client_id stays 400 invalid_client.
+    tokens = stub.issue_tokens()
+    query = {
+        "grant_type": "refresh_token",
+        "client_id": "WRONG_CLIENT_ID_12345",
+        "client_secret": stub.oauth_app.client_secret,
+        "refresh_token": tokens["refresh_token"],
+    }
+    async with http.get(stub.token_url, params=query) as response:
+        assert response.status == 200 and (await response.json()) == {"error": "wrong_client"}
+    assert stub.counters.token_refreshes == 0
+
+
+def test_client_secret_is_alphanumeric_like_a_real_one() -> None:
+    # real secrets are 50 letters and digits (e.g. the one published in nononoy/bitrix24_cloud_api issue #7);
+    # b24pysdk refuses anything else, so the emulator must not hand out "-" or "_"
+    for _ in range(30):
+        app = EmulatedPortal().oauth_app
+        assert len(app.client_secret) == 50 and app.client_secret.isalnum() and app.client_secret.isascii()
+        prefix, middle, suffix = app.client_id.split(".")
+        assert prefix == "local" and len(middle) == 14 and suffix.isdigit() and len(suffix) == 8
+
+
 async def test_authorization_code_grant_works_once_and_lives_30_seconds(
     stub_factory: PortalFactory, http: aiohttp.ClientSession
 ) -> None:

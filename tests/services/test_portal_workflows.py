@@ -91,16 +91,14 @@ async def test_templates_in_an_app_context(portal: EmulatedPortal, app: BizprocC
     assert await app.templates.delete(tpl_id) is None
     with pytest.raises(NotFoundError) as info:
         await app.templates.delete(tpl_id)
-    assert info.value.code == "ERROR_TEMPLATE_NOT_FOUND"
+    assert (info.value.code, info.value.description) == ("", "Workflow template not found.")  # as live
 
 
 async def test_template_errors(portal: EmulatedPortal, client: BizprocClient, app: BizprocClient) -> None:
     with pytest.raises(AccessDeniedError, match="Application context required"):
         await client.templates.add(document_type=DocumentType.deal(), name="A", template_data=b"x")
     foreign = portal.state.add_template("UI made", ("crm", "CCrmDocumentDeal", "DEAL"))
-    with pytest.raises(AccessDeniedError) as info:
-        await app.templates.update(foreign.id, name="mine now")
-    assert info.value.code == "ERROR_TEMPLATE_NOT_OWNER"
+    # not-owner refusals (an empty code on a live portal) are checked in tests/compat/test_client_parsing.py
     with pytest.raises(NotFoundError):
         await app.templates.update(foreign.id + 100, name="x")
     with pytest.raises(ValidationError):  # refused before sending

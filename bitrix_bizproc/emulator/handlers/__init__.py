@@ -37,10 +37,10 @@ def dispatch(state: PortalState, ctx: CallContext, method: str, params: dict[str
         raise PortalError("ERROR_METHOD_NOT_FOUND", "Method not found!", 404)
     allowed = _USER_SCOPES if info.scope == "user" else frozenset({info.scope})
     if info.scope and not (allowed & ctx.scopes):
+        token = "access token" if ctx.is_app else "webhook token"
+        # HTTP 401 as on live portals (b24pysdk errors/__init__.py); the docs' system-errors table says 403
         raise PortalError(
-            "insufficient_scope",
-            "The request requires higher privileges than provided by the webhook token",
-            403,
+            "insufficient_scope", f"The request requires higher privileges than provided by the {token}", 401
         )
     if info.app_context and not ctx.is_app:
         raise access_denied("Application context required")

@@ -44,11 +44,13 @@ class Kind:
     not_found: str
 
 
+# the server's own texts, the same for both kinds (bizproc/lib/restservice.php); some English docs tables
+# say "Automation rule" where the server says "Robot"
 ACTIVITY = Kind(
     False,
     "bizproc.activity",
     "Activity or Robot already installed!",
-    "Activity or Automation rule not found!",
+    "Activity or Robot not found!",
 )
 
 
@@ -179,6 +181,8 @@ def make_handlers(kind: Kind) -> dict[str, Handler]:
         found = find(state, app_id, _code(params))
         raw = params.get("FIELDS")
         fields = {str(k).upper(): v for k, v in raw.items()} if isinstance(raw, Mapping) else {}
+        if "NAME" in fields and not _name_given(fields["NAME"]):
+            del fields["NAME"]  # the server skips an empty NAME on update: `if (!empty($fields['NAME']))`
         if not any(k in _UPDATABLE for k in fields):
             raise _invalid("No fields to update")
         found.fields.update(_validated(state, ctx, fields, adding=False))

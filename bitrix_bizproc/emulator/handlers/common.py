@@ -29,9 +29,9 @@ DOCUMENT_ENTITIES: dict[tuple[str, str], re.Pattern[str]] = {
 }
 
 
-def access_denied(description: str = "Access denied!") -> PortalError:
-    """The portal's ``ACCESS_DENIED`` (HTTP 403)."""
-    return PortalError("ACCESS_DENIED", description, 403)
+def access_denied(detail: str = "") -> PortalError:
+    """``ACCESS_DENIED`` (HTTP 403): ``Access denied!`` and the detail, as the server's AccessException."""
+    return PortalError("ACCESS_DENIED", "Access denied!" + (f" {detail}" if detail else ""), 403)
 
 
 def parse_document_type(value: Any) -> tuple[str, str, str] | None:

@@ -41,7 +41,8 @@ class Field:
 
     attr: str
     kind: str = "str"
-    out: str = "str"  # str: scalars as strings; raw: as stored; iso: datetime; yn: "Y"/"N"
+    out: str = "str"  # str: scalars as strings; raw: as stored; iso: datetime; yn: "Y"/"N";
+    # site: "24.08.2023 13:19:39" and naive: "2024-08-29 10:30:11" (portal zone, no offset; "" when unset)
     getter: Callable[[Any], Any] | None = None  # for computed output values
 
 
@@ -51,6 +52,14 @@ def iso(ts: float | None, settings: PortalSettings) -> str | None:
         return None
     zone = dt.timezone(dt.timedelta(minutes=settings.utc_offset_minutes))
     return dt.datetime.fromtimestamp(ts, zone).isoformat(timespec="seconds")
+
+
+def _local(ts: float | None, settings: PortalSettings, fmt: str) -> str:
+    """A unix time in the portal's zone without an offset, as some user fields carry it; "" when unset."""
+    if ts is None:
+        return ""
+    zone = dt.timezone(dt.timedelta(minutes=settings.utc_offset_minutes))
+    return dt.datetime.fromtimestamp(ts, zone).strftime(fmt)
 
 
 def parse_datetime(value: Any, settings: PortalSettings) -> float | None:
@@ -158,6 +167,9 @@ def render(
         value = field.getter(row) if field.getter else getattr(row, field.attr)
         if field.out == "iso":
             value = iso(value, settings)
+        elif field.out in ("site", "naive"):
+            fmt = "%d.%m.%Y %H:%M:%S" if field.out == "site" else "%Y-%m-%d %H:%M:%S"
+            value = _local(value, settings, fmt)
         elif field.out == "yn":
             value = "Y" if value else "N"
         elif field.out == "str" and value is not None and not isinstance(value, str):

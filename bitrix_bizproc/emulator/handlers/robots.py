@@ -7,8 +7,6 @@ from .common import Handler
 
 __all__ = ["HANDLERS", "ROBOT"]
 
-ROBOT = Kind(
-    True, "bizproc.robot", "Activity or Automation rule already installed!", "Activity or Robot not found!"
-)
+ROBOT = Kind(True, "bizproc.robot", "Activity or Robot already installed!", "Activity or Robot not found!")
 
 HANDLERS: dict[str, Handler] = make_handlers(ROBOT)

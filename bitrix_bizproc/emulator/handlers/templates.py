@@ -1,4 +1,4 @@
-"""bizproc.workflow.template.add / update / delete / list."""
+"""bizproc.workflow.template.add / update / delete / list (update/delete refusals: an empty code, as live)."""
 
 from __future__ import annotations
 
@@ -119,13 +119,20 @@ def add(state: PortalState, ctx: CallContext, params: dict[str, Any]) -> Handler
     return HandlerResult(template.id)
 
 
+def _code(state: PortalState, documented: str) -> str:
+    """The live server throws these without a code (an empty ``error``); the docs name one."""
+    return documented if state.settings.template_error_codes else ""
+
+
 def _owned(state: PortalState, ctx: CallContext, params: dict[str, Any], verb: str) -> Template:
     template = state.templates.get(as_int(params.get("ID")) or 0)
     if template is None:
-        raise PortalError("ERROR_TEMPLATE_NOT_FOUND", "Workflow template not found.", 400)
+        raise PortalError(_code(state, "ERROR_TEMPLATE_NOT_FOUND"), "Workflow template not found.", 400)
     if template.app_id is None or template.app_id != ctx.app_id:
         raise PortalError(
-            "ERROR_TEMPLATE_NOT_OWNER", f"You can {verb} ONLY templates created by current application", 400
+            _code(state, "ERROR_TEMPLATE_NOT_OWNER"),
+            f"You can {verb} ONLY templates created by current application",
+            400,
         )
     return template
 
@@ -134,7 +141,7 @@ def update(state: PortalState, ctx: CallContext, params: dict[str, Any]) -> Hand
     """Update NAME, DESCRIPTION, TEMPLATE_DATA or AUTO_EXECUTE of the app's own template."""
     fields = as_mapping(params.get("FIELDS")) if isinstance(params.get("FIELDS"), Mapping) else None
     if not fields:
-        raise _invalid("No fields to update.")
+        raise PortalError(_code(state, "ERROR_TEMPLATE_VALIDATION_FAILURE"), "No fields to update.", 400)
     fields = {k.upper(): v for k, v in fields.items()}
     template = _owned(state, ctx, params, "update")
     changes: dict[str, Any] = {}

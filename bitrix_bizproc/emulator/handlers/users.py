@@ -1,4 +1,9 @@
-"""user.get: employees by FILTER (``ACTIVE``, ``NAME``, ``LAST_NAME`` ...), SORT/ORDER and start."""
+"""user.get: users by FILTER (``ACTIVE``, ``NAME``, ``UF_DEPARTMENT``, ``IS_ONLINE`` ...), SORT, ORDER, start.
+
+As ``api-reference/user/user-get.md`` describes it: a plain text field matches like SQL ``LIKE`` without
+regard to case, ``%`` being the wildcard (``{"NAME": "Iv%"}``); ``UF_DEPARTMENT`` keeps users in any of the
+given departments; ``IS_ONLINE`` is ``Y``/``N``. Unknown fields and prefixes are dropped, as the portal does.
+"""
 
 from __future__ import annotations
 
@@ -24,13 +29,29 @@ USER_FIELDS: dict[str, Field] = {
     "EMAIL": Field("email"),
     "LAST_LOGIN": Field("last_login", "datetime", "iso"),
     "DATE_REGISTER": Field("date_register", "datetime", "iso"),
-    "IS_ONLINE": Field("active", "bool", "str", lambda u: "N"),
     "TIME_ZONE": Field("id", "str", "str", lambda u: ""),
+    "IS_ONLINE": Field("online", "bool", "yn"),
+    # the offset-less forms a live user answer carries (settings/how-to-call-rest-api/batch.md)
+    "TIMESTAMP_X": Field("date_register", "datetime", "site"),
+    "LAST_ACTIVITY_DATE": Field("last_login", "datetime", "naive"),
+    "PERSONAL_GENDER": Field("id", "str", "str", lambda u: ""),
+    "PERSONAL_WWW": Field("id", "str", "str", lambda u: ""),
+    "PERSONAL_BIRTHDAY": Field("id", "str", "str", lambda u: ""),
+    "PERSONAL_MOBILE": Field("id", "str", "str", lambda u: ""),
+    "PERSONAL_CITY": Field("id", "str", "str", lambda u: ""),
+    "WORK_PHONE": Field("id", "str", "str", lambda u: ""),
     "WORK_POSITION": Field("work_position"),
-    "UF_DEPARTMENT": Field("departments", "str", "raw"),
+    "UF_EMPLOYMENT_DATE": Field("id", "str", "str", lambda u: ""),
+    "UF_DEPARTMENT": Field("departments", "int", "raw"),
     "USER_TYPE": Field("user_type"),
 }
-_FILTERABLE = {k: v for k, v in USER_FIELDS.items() if k not in ("IS_ONLINE", "TIME_ZONE", "UF_DEPARTMENT")}
+_BLANK = ("PERSONAL_GENDER", "PERSONAL_WWW", "PERSONAL_BIRTHDAY", "PERSONAL_MOBILE", "PERSONAL_CITY")
+_FILTERABLE = {
+    k: v
+    for k, v in USER_FIELDS.items()
+    if k not in ("TIME_ZONE", "UF_EMPLOYMENT_DATE", "TIMESTAMP_X", "WORK_PHONE", *_BLANK)
+}
+_LIKE_TEXT = frozenset({"NAME", "LAST_NAME", "SECOND_NAME", "EMAIL", "WORK_POSITION"})  # plain key: LIKE
 _FILTERABLE["NAME_SEARCH"] = Field("search_text")
 _NOT_FILTER = frozenset({"SORT", "ORDER", "START", "SELECT", "ADMIN_MODE", "IMAGE_RESIZE", "FILTER"})
 # prefix -> (operator, how the value is read): "=" plain, "in" a list, "like" %value%, "mask" a % pattern
@@ -74,6 +95,12 @@ def _condition(key: str, raw: Any) -> Condition | None:
     op, mode = rule
     if name.upper() == "NAME_SEARCH":
         op, mode = "~", "like"
+    elif name.upper() in _LIKE_TEXT and prefix in ("", "!") and not isinstance(raw, list | Mapping):
+        op, mode = ("~" if prefix == "" else "!~"), "mask"
+    if name.upper() == "UF_DEPARTMENT":
+        items = as_list(raw) if isinstance(raw, list | Mapping) else [raw]
+        values = tuple(_value(field, item) for item in items or [] if not isinstance(item, list | Mapping))
+        return Condition(field.attr, "has", values) if op == "=" else None
     if mode in ("like", "mask"):
         text = as_str(raw) or ""
         pattern = (
