@@ -108,6 +108,10 @@ class Session:
         self.hooks = hooks if hooks is not None else Hooks()
         self._request_ids = itertools.count(1)
 
+    def served_filters(self, method: str) -> frozenset[str] | None:
+        """The fields the far side filters ``method`` on; ``None``: every field (a portal)."""
+        return None
+
     async def call(
         self, method: str, params: Mapping[str, Any] | None = None, *, idempotent: bool | None = None
     ) -> ApiResponse:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar
@@ -31,6 +32,7 @@ from .protocol.limits import LimiterOption
 from .protocol.retry import RetryPolicy
 from .protocol.vibecode import (
     DEFAULT_BASE_URL,
+    GATEWAY_FILTERS,
     GATEWAY_ORDER,
     GatewayRequest,
     VibecodeCredentials,
@@ -38,7 +40,16 @@ from .protocol.vibecode import (
     validate_base_url,
 )
 from .protocol.vibecode_answers import parse_gateway_response, read_envelope
-from .protocol.vibecode_batch import BatchPlan, Outcome, combine, plan_batch, rest_batch_result
+from .protocol.vibecode_batch import (
+    BatchPlan,
+    Command,
+    Outcome,
+    batch_refused,
+    combine,
+    plan_batch,
+    rest_batch_result,
+    to_rest_batch,
+)
 
 __all__ = [
     "GatewayAnswers",
@@ -47,6 +58,8 @@ __all__ = [
     "VibecodeSession",
     "vibecode_session",
 ]
+
+log = logging.getLogger("bitrix_bizproc")
 
 Reader = Callable[[int, bytes, "str | None"], Any]
 
@@ -157,6 +170,11 @@ class VibecodeSession(Session):
         super().__init__(
             auth=VibecodeAuth(credentials, base_url), transport=GatewayAnswers(transport), **options
         )
+        self.batch_refused = False  # set once the gateway refused ``POST /batch``: calls go one by one
+
+    def served_filters(self, method: str) -> frozenset[str] | None:
+        """The fields the gateway filters ``method`` on (equality only)."""
+        return GATEWAY_FILTERS.get(method.lower().removesuffix(".json"), frozenset())
 
     async def call(
         self, method: str, params: Mapping[str, Any] | None = None, *, idempotent: bool | None = None
@@ -176,11 +194,12 @@ class VibecodeSession(Session):
 
     async def _batch(self, params: Mapping[str, Any], idempotent: bool | None) -> ApiResponse:
         plan = plan_batch(params)
+        if self.batch_refused:
+            plan = attrs.evolve(plan, grouped=(), alone=plan.grouped + plan.alone)
         call = super().call
         jobs = [call(c.method, c.params, idempotent=idempotent) for c in plan.alone]
         if plan.grouped:
-            subset = {"halt": 0, "cmd": {c.key: c.text for c in plan.grouped}}
-            jobs.append(call("batch", subset, idempotent=idempotent))
+            jobs.append(self._grouped(plan.grouped, idempotent))
         if not plan.alone:
             return await jobs[0]  # a whole-request error fails the batch, as on a portal
         outcomes: list[Outcome] = []
@@ -194,6 +213,27 @@ class VibecodeSession(Session):
             last = outcomes[-1]
             grouped = last if isinstance(last, BitrixError) else last.result
         return ApiResponse(combine(plan, grouped, alone), method="batch")
+
+    async def _grouped(self, commands: tuple[Command, ...], idempotent: bool | None) -> ApiResponse:
+        """One gateway batch; if the gateway refuses ``POST /batch`` (nothing ran), each call on its own."""
+        subset = {"halt": 0, "cmd": {c.key: c.text for c in commands}}
+        try:
+            return await super().call("batch", subset, idempotent=idempotent)
+        except BitrixError as exc:
+            if not batch_refused(exc):
+                raise
+            self.batch_refused = True
+            log.info("the gateway refused POST /batch (%s): sending calls one by one from now on", exc)
+        call = super().call
+        answers = await asyncio.gather(
+            *(call(c.method, c.params, idempotent=idempotent) for c in commands), return_exceptions=True
+        )
+        outcomes: dict[str, Outcome] = {}
+        for command, answer in zip(commands, answers, strict=True):
+            if not isinstance(answer, ApiResponse | BitrixError):
+                raise answer  # a cancellation or a bug, not a call's outcome
+            outcomes[command.key] = answer
+        return ApiResponse(to_rest_batch(tuple(outcomes), outcomes), method="batch")
 
     def __repr__(self) -> str:
         spec = self.limiter.spec

@@ -33,6 +33,7 @@ from bitrix_bizproc.cli._common import (
     EXIT_INTERRUPTED,
     EXIT_NOT_CONFIRMED,
     EXIT_OK,
+    EXIT_UNSUPPORTED,
     EXIT_USAGE,
     OAUTH_ENV,
     TOKEN_URL_ENV,
@@ -360,6 +361,7 @@ def test_the_exit_codes_and_variables_are_the_cli_s() -> None:
         EXIT_USAGE,
         EXIT_CONNECTION,
         EXIT_NOT_CONFIRMED,
+        EXIT_UNSUPPORTED,
         EXIT_INTERRUPTED,
     ]
     named = set(re.findall(r"`(BITRIX24_[A-Z_]+)`", section))

@@ -38,6 +38,7 @@ from ..protocol.errors import (
     RateLimitError,
     ServerError,
     TransportError,
+    UnsupportedOperationError,
     ValidationError,
 )
 from ..protocol.limits import LimiterOption
@@ -50,6 +51,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_NOT_CONFIRMED",
     "EXIT_OK",
+    "EXIT_UNSUPPORTED",
     "EXIT_USAGE",
     "OAUTH_ENV",
     "UsageError",
@@ -69,6 +71,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_CONNECTION = 3
 EXIT_NOT_CONFIRMED = 4
+EXIT_UNSUPPORTED = 5  # the connection (the Vibecode gateway) cannot do this at all; nothing was changed
 EXIT_INTERRUPTED = 130
 
 WEBHOOK_ENV = "BITRIX24_WEBHOOK_URL"
@@ -315,6 +318,8 @@ def _message(exc: BaseException) -> str:
 
 def exit_code_for(exc: BaseException) -> int:
     """The exit code an error maps to."""
+    if isinstance(exc, UnsupportedOperationError):
+        return EXIT_UNSUPPORTED
     if isinstance(exc, UsageError | ValidationError | NotFoundError):
         return EXIT_USAGE
     if isinstance(exc, AuthError | AccessDeniedError | TransportError | ServerError | RateLimitError):

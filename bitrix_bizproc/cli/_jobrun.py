@@ -44,6 +44,7 @@ _DETAIL_FIELDS = ["ID", "STARTED", "TEMPLATE_ID", "MODULE_ID", "ENTITY", "DOCUME
 EPILOG = (
     "exit codes: 0 all done (or a --dry-run), 1 some items failed, 2 bad input or no credentials, "
     "3 connection or authentication error, 4 not confirmed (no terminal and no --yes: only listed), "
+    "5 the connection (the Vibecode gateway) cannot do this at all, "
     "130 interrupted (rerun with the same --journal to resume)"
 )
 

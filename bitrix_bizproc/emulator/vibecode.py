@@ -67,9 +67,10 @@ class _Session:
 class VibecodeGateway:
     """The emulated gateway's keys, user sessions, rate limit, fault switch and counters."""
 
-    def __init__(self, portal: EmulatedPortal, *, per_minute: int = 300) -> None:
+    def __init__(self, portal: EmulatedPortal, *, per_minute: int = 300, batch: bool = True) -> None:
         self.portal = portal
         self.per_minute = per_minute
+        self.batch = batch  # False: no ``POST /v1/batch`` route (a plain-text 404, as for any unknown path)
         self.keys: dict[str, GatewayKey] = {}
         self._sessions: dict[str, _Session] = {}
         self._hits: dict[str, deque[float]] = {}
@@ -204,6 +205,9 @@ Route = Callable[[VibecodeGateway, Credential, web.Request], Awaitable[web.Respo
 
 def _serve(gateway: VibecodeGateway, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
+        if route is _batch and not gateway.batch:
+            gateway.rejections["NO_BATCH_ROUTE"] += 1
+            raise web.HTTPNotFound()  # aiohttp's own answer to a path it does not route
         gateway.requests += 1
         try:
             credential = gateway.authenticate(request)

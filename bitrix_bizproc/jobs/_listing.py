@@ -7,6 +7,7 @@ paging trap). Snapshotting the IDs before the first command is sent makes each m
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -18,6 +19,7 @@ from ..models.filters import WORKFLOW_SPEC, FilterLike
 from ..models.user import User
 from ..models.workflow import WorkflowInstance
 from ..protocol.errors import NotFoundError, ValidationError
+from ..protocol.local_filters import DateCondition, split_filter
 from .progress import ProgressCallback, ProgressTracker
 
 __all__ = [
@@ -29,6 +31,22 @@ __all__ = [
     "open_tasks",
     "snapshot_instance_ids",
 ]
+
+
+log = logging.getLogger("bitrix_bizproc")
+
+_INSTANCES = "bizproc.workflow.instances"
+_DATES: dict[str, Callable[[WorkflowInstance], Any]] = {
+    "STARTED": lambda row: row.started,
+    "MODIFIED": lambda row: row.modified,
+}
+
+
+def _split(
+    client: BizprocClient, filter: Mapping[str, Any]
+) -> tuple[dict[str, Any], tuple[DateCondition, ...]]:
+    """The filter the far side applies, and the date conditions checked here (the gateway lacks them)."""
+    return split_filter(filter, client.session.served_filters(_INSTANCES), frozenset(_DATES))
 
 
 def _invalid(message: str) -> ValidationError:
@@ -58,7 +76,10 @@ async def snapshot_instance_ids(
         tracker.total = total
         tracker.advance(rows - tracker.done)
 
-    if keep is None:
+    served, conditions = _split(client, filter)
+    if conditions:
+        ids = await _matching_ids(client, served, conditions, keep, on_rows)
+    elif keep is None:
         walk = client.workflows.instances(dict(filter), select=["ID"], progress=on_rows)
         ids = [str(i) for i in dict.fromkeys(await walk.snapshot_ids())]
     else:
@@ -70,8 +91,44 @@ async def snapshot_instance_ids(
     return ids
 
 
+async def _matching_ids(
+    client: BizprocClient,
+    served: Mapping[str, Any],
+    conditions: tuple[DateCondition, ...],
+    keep: Callable[[WorkflowInstance], bool] | None,
+    on_rows: Callable[[int, int | None], None] | None = None,
+) -> list[str]:
+    """IDs of the rows matching ``served`` (on the far side) and ``conditions`` (here), before any change.
+
+    A row whose date is missing or unparsable is left out (and logged): it is not known to match.
+    """
+    fields = sorted({"ID", "DOCUMENT_ID", *(c.field for c in conditions)})
+    walk = client.workflows.instances(dict(served), select=fields, progress=on_rows)
+    ids: list[str] = []
+    unknown: list[str] = []
+    for row in await walk.collect():
+        if row.id is None:
+            continue
+        held = [c.holds(_DATES[c.field](row)) for c in conditions]
+        if None in held:
+            unknown.append(str(row.id))
+        elif all(held) and (keep is None or keep(row)):
+            ids.append(str(row.id))
+    if unknown:
+        log.warning(
+            "%d workflow(s) left alone: their %s is missing or unparsable (%s)",
+            len(unknown),
+            "/".join(sorted({c.field for c in conditions})),
+            ", ".join(unknown[:10]),
+        )
+    return list(dict.fromkeys(ids))
+
+
 async def count_instances(client: BizprocClient, filter: Mapping[str, Any]) -> int:
     """How many running instances match ``filter`` now (one request: the first page's ``total``)."""
+    served, conditions = _split(client, filter)
+    if conditions:
+        return len(await _matching_ids(client, served, conditions, None))
     page = await client.workflows.instances_page(dict(filter), select=["ID"])
     return page.total if page.total is not None else len(page.items)
 

@@ -43,6 +43,7 @@ from .errors import ConfigurationError, ConfigurationTypeError, UnsupportedOpera
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "GATEWAY_FILTERS",
     "GATEWAY_ORDER",
     "PAGE_SIZE",
     "TRANSPORT",
@@ -64,6 +65,13 @@ GATEWAY_ORDER: Mapping[str, Mapping[str, str]] = {
     "bizproc.workflow.instance.list": {"MODIFIED": "DESC"},
 }
 """List methods whose order the gateway fixes: any other ``ORDER`` is refused."""
+
+GATEWAY_FILTERS: Mapping[str, frozenset[str]] = {
+    "bizproc.workflow.instances": frozenset({"TEMPLATE_ID", "STARTED_BY"}),
+    "bizproc.workflow.instance.list": frozenset({"TEMPLATE_ID", "STARTED_BY"}),
+    "bizproc.workflow.template.list": frozenset(),
+}
+"""The fields each list method can be filtered on through the gateway (equality only)."""
 
 _INSTANCE_DEFAULT_SELECT = ("ID", "MODIFIED", "OWNED_UNTIL")
 _TEMPLATE_DEFAULT_SELECT = ("ID",)
@@ -236,7 +244,7 @@ def _instances(method: str, p: _Params) -> GatewayRequest:
     query: dict[str, str] = {}
     for key, value in _mapping(p, "FILTER").items():
         name = key.lstrip("=").upper()
-        if key.startswith(("!", "<", ">", "==")) or name not in ("TEMPLATE_ID", "STARTED_BY"):
+        if key.startswith(("!", "<", ">", "==")) or name not in GATEWAY_FILTERS[method]:
             raise _unsupported(
                 method, f"filter {key!r}: only TEMPLATE_ID and STARTED_BY equality are offered"
             )

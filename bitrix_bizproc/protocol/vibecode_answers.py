@@ -110,6 +110,10 @@ def read_envelope(
     """The ``data`` and ``meta`` of a successful answer (``None`` for a 204), or raise its typed error."""
     if status == 204 or (not body and 200 <= status < 300):
         return None, None
+    if status in (404, 405) and not body.lstrip().startswith(b"{"):  # a plain-text 404: no such route
+        raise error_from_code(
+            "", f"the gateway has no such route (HTTP {status})", status=status, method=method
+        )
     data = decode_json(body, status=status, method=method)
     if status >= 400 or not isinstance(data, Mapping) or data.get("success") is False:
         if isinstance(data, Mapping) and "error" in data:

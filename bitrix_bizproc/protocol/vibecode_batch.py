@@ -30,6 +30,7 @@ __all__ = [
     "BatchPlan",
     "Command",
     "Outcome",
+    "batch_refused",
     "combine",
     "plan_batch",
     "rest_batch_result",
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 MAX_CALLS = 50
+REFUSED_STATUSES = frozenset({400, 404, 405, 422, 501})
 _MACRO = re.compile(r"\$(result|next|total|error|error_description)\[", re.IGNORECASE)
 
 
@@ -63,6 +65,15 @@ class BatchPlan:
         """The ``POST /batch`` request for the grouped commands."""
         calls = [{"id": c.key, **(c.request.batch_call or {})} for c in self.grouped]
         return GatewayRequest("batch", "POST", "/batch", body={"calls": calls}, shape="batch")
+
+
+def batch_refused(error: BitrixError) -> bool:
+    """Whether the gateway refused ``POST /batch`` as a whole (no such route, method or entity in batch).
+
+    A whole-request 4xx (other than the key checks and the rate limit) or 501 means no call of it ran, so
+    each may be sent on its own; nothing documents that the gateway batches workflow calls.
+    """
+    return error.status in REFUSED_STATUSES
 
 
 def _unsupported(why: str) -> UnsupportedOperationError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Awaitable, Callable
 
 import attrs
@@ -65,14 +66,27 @@ async def test_terminate_with_the_key_from_the_environment(
     assert portal.state.counts()["terminated"] == 60 and portal.state.running_count == 0
 
 
-async def test_a_filter_the_gateway_lacks_is_a_usage_error(
+async def test_terminate_started_before_filters_on_the_client(
+    portal: EmulatedPortal, key: str, run: Run
+) -> None:
+    portal.state.add_template("T", DEAL_TYPE)
+    now = portal.clock()
+    old = {w.id for w in portal.state.add_instances(3, started=now - 40 * 86_400)}
+    portal.state.add_instances(5, started=now)
+    cutoff = dt.datetime.fromtimestamp(now - 86_400, tz=dt.UTC).date().isoformat()
+    result = await run("terminate", "--started-before", cutoff, "--yes", "--vibecode-key", key)
+    assert result.code == 0, result.err
+    assert set(portal.state.finished) == old and portal.state.running_count == 5
+
+
+async def test_what_the_gateway_cannot_do_has_its_own_exit_code(
     portal: EmulatedPortal, key: str, run: Run
 ) -> None:
     portal.state.add_template("T", DEAL_TYPE)
     portal.state.add_instances(5)
-    result = await run("terminate", "--started-before", "2030-01-01", "--yes", "--vibecode-key", key)
-    assert result.code == 2 and "Vibecode gateway" in result.err and "Traceback" not in result.err
-    assert portal.state.running_count == 5
+    result = await run("instances", "list", "--filter", "MODULE_ID=crm", "--vibecode-key", key)
+    assert result.code == 5 and "Vibecode gateway" in result.err and "MODULE_ID" in result.err
+    assert "Traceback" not in result.err
 
 
 async def test_a_malformed_key_is_refused_without_echoing_it(run: Run) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
@@ -11,8 +10,7 @@ import pytest
 from bitrix_bizproc._client import BizprocClient
 from bitrix_bizproc.emulator import EmulatedPortal
 from bitrix_bizproc.emulator.vibecode import VibecodeGateway
-from bitrix_bizproc.jobs import JobReport, ReportOutcome, instance_filter, terminate_workflows
-from bitrix_bizproc.protocol.errors import UnsupportedOperationError
+from bitrix_bizproc.jobs import JobReport, ReportOutcome, terminate_workflows
 
 from .conftest import DEAL_TYPE, Connect
 
@@ -57,13 +55,3 @@ async def test_mass_termination_reports_as_through_a_webhook(
     assert _gone(plain, mode) == doomed and _gone(portal, mode) == doomed_here
     assert portal.state.running_count == plain.state.running_count == 20
     assert gateway.batches >= 3  # terminations went out as gateway batches of at most 50
-
-
-async def test_a_filter_the_gateway_lacks_stops_the_job_before_any_change(
-    portal: EmulatedPortal, gateway: VibecodeGateway, client: BizprocClient
-) -> None:
-    _seed(portal)
-    cutoff = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
-    with pytest.raises(UnsupportedOperationError, match="STARTED"):
-        await terminate_workflows(client, filter=instance_filter(started_before=cutoff))
-    assert gateway.requests == 0 and portal.state.running_count == 150
