@@ -4,17 +4,22 @@ from importlib.metadata import PackageNotFoundError as _NotInstalled
 from importlib.metadata import version as _version
 
 from ._auth import JsonFileTokenStore, MemoryTokenStore, TokenStore
-from ._client import BizprocClient
+from ._batch import BatchCommand, BatchComposer
+from ._call import Pending
+from ._client import BizprocClient, DirectCall
 from ._observe import AnswerEvent, Event, Hook, RequestEvent, RetryEvent, ThrottleEvent
+from ._paging import Paginator
 from ._session import Session
 from ._stats import Stats
 from ._transport import HttpRequest, HttpResponse, Transport
+from .models.page import Page
 from .protocol.auth import OAuthTokens
 from .protocol.envelope import ApiResponse, TimeInfo
 from .protocol.errors import (
     AccessDeniedError,
     AuthError,
     BitrixError,
+    ClientValidationError,
     ConfigurationError,
     ConfigurationTypeError,
     ExpiredTokenError,
@@ -48,11 +53,15 @@ __all__ = [
     "AnswerEvent",
     "ApiResponse",
     "AuthError",
+    "BatchCommand",
+    "BatchComposer",
     "BitrixError",
     "BizprocClient",
     "BucketSpec",
+    "ClientValidationError",
     "ConfigurationError",
     "ConfigurationTypeError",
+    "DirectCall",
     "Event",
     "ExpiredTokenError",
     "Hook",
@@ -70,6 +79,9 @@ __all__ = [
     "OperationTimeLimitError",
     "OutcomeUnknownError",
     "OverloadError",
+    "Page",
+    "Paginator",
+    "Pending",
     "QueryLimitError",
     "RateLimitError",
     "RequestEvent",

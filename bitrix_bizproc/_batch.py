@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import attrs
 
 from ._call import Call, Pending
-from ._coalescer import MAX_CONCURRENT_BATCHES, BatchSession, Coalescer, fits_batch, refused
+from ._coalescer import MAX_CONCURRENT_BATCHES, BatchSession, Coalescer, fits_batch
 from .protocol.batch import (
     MAX_COMMANDS,
     CommandOutcome,
@@ -35,7 +35,13 @@ from .protocol.batch import (
 )
 from .protocol.encoding import normalize
 from .protocol.envelope import ApiResponse
-from .protocol.errors import BitrixError, NotExecutedError, OutcomeUnknownError, ServerError
+from .protocol.errors import (
+    BitrixError,
+    ClientValidationError,
+    NotExecutedError,
+    OutcomeUnknownError,
+    ServerError,
+)
 from .protocol.methods import method_info
 
 if TYPE_CHECKING:  # the namespaces live a layer above; the composer borrows the client's classes
@@ -260,9 +266,11 @@ class BatchComposer:
 
     def _add(self, call: Call[T]) -> BatchCommand[T]:
         if self._sent:
-            raise refused("this batch has already been sent: open a new `client.batch()`", call.method)
+            raise ClientValidationError(
+                "this batch has already been sent: open a new `client.batch()`", method=call.method
+            )
         if call.method.lower().removesuffix(".json") == "batch":
-            raise refused("a batch cannot contain another batch", "batch")
+            raise ClientValidationError("a batch cannot contain another batch", method="batch")
         command = BatchCommand(call, f"c{len(self._commands)}")
         self._commands.append(command)
         return command
@@ -281,7 +289,7 @@ class BatchComposer:
     async def send(self) -> None:
         """Send every queued command (once) and resolve each; raises only if the commands are inconsistent."""
         if self._sent:
-            raise refused("this batch has already been sent")
+            raise ClientValidationError("this batch has already been sent")
         self._sent = True
         chunks, direct = self._plan()
         try:
@@ -330,11 +338,13 @@ class BatchComposer:
             linked = True
             for ref in refs:
                 if ref.origin is not None and by_key.get(ref.key) is not ref.origin:
-                    raise refused(f"command {command.key} refers to a command of another batch", call.method)
+                    raise ClientValidationError(
+                        f"command {command.key} refers to a command of another batch", method=call.method
+                    )
             if not fits_batch(call.method, found.fits, call.batchable):
                 if refs:
-                    raise refused(
-                        f"{call.method} is sent on its own, so it cannot use references", call.method
+                    raise ClientValidationError(
+                        f"{call.method} is sent on its own, so it cannot use references", method=call.method
                     )
                 direct.append(command)
                 continue
@@ -346,10 +356,10 @@ class BatchComposer:
         for key, targets in batched.items():
             for target in targets:
                 if target in by_key and target not in batched:
-                    raise refused(
+                    raise ClientValidationError(
                         f"command {key} refers to {target} ({by_key[target].call.method}), "
                         "which is sent on its own, outside the batch",
-                        by_key[key].call.method,
+                        method=by_key[key].call.method,
                     )
         return [_Chunk([by_key[k] for k in keys]) for keys in chunk(batched, ordered=self.halt)], direct
 

@@ -22,12 +22,12 @@ import attrs
 
 from .protocol.batch import MAX_COMMANDS, build_batch_params, encode_command, parse_batch_result, survey
 from .protocol.envelope import ApiResponse
-from .protocol.errors import BitrixError, ValidationError
+from .protocol.errors import BitrixError, ClientValidationError
 from .protocol.methods import method_info
 
 logger = logging.getLogger("bitrix_bizproc")
 
-__all__ = ["MAX_CONCURRENT_BATCHES", "BatchSession", "Coalescer", "fits_batch", "refused"]
+__all__ = ["MAX_CONCURRENT_BATCHES", "BatchSession", "Coalescer", "fits_batch"]
 
 MAX_CONCURRENT_BATCHES = 64
 """Batch requests a composer or coalescer has in flight or queued in the limiter at once.
@@ -45,11 +45,6 @@ class BatchSession(Protocol):
     ) -> ApiResponse:
         """Send one request and return its answer, or raise its typed error."""
         ...
-
-
-def refused(message: str, method: str | None = None) -> ValidationError:
-    """The error for a call this library will not send."""
-    return ValidationError(message, code="CLIENT_VALIDATION", method=method)
 
 
 def fits_batch(method: str, fits: bool, batchable: bool = True) -> bool:
@@ -84,9 +79,9 @@ class Coalescer:
 
     def __init__(self, session: BatchSession, *, window: float = 0.005, max_size: int = MAX_COMMANDS) -> None:
         if not 0 <= window <= 1:
-            raise refused(f"window must be between 0 and 1 second, got {window!r}")
+            raise ClientValidationError(f"window must be between 0 and 1 second, got {window!r}")
         if not 1 <= max_size <= MAX_COMMANDS:
-            raise refused(f"max_size must be between 1 and {MAX_COMMANDS}, got {max_size!r}")
+            raise ClientValidationError(f"max_size must be between 1 and {MAX_COMMANDS}, got {max_size!r}")
         self._session = session
         self.window = window
         self.max_size = max_size
@@ -123,7 +118,9 @@ class Coalescer:
         params = params or {}
         found = survey(method, params)
         if found.refs:
-            raise refused("references ($result[...]) work only inside `client.batch()`", method)
+            raise ClientValidationError(
+                "references ($result[...]) work only inside `client.batch()`", method=method
+            )
         if not fits_batch(method, found.fits):
             return None
         if idempotent is None:

@@ -30,7 +30,7 @@ from .models.page import Page
 from .protocol import paging as pg
 from .protocol.batch import Ref, build_batch_params, encode_command, parse_batch_result
 from .protocol.envelope import ApiResponse
-from .protocol.errors import ServerError, ValidationError
+from .protocol.errors import ClientValidationError, ServerError
 
 __all__ = ["Page", "Paginator", "SupportsSession"]
 
@@ -81,7 +81,7 @@ def _rows(result: Any, method: str) -> list[Any]:
 
 def _check_limit(limit: object) -> None:
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise ValidationError(f"limit must be a non-negative int, got {limit!r}", code="CLIENT_VALIDATION")
+        raise ClientValidationError(f"limit must be a non-negative int, got {limit!r}")
 
 
 def _transport_order(session: object, method: str, params: pg.ListParams) -> pg.ListParams:
@@ -124,7 +124,7 @@ class Paginator(Generic[T]):
             or not isinstance(max_buffered_pages, int)
             or max_buffered_pages < 1
         ):
-            raise ValidationError("max_buffered_pages must be a positive int", code="CLIENT_VALIDATION")
+            raise ClientValidationError("max_buffered_pages must be a positive int")
         self._session = client.session
         self.method = method
         self._params = _transport_order(

@@ -24,10 +24,10 @@ from .protocol.encoding import normalize
 from .protocol.envelope import ApiResponse, TimeInfo, parse_response
 from .protocol.errors import (
     BitrixError,
+    ClientValidationError,
     ExpiredTokenError,
     OperationTimeLimitError,
     QueryLimitError,
-    ValidationError,
 )
 from .protocol.methods import method_info
 from .protocol.retry import RetryPolicy, RetryReason, is_ambiguous
@@ -43,11 +43,9 @@ _METHOD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*")
 
 def _check_method(method: object) -> str:
     if not isinstance(method, str):
-        raise ValidationError(
-            f"method must be a string, not {type(method).__name__}", code="CLIENT_VALIDATION"
-        )
+        raise ClientValidationError(f"method must be a string, not {type(method).__name__}")
     if not _METHOD_NAME.fullmatch(method):
-        raise ValidationError(f"{method!r} is not a REST method name", code="CLIENT_VALIDATION")
+        raise ClientValidationError(f"{method!r} is not a REST method name")
     return method
 
 
@@ -120,9 +118,8 @@ class Session:
             raise RuntimeError("the session is closed")
         _check_method(method)
         if params is not None and not isinstance(params, Mapping):
-            raise ValidationError(
+            raise ClientValidationError(
                 f"params must be a mapping, not {type(params).__name__}",
-                code="CLIENT_VALIDATION",
                 method=method,
             )
         if idempotent is None:

@@ -42,8 +42,8 @@ from .protocol.vibecode import (
 from .protocol.vibecode_answers import parse_gateway_response, read_envelope
 from .protocol.vibecode_batch import (
     BatchPlan,
+    CallAnswer,
     Command,
-    Outcome,
     batch_refused,
     combine,
     plan_batch,
@@ -202,7 +202,7 @@ class VibecodeSession(Session):
             jobs.append(self._grouped(plan.grouped, idempotent))
         if not plan.alone:
             return await jobs[0]  # a whole-request error fails the batch, as on a portal
-        outcomes: list[Outcome] = []
+        outcomes: list[CallAnswer] = []
         for answer in await asyncio.gather(*jobs, return_exceptions=True):
             if not isinstance(answer, ApiResponse | BitrixError):
                 raise answer  # a cancellation or a bug, not a call's outcome
@@ -228,7 +228,7 @@ class VibecodeSession(Session):
         answers = await asyncio.gather(
             *(call(c.method, c.params, idempotent=idempotent) for c in commands), return_exceptions=True
         )
-        outcomes: dict[str, Outcome] = {}
+        outcomes: dict[str, CallAnswer] = {}
         for command, answer in zip(commands, answers, strict=True):
             if not isinstance(answer, ApiResponse | BitrixError):
                 raise answer  # a cancellation or a bug, not a call's outcome

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from ..protocol.errors import ValidationError
+from ..protocol.errors import ClientValidationError
 from .declarations import Declaration
 from .requests import RobotRequest
 from .values import return_values_to_wire
@@ -58,13 +58,11 @@ class RobotCall:
         """
         what = f"robot {self.code!r}"
         if self.replied:
-            raise ValidationError(f"{what} was answered already", code="CLIENT_VALIDATION")
+            raise ClientValidationError(f"{what} was answered already")
         if not self.request.use_subscription:
-            raise ValidationError(
-                f"{what} does not wait for an answer (use_subscription is N)", code="CLIENT_VALIDATION"
-            )
+            raise ClientValidationError(f"{what} does not wait for an answer (use_subscription is N)")
         if log_message is not None and not isinstance(log_message, str):
-            raise ValidationError("log_message must be a str", code="CLIENT_VALIDATION")
+            raise ClientValidationError("log_message must be a str")
         values = None
         if return_values is not None:
             values = return_values_to_wire(self.declaration.return_properties, return_values, what=what)

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..models.activity import Property
-from ..protocol.errors import ValidationError
+from ..protocol.errors import ClientValidationError
 from .errors import MalformedRequestError
 
 __all__ = ["from_portal", "properties_from_portal", "return_values_to_wire", "to_portal"]
@@ -258,12 +258,11 @@ def return_values_to_wire(
 ) -> dict[str, Any]:
     """``RETURN_VALUES`` checked against the declared return properties; raises ``ValidationError``."""
     if not isinstance(values, Mapping):
-        raise ValidationError("return_values must be a map of key -> value", code="CLIENT_VALIDATION")
+        raise ClientValidationError("return_values must be a map of key -> value")
     unknown = sorted(str(k) for k in values if k not in declared)
     if unknown:
-        raise ValidationError(
+        raise ClientValidationError(
             f"{what} declares no return properties {unknown} (declared: {sorted(declared)})",
-            code="CLIENT_VALIDATION",
         )
     out: dict[str, Any] = {}
     for key, value in values.items():
@@ -271,7 +270,5 @@ def return_values_to_wire(
         try:
             out[key] = to_portal(prop, value)
         except ValueError as exc:
-            raise ValidationError(
-                f"{what} return value {key!r} ({_type_of(prop)}): {exc}", code="CLIENT_VALIDATION"
-            ) from None
+            raise ClientValidationError(f"{what} return value {key!r} ({_type_of(prop)}): {exc}") from None
     return out

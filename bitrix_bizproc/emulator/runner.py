@@ -16,7 +16,7 @@ from .context import CallContext, HandlerResult, PortalError
 from .counters import Counters
 from .limits import OperatingBudget
 
-__all__ = ["Dispatcher", "MethodRunner", "Outcome", "time_block"]
+__all__ = ["Dispatcher", "MethodOutcome", "MethodRunner", "time_block"]
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class Dispatcher(Protocol):
 
 
 @attrs.frozen
-class Outcome:
+class MethodOutcome:
     """What one method call produced: a result or an error, and its ``time`` block (None if not run)."""
 
     result: HandlerResult | None
@@ -120,13 +120,13 @@ class MethodRunner:
         *,
         in_batch: bool = False,
         bill: bool = True,
-    ) -> Outcome:
+    ) -> MethodOutcome:
         """Run one method (the dispatcher checks scope and rights); ``bill=False`` skips accounting."""
         if bill:
             try:
                 self.check_budget(credential, method)
             except PortalError as refused:
-                return Outcome(None, refused, None)
+                return MethodOutcome(None, refused, None)
         start = self.clock()
         started = time.perf_counter()
         result: HandlerResult | None = None
@@ -145,4 +145,4 @@ class MethodRunner:
         processing = simulated if simulated > 0 else time.perf_counter() - started
         operating = self.charge(credential, method, simulated) if bill else None
         finish = max(self.clock(), start + processing)
-        return Outcome(result, error, time_block(start, finish, processing, self.tz, operating))
+        return MethodOutcome(result, error, time_block(start, finish, processing, self.tz, operating))

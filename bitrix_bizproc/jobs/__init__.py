@@ -14,7 +14,7 @@ or failed transiently is sent again, and an item the portal no longer knows coun
 """
 
 from ._runner import JobAbortedError
-from .journal import Journal, JournalEntry, Outcome
+from .journal import Journal, JournalEntry, JournalOutcome, Outcome
 from .offboard import offboard_employee
 from .progress import Progress, ProgressCallback
 from .report import ItemFailure, JobReport, ReportOutcome
@@ -26,6 +26,7 @@ __all__ = [
     "JobReport",
     "Journal",
     "JournalEntry",
+    "JournalOutcome",
     "Outcome",
     "Progress",
     "ProgressCallback",

@@ -18,7 +18,7 @@ from .._client import BizprocClient
 from ..models.filters import WORKFLOW_SPEC, FilterLike
 from ..models.user import User
 from ..models.workflow import WorkflowInstance
-from ..protocol.errors import NotFoundError, ValidationError
+from ..protocol.errors import ClientValidationError, NotFoundError
 from ..protocol.local_filters import DateCondition, split_filter
 from .progress import ProgressCallback, ProgressTracker
 
@@ -49,15 +49,13 @@ def _split(
     return split_filter(filter, client.session.served_filters(_INSTANCES), frozenset(_DATES))
 
 
-def _invalid(message: str) -> ValidationError:
-    return ValidationError(message, code="CLIENT_VALIDATION")
-
-
 def check_instance_filter(filter: FilterLike) -> dict[str, Any]:
     """The checked wire filter; refuses unknown fields/operators and an empty filter (it would match all)."""
     checked = WORKFLOW_SPEC.check_filter(filter)
     if not checked:
-        raise _invalid("an empty filter matches every running workflow; give at least one condition")
+        raise ClientValidationError(
+            "an empty filter matches every running workflow; give at least one condition"
+        )
     return checked
 
 
@@ -156,14 +154,14 @@ def _user_name(user: User) -> str:
 async def find_dismissed_user(client: BizprocClient, user: int | str) -> UserRef:
     """The dismissed (``ACTIVE`` false) user with this ID or "First Last" name; exactly one must match."""
     if isinstance(user, bool):
-        raise _invalid("user must be an ID or a name")
+        raise ClientValidationError("user must be an ID or a name")
     text = str(user).strip()
     if isinstance(user, int) or text.isdigit():
         filter: dict[str, Any] = {"ID": int(text), "ACTIVE": False}
     else:
         first, _, last = text.partition(" ")
         if not first:
-            raise _invalid("user must be an ID or a name such as 'Anna Petrova'")
+            raise ClientValidationError("user must be an ID or a name such as 'Anna Petrova'")
         filter = {"NAME": first, "ACTIVE": False}
         if last.strip():
             filter["LAST_NAME"] = last.strip()
@@ -174,7 +172,9 @@ async def find_dismissed_user(client: BizprocClient, user: int | str) -> UserRef
         raise NotFoundError(f"no dismissed (inactive) user matches {text!r}{why}", code="USER_NOT_FOUND")
     if len(matches) > 1:
         found = ", ".join(f"{u.id} ({_user_name(u)})" for u in matches[:10])
-        raise _invalid(f"{len(matches)} dismissed users match {text!r}: {found}; pass the ID instead")
+        raise ClientValidationError(
+            f"{len(matches)} dismissed users match {text!r}: {found}; pass the ID instead"
+        )
     found_id = matches[0].id
     assert found_id is not None
     return UserRef(id=found_id, name=_user_name(matches[0]))

@@ -31,6 +31,7 @@ from ..protocol.errors import (
     AccessDeniedError,
     AuthError,
     BitrixError,
+    ClientValidationError,
     JournalError,
     NotExecutedError,
     NotFoundError,
@@ -39,10 +40,9 @@ from ..protocol.errors import (
     RateLimitError,
     ServerError,
     TransportError,
-    ValidationError,
 )
 from ..protocol.retry import is_ambiguous
-from .journal import Journal, JournalEntry, Outcome
+from .journal import Journal, JournalEntry, JournalOutcome
 from .progress import ProgressCallback, ProgressTracker
 from .report import ItemFailure, JobReport, ReportOutcome
 
@@ -239,15 +239,17 @@ def _journal_entry(
     item: str, action: str, outcome: ReportOutcome, error: BaseException | None, failure: ItemFailure | None
 ) -> JournalEntry:
     if outcome is ReportOutcome.DONE:
-        return JournalEntry(item, action, Outcome.DONE)
+        return JournalEntry(item, action, JournalOutcome.DONE)
     if outcome is ReportOutcome.ALREADY_GONE:
         code = error.code if isinstance(error, BitrixError) else ""
         text = error.description if isinstance(error, BitrixError) else ""
-        return JournalEntry(item, action, Outcome.ALREADY_GONE, code=code, description=text)
+        return JournalEntry(item, action, JournalOutcome.ALREADY_GONE, code=code, description=text)
     assert failure is not None
     if outcome is ReportOutcome.UNKNOWN:
-        return JournalEntry(item, action, Outcome.UNKNOWN, failure.code, failure.description, True)
-    return JournalEntry(item, action, Outcome.FAILED, failure.code, failure.description, failure.transient)
+        return JournalEntry(item, action, JournalOutcome.UNKNOWN, failure.code, failure.description, True)
+    return JournalEntry(
+        item, action, JournalOutcome.FAILED, failure.code, failure.description, failure.transient
+    )
 
 
 @contextlib.contextmanager
@@ -278,7 +280,10 @@ def plan_items(
         if entry is not None and entry.outcome.final:
             report.counts[ReportOutcome.SKIPPED_DONE.value] += 1
         elif (
-            entry is not None and entry.outcome is Outcome.FAILED and not entry.transient and not retry_failed
+            entry is not None
+            and entry.outcome is JournalOutcome.FAILED
+            and not entry.transient
+            and not retry_failed
         ):
             report.counts[ReportOutcome.SKIPPED_FAILED.value] += 1
         else:
@@ -361,9 +366,7 @@ class JobOptions:
     @concurrency.validator
     def _check_concurrency(self, _: object, value: int) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
-            raise ValidationError(
-                f"concurrency must be an int in 1..64, got {value!r}", code="CLIENT_VALIDATION"
-            )
+            raise ClientValidationError(f"concurrency must be an int in 1..64, got {value!r}")
 
 
 def _check_same_job(log: Journal, job: str, action: str, params: dict[str, Any]) -> None:
@@ -375,10 +378,9 @@ def _check_same_job(log: Journal, job: str, action: str, params: dict[str, Any])
     wanted = json.loads(json.dumps({"job": job, "action": action, **params}, default=str))
     found = {key: last.get(key) for key in wanted}
     if found != wanted:
-        raise ValidationError(
+        raise ClientValidationError(
             f"the journal {str(log.path)!r} belongs to another job ({found}); "
             "use a new journal file for this one",
-            code="CLIENT_VALIDATION",
         )
 
 

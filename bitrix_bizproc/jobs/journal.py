@@ -38,10 +38,10 @@ import attrs
 
 from ..protocol.errors import JournalError
 
-__all__ = ["Journal", "JournalEntry", "Outcome"]
+__all__ = ["Journal", "JournalEntry", "JournalOutcome", "Outcome"]
 
 
-class Outcome(enum.StrEnum):
+class JournalOutcome(enum.StrEnum):
     """What a journal record says about an item."""
 
     STARTED = "started"  # sent (or about to be): the outcome is not known yet
@@ -53,7 +53,11 @@ class Outcome(enum.StrEnum):
     @property
     def final(self) -> bool:
         """Whether nothing is left to do for the item (done either way)."""
-        return self in (Outcome.DONE, Outcome.ALREADY_GONE)
+        return self in (JournalOutcome.DONE, JournalOutcome.ALREADY_GONE)
+
+
+Outcome = JournalOutcome
+"""The former name of :class:`JournalOutcome`, kept for existing imports."""
 
 
 @attrs.frozen
@@ -70,14 +74,14 @@ class JournalEntry:
     @property
     def needs_retry(self) -> bool:
         """Whether a resumed run should send the item again (in flight when killed, or failed transiently)."""
-        return self.outcome in (Outcome.STARTED, Outcome.UNKNOWN) or (
-            self.outcome is Outcome.FAILED and self.transient
+        return self.outcome in (JournalOutcome.STARTED, JournalOutcome.UNKNOWN) or (
+            self.outcome is JournalOutcome.FAILED and self.transient
         )
 
     @property
     def uncertain(self) -> bool:
         """Whether the item may have been done by a send whose answer never came (in flight, or lost)."""
-        return self.outcome in (Outcome.STARTED, Outcome.UNKNOWN)
+        return self.outcome in (JournalOutcome.STARTED, JournalOutcome.UNKNOWN)
 
 
 def _utc_now() -> str:
@@ -133,7 +137,7 @@ def _entry(record: Mapping[str, Any]) -> JournalEntry | None:
     if not isinstance(item, str) or not isinstance(action, str) or not isinstance(outcome, str):
         return None
     try:
-        parsed = Outcome(outcome)
+        parsed = JournalOutcome(outcome)
     except ValueError:
         return None
     return JournalEntry(
@@ -274,7 +278,9 @@ class Journal:
 
     def record_started(self, items: Iterable[str], action: str) -> None:
         """Mark items as about to be sent, durably, before sending them."""
-        self.record([JournalEntry(item=item, action=action, outcome=Outcome.STARTED) for item in items])
+        self.record(
+            [JournalEntry(item=item, action=action, outcome=JournalOutcome.STARTED) for item in items]
+        )
 
     def record(self, entries: Iterable[JournalEntry]) -> None:
         """Append outcome records (one write, one fsync for the lot), blocking until durable."""
@@ -290,7 +296,9 @@ class Journal:
 
     async def commit_started(self, items: Iterable[str], action: str) -> None:
         """:meth:`record_started` off the event loop: durable before the items are sent."""
-        await self.commit(JournalEntry(item=item, action=action, outcome=Outcome.STARTED) for item in items)
+        await self.commit(
+            JournalEntry(item=item, action=action, outcome=JournalOutcome.STARTED) for item in items
+        )
 
     async def _commit(self, data: bytes) -> None:
         self._buffer.append(data)
@@ -329,9 +337,9 @@ class Journal:
                 "action": entry.action,
                 "outcome": entry.outcome.value,
             }
-            if entry.outcome is Outcome.FAILED or entry.code or entry.description:
+            if entry.outcome is JournalOutcome.FAILED or entry.code or entry.description:
                 record.update(code=entry.code, description=entry.description)
-            if entry.outcome is Outcome.FAILED:
+            if entry.outcome is JournalOutcome.FAILED:
                 record["transient"] = entry.transient
             records.append(record)
         return records

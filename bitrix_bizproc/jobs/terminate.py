@@ -11,7 +11,7 @@ from .._client import BizprocClient
 from ..models.documents import DocumentType
 from ..models.filters import FilterLike
 from ..models.workflow import WorkflowInstance
-from ..protocol.errors import ValidationError
+from ..protocol.errors import ClientValidationError, ValidationError
 from ._listing import check_instance_filter, count_instances, snapshot_instance_ids
 from ._runner import Action, Confirm, JobOptions, JournalArg, opened_journal, run_job
 from .progress import ProgressCallback
@@ -32,7 +32,7 @@ def workflow_action(mode: Mode, status: str | None = None) -> Action:
                 "status applies to terminate only; kill deletes the workflow and its record"
             )
         return Action("kill", lambda batch, wf_id: batch.workflows.kill(wf_id))
-    raise ValidationError(f"mode must be 'terminate' or 'kill', not {mode!r}", code="CLIENT_VALIDATION")
+    raise ClientValidationError(f"mode must be 'terminate' or 'kill', not {mode!r}")
 
 
 def _iso(value: _dt.date | _dt.datetime | str) -> str:
@@ -40,9 +40,7 @@ def _iso(value: _dt.date | _dt.datetime | str) -> str:
         try:
             parsed = _dt.datetime.fromisoformat(value)
         except ValueError:
-            raise ValidationError(
-                f"not an ISO date: {value!r} (e.g. 2025-01-01)", code="CLIENT_VALIDATION"
-            ) from None
+            raise ClientValidationError(f"not an ISO date: {value!r} (e.g. 2025-01-01)") from None
         return _iso(parsed)
     if not isinstance(value, _dt.datetime):
         value = _dt.datetime(value.year, value.month, value.day)

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from ..protocol.errors import ValidationError
+from ..protocol.errors import ClientValidationError
 from .converter import LocalizedText, converter, unstructure, wire
 from .documents import DocumentType
 from .enums import PropertyType
@@ -25,10 +25,6 @@ __all__ = [
 
 _CODE = re.compile(r"[a-zA-Z0-9._-]+")
 _PROPERTY_KEY = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*")
-
-
-def _invalid(message: str) -> ValidationError:
-    return ValidationError(message, code="CLIENT_VALIDATION")
 
 
 @attrs.frozen
@@ -85,28 +81,32 @@ class ActivityDefinition:
 def check_code(code: Any, what: str = "code") -> str:
     """An action/robot code: non-empty, only ``[a-zA-Z0-9._-]`` (the portal's "Wrong activity code!")."""
     if not isinstance(code, str) or not code:
-        raise _invalid(f"empty {what}")
+        raise ClientValidationError(f"empty {what}")
     if not _CODE.fullmatch(code):
-        raise _invalid(f"wrong {what} {code!r}: only letters, digits, '.', '-' and '_' are allowed")
+        raise ClientValidationError(
+            f"wrong {what} {code!r}: only letters, digits, '.', '-' and '_' are allowed"
+        )
     return code
 
 
 def check_handler_url(url: Any, what: str = "HANDLER") -> str:
     """An absolute http(s) URL (the portal's ``ERROR_UNSUPPORTED_PROTOCOL`` / ``ERROR_WRONG_HANDLER_URL``)."""
     if not isinstance(url, str) or not url:
-        raise _invalid(f"empty {what}")
+        raise ClientValidationError(f"empty {what}")
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https"):
-        raise _invalid(f"unsupported {what} protocol in {url!r}: use http or https")
+        raise ClientValidationError(f"unsupported {what} protocol in {url!r}: use http or https")
     if not parts.hostname:
-        raise _invalid(f"wrong {what} URL {url!r}: it must be absolute")
+        raise ClientValidationError(f"wrong {what} URL {url!r}: it must be absolute")
     return url
 
 
 def check_property_key(key: Any) -> str:
     """A property's system name: starts with a letter, then ``[a-zA-Z0-9_]``."""
     if not isinstance(key, str) or not _PROPERTY_KEY.fullmatch(key):
-        raise _invalid(f"wrong property key {key!r}: start with a letter, then letters, digits or '_'")
+        raise ClientValidationError(
+            f"wrong property key {key!r}: start with a letter, then letters, digits or '_'"
+        )
     return key
 
 
@@ -121,7 +121,7 @@ def check_localized(value: Any, what: str) -> LocalizedText:
         and all(isinstance(v, str) and v.strip() for v in value.values())
     ):
         return dict(value)
-    raise _invalid(f"empty or malformed {what}: give a string or a {{language: text}} map")
+    raise ClientValidationError(f"empty or malformed {what}: give a string or a {{language: text}} map")
 
 
 def properties_from(
@@ -131,14 +131,14 @@ def properties_from(
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise _invalid(f"{what} must be a map of key -> property")
+        raise ClientValidationError(f"{what} must be a map of key -> property")
     out: dict[str, Property] = {}
     for key, prop in value.items():
         check_property_key(key)
         if isinstance(prop, Mapping):
             prop = converter.structure(dict(prop), Property)
         if not isinstance(prop, Property):
-            raise _invalid(f"{what}[{key!r}] must be a Property or a map")
+            raise ClientValidationError(f"{what}[{key!r}] must be a Property or a map")
         check_localized(prop.name, f"property name of {key!r}")
         out[key] = prop
     return out

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ..protocol.errors import ValidationError
+from ..protocol.errors import ClientValidationError, ValidationError
 
 __all__ = ["CRM", "DISK", "LISTS", "DocumentId", "DocumentType", "user_ref"]
 
@@ -56,7 +56,7 @@ _STORAGE_TYPE = re.compile(r"STORAGE_([1-9]\d*)")
 
 
 def _fail(what: str, value: Any, why: str) -> ValidationError:
-    return ValidationError(f"malformed {what} {value!r}: {why}", code="CLIENT_VALIDATION")
+    return ClientValidationError(f"malformed {what} {value!r}: {why}")
 
 
 def _positive(value: int | str, what: str) -> int:
@@ -197,9 +197,8 @@ class DocumentType:
     def document(self, item_id: int) -> DocumentId:
         """The document ``item_id`` of this type (CRM types only: others have no id pattern to follow)."""
         if self.module != CRM or self.entity not in _CRM_TYPES:
-            raise ValidationError(
+            raise ClientValidationError(
                 f"cannot derive a document id from {self.to_wire()!r}; build the DocumentId directly",
-                code="CLIENT_VALIDATION",
             )
         return DocumentId(self.module, self.entity, f"{self.type}_{_positive(item_id, 'document id')}")
 

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from ..protocol.batch import Ref
-from ..protocol.errors import ValidationError
+from ..protocol.errors import ClientValidationError, ValidationError
 
 __all__ = ["EQUALITY_OPERATORS", "Kind", "check_value"]
 
@@ -86,7 +86,7 @@ _FITS = {"int": _fits_int, "datetime": _fits_datetime, "bool": _fits_bool, "str"
 
 def _invalid(method: str, field: str, op: str, message: str) -> ValidationError:
     shown = op or "="
-    return ValidationError(f"{method}: {field} with operator {shown!r} {message}", code="CLIENT_VALIDATION")
+    return ClientValidationError(f"{method}: {field} with operator {shown!r} {message}")
 
 
 def _describe(value: Any) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from ..protocol.errors import ValidationError
+from ..protocol.errors import ClientValidationError
 from .filter_values import EQUALITY_OPERATORS, Kind, check_value
 
 __all__ = [
@@ -44,10 +44,6 @@ _ALL_OPERATORS = (
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BIZPROC_OPERATORS = frozenset({"", "=", "!", "!=", "<", "<=", ">", ">="})
 _USER_OPERATORS = _BIZPROC_OPERATORS | {"@", "!@", "%", "=%", "%=", "!%", "!=%", "!%="}
-
-
-def _invalid(message: str) -> ValidationError:
-    return ValidationError(message, code="CLIENT_VALIDATION")
 
 
 @attrs.frozen
@@ -133,7 +129,7 @@ class Filter:
         items = list(conditions) + [Condition(k.upper(), "", v) for k, v in equals.items()]
         for item in items:
             if not isinstance(item, Condition):
-                raise _invalid(f"Filter() takes conditions such as F.ID > 5, not {item!r}")
+                raise ClientValidationError(f"Filter() takes conditions such as F.ID > 5, not {item!r}")
         self.__attrs_init__(tuple(items))
 
     def __and__(self, other: Condition | Filter) -> Filter:
@@ -145,7 +141,7 @@ class Filter:
         out: dict[str, Any] = {}
         for cond in self.conditions:
             if cond.key in out:
-                raise _invalid(f"two conditions on {cond.key!r}: the portal would keep only one")
+                raise ClientValidationError(f"two conditions on {cond.key!r}: the portal would keep only one")
             out[cond.key] = cond.value
         return out
 
@@ -172,15 +168,19 @@ class ListSpec:
         op = next((o for o in _ALL_OPERATORS if key.startswith(o)), "")
         field = key[len(op) :]
         if not _FIELD_NAME.fullmatch(field):
-            raise _invalid(f"{self.method}: cannot read filter key {key!r} (unknown operator or field)")
+            raise ClientValidationError(
+                f"{self.method}: cannot read filter key {key!r} (unknown operator or field)"
+            )
         if op not in self.operators:
-            raise _invalid(
+            raise ClientValidationError(
                 f"{self.method}: operator {op!r} in {key!r} is not supported "
                 f"(allowed: {', '.join(repr(o) for o in sorted(self.operators))}); the portal would ignore it"
             )
         field = field.upper()
         if not self._known(field):
-            raise _invalid(f"{self.method}: unknown filter field {field!r}; the portal would ignore it")
+            raise ClientValidationError(
+                f"{self.method}: unknown filter field {field!r}; the portal would ignore it"
+            )
         return op, field
 
     def check_filter(self, value: FilterLike | None) -> dict[str, Any] | None:
@@ -196,16 +196,18 @@ class ListSpec:
             value = value.to_wire()
         if not isinstance(value, Mapping):
             kind = type(value).__name__
-            raise _invalid(f"{self.method}: a filter is a Filter, a condition or a map, not {kind}")
+            raise ClientValidationError(
+                f"{self.method}: a filter is a Filter, a condition or a map, not {kind}"
+            )
         out: dict[str, Any] = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                raise _invalid(f"{self.method}: filter keys are strings, not {key!r}")
+                raise ClientValidationError(f"{self.method}: filter keys are strings, not {key!r}")
             op, field = self._split(key)
             check_value(self.method, field, op, item, self.kinds.get(field, "any"), self.list_operators)
             wire_key = f"{op}{field}"
             if wire_key in out:
-                raise _invalid(f"{self.method}: filter key {wire_key!r} given twice")
+                raise ClientValidationError(f"{self.method}: filter key {wire_key!r} given twice")
             out[wire_key] = item
         return out
 
@@ -214,12 +216,12 @@ class ListSpec:
         if value is None:
             return None
         if isinstance(value, str) or not isinstance(value, Sequence):
-            raise _invalid(f"{self.method}: select is a list of field names, not {value!r}")
+            raise ClientValidationError(f"{self.method}: select is a list of field names, not {value!r}")
         out: list[str] = []
         for name in value:
             upper = name.upper() if isinstance(name, str) else ""
             if upper not in self.select_masks and not self._known(upper):
-                raise _invalid(f"{self.method}: unknown select field {name!r}")
+                raise ClientValidationError(f"{self.method}: unknown select field {name!r}")
             out.append(upper)
         return out
 
@@ -228,12 +230,12 @@ class ListSpec:
         if value is None:
             return None
         if not isinstance(value, Mapping):
-            raise _invalid(f"{self.method}: order is a map of field -> 'asc'|'desc'")
+            raise ClientValidationError(f"{self.method}: order is a map of field -> 'asc'|'desc'")
         out: dict[str, str] = {}
         for name, direction in value.items():
             upper = name.upper() if isinstance(name, str) else ""
             if not self._known(upper):
-                raise _invalid(f"{self.method}: unknown order field {name!r}")
+                raise ClientValidationError(f"{self.method}: unknown order field {name!r}")
             out[upper] = check_direction(direction, self.method)
         return out
 
@@ -242,7 +244,7 @@ def check_direction(value: Any, method: str) -> str:
     """``asc``/``desc`` in any case -> ``ASC``/``DESC``."""
     text = value.upper() if isinstance(value, str) else ""
     if text not in ("ASC", "DESC"):
-        raise _invalid(f"{method}: sort direction must be 'asc' or 'desc', not {value!r}")
+        raise ClientValidationError(f"{method}: sort direction must be 'asc' or 'desc', not {value!r}")
     return text
 
 

@@ -18,7 +18,13 @@ import attrs
 
 from .encoding import Verbatim, encode_query
 from .envelope import ApiResponse, TimeInfo
-from .errors import BitrixError, NotExecutedError, ServerError, ValidationError, error_from_code
+from .errors import (
+    BitrixError,
+    ClientValidationError,
+    NotExecutedError,
+    ServerError,
+    error_from_code,
+)
 
 __all__ = [
     "MAX_COMMANDS",
@@ -46,10 +52,6 @@ _METHOD = re.compile(r"[A-Za-z0-9_.]+")
 _MACRO_LIKE = re.compile(r"\$(result|next|total|error|error_description)\[", re.IGNORECASE)
 
 
-def _invalid(message: str) -> ValidationError:
-    return ValidationError(message, code="CLIENT_VALIDATION", method="batch")
-
-
 @attrs.frozen
 class Ref:
     """A reference to an earlier command's answer: ``ref["0"]["ID"]`` renders ``$result[key][0][ID]``."""
@@ -62,17 +64,25 @@ class Ref:
 
     def __attrs_post_init__(self) -> None:
         if not _KEY.fullmatch(self.key):
-            raise _invalid(f"batch command key {self.key!r} must be letters, digits or '_'")
+            raise ClientValidationError(
+                f"batch command key {self.key!r} must be letters, digits or '_'", method="batch"
+            )
 
     def __getitem__(self, segment: str | int) -> Ref:
         """The reference one level deeper: a field name or a list index."""
         if self.kind in ("next", "total"):
-            raise _invalid(f"${self.kind}[{self.key}] is a number: it has no fields")
+            raise ClientValidationError(
+                f"${self.kind}[{self.key}] is a number: it has no fields", method="batch"
+            )
         if isinstance(segment, bool) or not isinstance(segment, str | int):
-            raise _invalid(f"a reference path segment must be a str or int, not {type(segment).__name__}")
+            raise ClientValidationError(
+                f"a reference path segment must be a str or int, not {type(segment).__name__}", method="batch"
+            )
         text = str(segment)
         if not _SEGMENT.fullmatch(text):
-            raise _invalid(f"reference path segment {text!r} must be letters, digits, '_', '.' or '-'")
+            raise ClientValidationError(
+                f"reference path segment {text!r} must be letters, digits, '_', '.' or '-'", method="batch"
+            )
         return attrs.evolve(self, path=(*self.path, text))
 
     @property
@@ -192,7 +202,9 @@ def references(params: Mapping[str, Any]) -> list[Ref]:
 def encode_command(method: str, params: Mapping[str, Any] | None = None) -> str:
     """One batch command: ``method?query``, every value percent-encoded, references left as macros."""
     if not _METHOD.fullmatch(method):
-        raise _invalid(f"method name {method!r} must be letters, digits, '.' or '_'")
+        raise ClientValidationError(
+            f"method name {method!r} must be letters, digits, '.' or '_'", method="batch"
+        )
     query = encode_query(params or {})
     return f"{method}?{query}" if query else method
 
@@ -200,12 +212,16 @@ def encode_command(method: str, params: Mapping[str, Any] | None = None) -> str:
 def build_batch_params(commands: Mapping[str, str], *, halt: bool) -> dict[str, Any]:
     """The ``batch`` request parameters: ``{"halt": 0|1, "cmd": {key: command}}``."""
     if not commands:
-        raise _invalid("a batch needs at least one command")
+        raise ClientValidationError("a batch needs at least one command", method="batch")
     if len(commands) > MAX_COMMANDS:
-        raise _invalid(f"a batch holds at most {MAX_COMMANDS} commands, got {len(commands)}")
+        raise ClientValidationError(
+            f"a batch holds at most {MAX_COMMANDS} commands, got {len(commands)}", method="batch"
+        )
     for key in commands:
         if not _KEY.fullmatch(key):
-            raise _invalid(f"batch command key {key!r} must be letters, digits or '_'")
+            raise ClientValidationError(
+                f"batch command key {key!r} must be letters, digits or '_'", method="batch"
+            )
     return {"halt": 1 if halt else 0, "cmd": dict(commands)}
 
 
@@ -219,7 +235,9 @@ def chunk(
     :class:`ValidationError` for a reference to an unknown or later command, or a linked group too big.
     """
     if not 1 <= max_size <= MAX_COMMANDS:
-        raise _invalid(f"max_size must be between 1 and {MAX_COMMANDS}, got {max_size}")
+        raise ClientValidationError(
+            f"max_size must be between 1 and {MAX_COMMANDS}, got {max_size}", method="batch"
+        )
     order = {key: i for i, key in enumerate(refs)}
     parent = list(range(len(order)))
 
@@ -232,10 +250,13 @@ def chunk(
     for key, targets in refs.items():
         for target in targets:
             if target not in order:
-                raise _invalid(f"command {key!r} refers to {target!r}, which is not in this batch")
+                raise ClientValidationError(
+                    f"command {key!r} refers to {target!r}, which is not in this batch", method="batch"
+                )
             if order[target] >= order[key]:
-                raise _invalid(
-                    f"command {key!r} refers to {target!r}: only earlier commands may be referred to"
+                raise ClientValidationError(
+                    f"command {key!r} refers to {target!r}: only earlier commands may be referred to",
+                    method="batch",
                 )
             parent[root(order[key])] = root(order[target])
 
@@ -246,9 +267,10 @@ def chunk(
     open_chunks: list[list[str]] = []  # first fit among the chunks with room left
     for members in groups.values():  # in order of each group's first command
         if len(members) > max_size:
-            raise _invalid(
+            raise ClientValidationError(
                 f"commands {members[0]!r}..{members[-1]!r} are linked by references into a group of "
-                f"{len(members)}; one batch holds at most {max_size}"
+                f"{len(members)}; one batch holds at most {max_size}",
+                method="batch",
             )
         candidates = chunks[-1:] if ordered else open_chunks
         target_chunk = next((c for c in candidates if len(c) + len(members) <= max_size), None)

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, unquote_plus
 
-from .errors import ValidationError
+from .errors import ClientValidationError
 
 __all__ = ["Verbatim", "WireValue", "encode_query", "normalize", "parse_query", "php_arrays_to_lists"]
 
@@ -60,9 +60,8 @@ def normalize(value: Any) -> WireValue:
         return normalize(wired)
     if isinstance(value, _dt.datetime):
         if value.tzinfo is None:
-            raise ValidationError(
+            raise ClientValidationError(
                 f"naive datetime {value.isoformat()} is ambiguous: give it a timezone",
-                code="CLIENT_VALIDATION",
             )
         return value.isoformat()
     if isinstance(value, _dt.date):
@@ -70,23 +69,17 @@ def normalize(value: Any) -> WireValue:
     if isinstance(value, Mapping):
         return {_key(k): normalize(v) for k, v in value.items()}
     if isinstance(value, bytes | bytearray):
-        raise ValidationError(
-            "bytes cannot be sent as a parameter; encode them first", code="CLIENT_VALIDATION"
-        )
+        raise ClientValidationError("bytes cannot be sent as a parameter; encode them first")
     if isinstance(value, Sequence | set | frozenset):
         return [normalize(v) for v in value]
-    raise ValidationError(
-        f"cannot send a value of type {type(value).__name__} as a parameter", code="CLIENT_VALIDATION"
-    )
+    raise ClientValidationError(f"cannot send a value of type {type(value).__name__} as a parameter")
 
 
 def _key(key: Any) -> str:
     if isinstance(key, enum.Enum):
         key = key.value
     if isinstance(key, bool) or not isinstance(key, str | int):
-        raise ValidationError(
-            f"parameter names must be strings, not {type(key).__name__}", code="CLIENT_VALIDATION"
-        )
+        raise ClientValidationError(f"parameter names must be strings, not {type(key).__name__}")
     return str(key)
 
 
@@ -118,9 +111,7 @@ def encode_query(params: Mapping[str, Any]) -> str:
     pairs: list[str] = []
     for key, value in wire.items():
         if "[" in key or "]" in key:
-            raise ValidationError(
-                f"parameter name {key!r} may not contain brackets", code="CLIENT_VALIDATION"
-            )
+            raise ClientValidationError(f"parameter name {key!r} may not contain brackets")
         _flatten(_q(key), value, pairs)
     return "&".join(pairs)
 
@@ -131,9 +122,7 @@ def _flatten(prefix: str, value: WireValue, out: list[str]) -> None:
             out.append(f"{prefix}=")
         for k, v in value.items():
             if "[" in k or "]" in k:
-                raise ValidationError(
-                    f"parameter name {k!r} may not contain brackets", code="CLIENT_VALIDATION"
-                )
+                raise ClientValidationError(f"parameter name {k!r} may not contain brackets")
             _flatten(f"{prefix}[{_q(k)}]", v, out)
     elif isinstance(value, list):
         if not value:

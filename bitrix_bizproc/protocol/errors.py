@@ -34,6 +34,7 @@ __all__ = [
     "AccessDeniedError",
     "AuthError",
     "BitrixError",
+    "ClientValidationError",
     "ConfigurationError",
     "ConfigurationTypeError",
     "ExpiredTokenError",
@@ -191,6 +192,17 @@ class NotFoundError(BitrixError):
 
 class ValidationError(BitrixError):
     """The parameters were refused, by the portal or before sending by this library."""
+
+
+class ClientValidationError(ValidationError):
+    """Bad input this library refused before sending anything (code ``CLIENT_VALIDATION``)."""
+
+    CODE: ClassVar[str] = "CLIENT_VALIDATION"
+
+    def __init__(
+        self, description: str = "", *, method: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(description, code=self.CODE, method=method, details=details)
 
 
 class UnsupportedOperationError(ValidationError):

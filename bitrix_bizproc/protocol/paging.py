@@ -27,7 +27,7 @@ from typing import Any
 
 import attrs
 
-from .errors import ValidationError
+from .errors import ClientValidationError, ValidationError
 from .methods import Paging, method_info
 
 __all__ = [
@@ -156,19 +156,14 @@ def normalize_list_params(params: Mapping[str, Any] | None, *, id_key: str = "ID
     extra: dict[str, Any] = {}
     for key, value in (params or {}).items():
         if not isinstance(key, str):
-            raise ValidationError(
-                f"parameter names must be strings, not {type(key).__name__}", code="CLIENT_VALIDATION"
-            )
+            raise ClientValidationError(f"parameter names must be strings, not {type(key).__name__}")
         low = key.lower()
         if low in found or (low not in _RESERVED and any(k.lower() == low for k in extra)):
-            raise ValidationError(
+            raise ClientValidationError(
                 f"parameter {key!r} is given twice in different casings; the portal would silently drop one",
-                code="CLIENT_VALIDATION",
             )
         if low == "start":
-            raise ValidationError(
-                "'start' is set by the paginator; use limit= instead", code="CLIENT_VALIDATION"
-            )
+            raise ClientValidationError("'start' is set by the paginator; use limit= instead")
         if low in _RESERVED:
             found[low] = key
             values[low] = value
@@ -188,12 +183,10 @@ def _mapping(value: Any, name: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise ValidationError(
-            f"{name} must be a mapping, not {type(value).__name__}", code="CLIENT_VALIDATION"
-        )
+        raise ClientValidationError(f"{name} must be a mapping, not {type(value).__name__}")
     for key in value:
         if not isinstance(key, str) or not split_filter_key(key)[1]:
-            raise ValidationError(f"{name} key {key!r} names no field", code="CLIENT_VALIDATION")
+            raise ClientValidationError(f"{name} key {key!r} names no field")
     return dict(value)
 
 
@@ -201,7 +194,7 @@ def _select(value: Any, id_key: str) -> tuple[str, ...] | None:
     if value is None:
         return None
     if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-        raise ValidationError("select must be a list of field names", code="CLIENT_VALIDATION")
+        raise ClientValidationError("select must be a list of field names")
     fields = tuple(value)
     if fields and "*" not in fields and id_key.lower() not in (f.lower() for f in fields):
         fields = (id_key, *fields)  # rows must carry their ID: dedupe and keyset read it
@@ -214,7 +207,7 @@ def _order(value: Any) -> dict[str, str] | None:
     order = _mapping(value, "order")
     for field, direction in order.items():
         if not isinstance(direction, str) or direction.upper() not in ("ASC", "DESC"):
-            raise ValidationError(f"order of {field!r} must be 'ASC' or 'DESC'", code="CLIENT_VALIDATION")
+            raise ClientValidationError(f"order of {field!r} must be 'ASC' or 'DESC'")
     return order or None
 
 
@@ -248,21 +241,16 @@ def choose_strategy(
         wanted = Strategy(requested)
     except ValueError:
         names = ", ".join(s.value for s in Strategy)
-        raise ValidationError(
-            f"unknown paging strategy {requested!r} (one of {names})", code="CLIENT_VALIDATION"
-        ) from None
+        raise ClientValidationError(f"unknown paging strategy {requested!r} (one of {names})") from None
     paging = method_info(method).paging
     numeric = numeric_ids(method, numeric_id)
     if wanted is Strategy.KEYSET:
         if paging is Paging.OFFSET or not numeric:
-            raise ValidationError(
+            raise ClientValidationError(
                 f"keyset paging needs numeric IDs and start=-1, which {method} does not offer",
-                code="CLIENT_VALIDATION",
             )
         if not _orders_by_id_asc(params.order, id_key):
-            raise ValidationError(
-                f"keyset paging orders by {id_key} ASC; drop the custom order", code="CLIENT_VALIDATION"
-            )
+            raise ClientValidationError(f"keyset paging orders by {id_key} ASC; drop the custom order")
         return wanted
     if wanted is not Strategy.AUTO:
         return wanted

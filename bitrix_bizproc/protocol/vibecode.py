@@ -39,7 +39,13 @@ import attrs
 
 from .auth import check_base_url
 from .encoding import normalize
-from .errors import ConfigurationError, ConfigurationTypeError, UnsupportedOperationError, ValidationError
+from .errors import (
+    ClientValidationError,
+    ConfigurationError,
+    ConfigurationTypeError,
+    UnsupportedOperationError,
+    ValidationError,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -83,10 +89,6 @@ _CRM_ENTITIES = {
     "CCrmDocumentContact": ("contact", "CONTACT"),
     "CCrmDocumentCompany": ("company", "COMPANY"),
 }
-
-
-def _invalid(message: str, method: str | None = None) -> ValidationError:
-    return ValidationError(message, code="CLIENT_VALIDATION", method=method)
 
 
 def _unsupported(method: str, why: str) -> UnsupportedOperationError:
@@ -182,10 +184,14 @@ class _Params:
         self._values: dict[str, Any] = {}
         for key, value in (params or {}).items():
             if not isinstance(key, str):
-                raise _invalid(f"parameter names must be strings, not {type(key).__name__}", method)
+                raise ClientValidationError(
+                    f"parameter names must be strings, not {type(key).__name__}", method=method
+                )
             upper = key.upper()
             if upper in self._values:
-                raise _invalid(f"parameter {key!r} is given twice in different casings", method)
+                raise ClientValidationError(
+                    f"parameter {key!r} is given twice in different casings", method=method
+                )
             self._values[upper] = normalize(value)
 
     def pop(self, name: str, default: Any = None) -> Any:
@@ -194,7 +200,7 @@ class _Params:
     def require(self, name: str) -> Any:
         value = self._values.pop(name, None)
         if value is None or value == "" or value == [] or value == {}:
-            raise _invalid(f"{name} is required", self.method)
+            raise ClientValidationError(f"{name} is required", method=self.method)
         return value
 
     def done(self) -> None:
@@ -208,7 +214,7 @@ def _offset(p: _Params) -> int:
     try:
         offset = int(start or 0)
     except (TypeError, ValueError):
-        raise _invalid(f"start must be an integer, got {start!r}", p.method) from None
+        raise ClientValidationError(f"start must be an integer, got {start!r}", method=p.method) from None
     if offset < 0:
         raise _unsupported(p.method, "start=-1 (paging without a COUNT) is not offered; page by offset")
     return offset
@@ -219,7 +225,7 @@ def _select(p: _Params, default: tuple[str, ...]) -> tuple[str, ...] | None:
     if value is None or value == []:
         return default
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _invalid("SELECT must be a list of field names", p.method)
+        raise ClientValidationError("SELECT must be a list of field names", method=p.method)
     if "*" in value:
         return None
     fields = [v.upper() for v in value]
@@ -229,7 +235,7 @@ def _select(p: _Params, default: tuple[str, ...]) -> tuple[str, ...] | None:
 def _mapping(p: _Params, name: str) -> dict[str, Any]:
     value = p.pop(name) or {}
     if not isinstance(value, Mapping):
-        raise _invalid(f"{name} must be a mapping", p.method)
+        raise ClientValidationError(f"{name} must be a mapping", method=p.method)
     return dict(value)
 
 
@@ -276,7 +282,7 @@ def _templates(method: str, p: _Params) -> GatewayRequest:
     order: dict[str, str] = {}
     for field, direction in _mapping(p, "ORDER").items():
         if not isinstance(direction, str) or direction.upper() not in ("ASC", "DESC"):
-            raise _invalid(f"order of {field!r} must be 'ASC' or 'DESC'", method)
+            raise ClientValidationError(f"order of {field!r} must be 'ASC' or 'DESC'", method=method)
         order[_camel(str(field))] = direction.lower()
     select = _select(p, _TEMPLATE_DEFAULT_SELECT)
     offset = _offset(p)
@@ -304,7 +310,7 @@ def _templates(method: str, p: _Params) -> GatewayRequest:
 
 def _entity_of(method: str, document: Any) -> tuple[str, int]:
     if not isinstance(document, list) or len(document) != 3 or not all(isinstance(x, str) for x in document):
-        raise _invalid("DOCUMENT_ID must be [module, entity, id]", method)
+        raise ClientValidationError("DOCUMENT_ID must be [module, entity, id]", method=method)
     module, entity, doc_id = document
     kind = _CRM_ENTITIES.get(entity) if module == "crm" else None
     if kind is None:
@@ -313,20 +319,24 @@ def _entity_of(method: str, document: Any) -> tuple[str, int]:
         )
     head, _, tail = doc_id.rpartition("_")
     if head != kind[1] or not tail.isdigit():
-        raise _invalid(f"malformed DOCUMENT_ID {document}: {entity} ids look like '{kind[1]}_<id>'", method)
+        raise ClientValidationError(
+            f"malformed DOCUMENT_ID {document}: {entity} ids look like '{kind[1]}_<id>'", method=method
+        )
     return kind[0], int(tail)
 
 
 def _start(method: str, p: _Params) -> GatewayRequest:
     template = p.require("TEMPLATE_ID")
     if isinstance(template, bool) or not str(template).isdigit():
-        raise _invalid(f"TEMPLATE_ID must be a positive integer, got {template!r}", method)
+        raise ClientValidationError(
+            f"TEMPLATE_ID must be a positive integer, got {template!r}", method=method
+        )
     entity_type, entity_id = _entity_of(method, p.require("DOCUMENT_ID"))
     body: dict[str, Any] = {"templateId": int(template), "entityType": entity_type, "entityId": entity_id}
     parameters = p.pop("PARAMETERS")
     if parameters:
         if not isinstance(parameters, Mapping):
-            raise _invalid("PARAMETERS must be a mapping", method)
+            raise ClientValidationError("PARAMETERS must be a mapping", method=method)
         body["parameters"] = dict(parameters)
     p.done()
     return GatewayRequest(

@@ -21,15 +21,20 @@ import attrs
 from .batch import parse_batch_result
 from .encoding import parse_query
 from .envelope import ApiResponse
-from .errors import BitrixError, ServerError, UnsupportedOperationError, ValidationError
+from .errors import (
+    BitrixError,
+    ClientValidationError,
+    ServerError,
+    UnsupportedOperationError,
+)
 from .vibecode import TRANSPORT, GatewayRequest, build_request
 from .vibecode_answers import answer_to_response, error_from_envelope
 
 __all__ = [
     "MAX_CALLS",
     "BatchPlan",
+    "CallAnswer",
     "Command",
-    "Outcome",
     "batch_refused",
     "combine",
     "plan_batch",
@@ -96,24 +101,18 @@ def _commands(params: Mapping[str, Any]) -> dict[str, str]:
     upper = {str(k).upper(): v for k, v in params.items()}
     unknown = set(upper) - {"HALT", "CMD"}
     if unknown:
-        raise ValidationError(
-            f"unknown batch parameter(s): {', '.join(sorted(unknown))}", code="CLIENT_VALIDATION"
-        )
+        raise ClientValidationError(f"unknown batch parameter(s): {', '.join(sorted(unknown))}")
     if upper.get("HALT") not in (None, 0, "0", False, ""):
         raise _unsupported("halt=1: the gateway runs every call of a batch whatever happens; use halt=False")
     cmd = upper.get("CMD")
     if isinstance(cmd, list):
         cmd = {str(i): v for i, v in enumerate(cmd)}
     if not isinstance(cmd, Mapping) or not cmd:
-        raise ValidationError(
-            "batch needs a non-empty 'cmd' mapping", code="CLIENT_VALIDATION", method="batch"
-        )
+        raise ClientValidationError("batch needs a non-empty 'cmd' mapping", method="batch")
     if len(cmd) > MAX_CALLS:
-        raise ValidationError(
-            f"a batch holds at most {MAX_CALLS} commands, got {len(cmd)}", code="CLIENT_VALIDATION"
-        )
+        raise ClientValidationError(f"a batch holds at most {MAX_CALLS} commands, got {len(cmd)}")
     if not all(isinstance(v, str) for v in cmd.values()):
-        raise ValidationError("batch commands must be 'method?query' strings", code="CLIENT_VALIDATION")
+        raise ClientValidationError("batch commands must be 'method?query' strings")
     return {str(k): v for k, v in cmd.items()}
 
 
@@ -165,10 +164,10 @@ def _outcome(command: Command, item: Any) -> ApiResponse | BitrixError:
         return exc
 
 
-Outcome = ApiResponse | BitrixError
+CallAnswer = ApiResponse | BitrixError
 
 
-def to_rest_batch(keys: tuple[str, ...], outcomes: Mapping[str, Outcome]) -> dict[str, Any]:
+def to_rest_batch(keys: tuple[str, ...], outcomes: Mapping[str, CallAnswer]) -> dict[str, Any]:
     """Per-key outcomes in the REST ``batch`` shape: ``result``, ``result_error``, ``result_total``, ..."""
     result: dict[str, Any] = {}
     errors: dict[str, Any] = {}
@@ -201,10 +200,10 @@ def rest_batch_result(plan: BatchPlan, gateway_data: Any) -> dict[str, Any]:
 
 
 def combine(
-    plan: BatchPlan, grouped: Mapping[str, Any] | BitrixError | None, alone: Mapping[str, Outcome]
+    plan: BatchPlan, grouped: Mapping[str, Any] | BitrixError | None, alone: Mapping[str, CallAnswer]
 ) -> dict[str, Any]:
     """One REST ``batch`` result from the gateway batch's (or its whole-request error) and the lone calls'."""
-    outcomes: dict[str, Outcome] = {}
+    outcomes: dict[str, CallAnswer] = {}
     keys = [c.key for c in plan.grouped]
     if isinstance(grouped, BitrixError):
         outcomes.update(dict.fromkeys(keys, grouped))

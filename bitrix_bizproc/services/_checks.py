@@ -11,12 +11,11 @@ from typing import Any, BinaryIO
 
 from ..models.activity import check_property_key
 from ..protocol.batch import Ref
-from ..protocol.errors import ValidationError
+from ..protocol.errors import ClientValidationError
 
 __all__ = [
     "event_token",
     "file_payload",
-    "invalid",
     "offset",
     "positive_id",
     "positive_ids",
@@ -28,11 +27,6 @@ __all__ = [
 TemplateData = os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
 
 
-def invalid(message: str) -> ValidationError:
-    """A client-side refusal: nothing was sent."""
-    return ValidationError(message, code="CLIENT_VALIDATION")
-
-
 def workflow_id(value: Any) -> str | Ref:
     """A workflow ID: a non-empty string such as ``66e412fdc9bd44.36306599`` (never a number)."""
     if isinstance(value, Ref):
@@ -41,8 +35,10 @@ def workflow_id(value: Any) -> str | Ref:
     if isinstance(wf_id, str) and wf_id.strip():
         return wf_id.strip()
     if isinstance(wf_id, int | float) and not isinstance(wf_id, bool):
-        raise invalid(f"workflow IDs are strings like '66e412fdc9bd44.36306599', not {type(wf_id).__name__}")
-    raise invalid("empty workflow ID")
+        raise ClientValidationError(
+            f"workflow IDs are strings like '66e412fdc9bd44.36306599', not {type(wf_id).__name__}"
+        )
+    raise ClientValidationError("empty workflow ID")
 
 
 def positive_id(value: Any, what: str) -> int | Ref:
@@ -54,7 +50,7 @@ def positive_id(value: Any, what: str) -> int | Ref:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise invalid(f"{what} must be a positive integer, got {value!r}")
+        raise ClientValidationError(f"{what} must be a positive integer, got {value!r}")
     return value
 
 
@@ -62,7 +58,7 @@ def positive_int(value: Any, what: str) -> int:
     """A positive numeric ID where a batch reference cannot stand."""
     checked = positive_id(value, what)
     if isinstance(checked, Ref):
-        raise invalid(f"{what} cannot be a batch reference")
+        raise ClientValidationError(f"{what} cannot be a batch reference")
     return checked
 
 
@@ -71,10 +67,10 @@ def positive_ids(values: Any, what: str) -> list[int | Ref]:
     if isinstance(values, int | str | Ref) or hasattr(values, "id"):
         values = [values]
     if not isinstance(values, Iterable):
-        raise invalid(f"{what} must be a list of IDs, got {values!r}")
+        raise ClientValidationError(f"{what} must be a list of IDs, got {values!r}")
     out = [positive_id(v, what) for v in values]
     if not out:
-        raise invalid(f"{what} is empty")
+        raise ClientValidationError(f"{what} is empty")
     return out
 
 
@@ -83,7 +79,7 @@ def event_token(value: Any) -> str | Ref:
     if isinstance(value, Ref):
         return value
     if not isinstance(value, str) or not value.strip():
-        raise invalid("empty EVENT_TOKEN: use the event_token the portal sent to your handler")
+        raise ClientValidationError("empty EVENT_TOKEN: use the event_token the portal sent to your handler")
     return value
 
 
@@ -92,19 +88,19 @@ def return_values(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if values is None:
         return None
     if not isinstance(values, Mapping):
-        raise invalid("return_values must be a map of property key -> value")
+        raise ClientValidationError("return_values must be a map of property key -> value")
     return {check_property_key(k): v for k, v in values.items()}
 
 
 def offset(value: Any, *, allow_no_count: bool) -> int:
     """A ``start`` offset: a multiple of 50 >= 0 (or -1, "skip the count", where the method supports it)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise invalid(f"start must be an int, got {value!r}")
+        raise ClientValidationError(f"start must be an int, got {value!r}")
     if value == -1 and allow_no_count:
         return value
     if value < 0:
         hint = "" if allow_no_count else " (this method does not support start=-1)"
-        raise invalid(f"start must be >= 0{hint}, got {value}")
+        raise ClientValidationError(f"start must be >= 0{hint}, got {value}")
     return value
 
 
@@ -112,25 +108,27 @@ def file_payload(data: Any, filename: str | None, default_name: str) -> list[str
     """A file the way the portal takes it: ``[name, base64 content]``, from a path, bytes or binary file."""
     name = filename
     if isinstance(data, str):
-        raise invalid("pass the template as Path(...), bytes or an open binary file, not str")
+        raise ClientValidationError("pass the template as Path(...), bytes or an open binary file, not str")
     if isinstance(data, os.PathLike):
         path = Path(data)
         try:
             content = path.read_bytes()
         except OSError as exc:
-            raise invalid(f"cannot read template file {path.name!r}: {exc.strerror}") from exc
+            raise ClientValidationError(f"cannot read template file {path.name!r}: {exc.strerror}") from exc
         name = name or path.name
     elif isinstance(data, bytes | bytearray | memoryview):
         content = bytes(data)
     elif isinstance(data, io.IOBase) or hasattr(data, "read"):
         content = data.read()
         if not isinstance(content, bytes):
-            raise invalid("open the template file in binary mode ('rb')")
+            raise ClientValidationError("open the template file in binary mode ('rb')")
         raw_name = getattr(data, "name", None)
         if isinstance(raw_name, str) and not name:
             name = os.path.basename(raw_name)
     else:
-        raise invalid(f"cannot send a {type(data).__name__} as a file; give a Path, bytes or a binary file")
+        raise ClientValidationError(
+            f"cannot send a {type(data).__name__} as a file; give a Path, bytes or a binary file"
+        )
     if not content:
-        raise invalid("the template file is empty")
+        raise ClientValidationError("the template file is empty")
     return [name or default_name, base64.b64encode(content).decode("ascii")]

@@ -17,6 +17,7 @@ from ..models.activity import (
 from ..models.converter import LocalizedText
 from ..models.documents import DocumentType
 from ..protocol.batch import Ref
+from ..protocol.errors import ClientValidationError
 from . import _checks
 from .base import Service, string_list, true_result
 
@@ -34,26 +35,28 @@ def _rule(rule: Any) -> str | list[str]:
         return rule
     if isinstance(rule, Sequence) and 1 <= len(rule) <= 3 and all(isinstance(p, str) and p for p in rule):
         return list(rule)
-    raise _checks.invalid(f"wrong FILTER rule {rule!r}: use 'b24', 'box' or [module, entity?, type?]")
+    raise ClientValidationError(f"wrong FILTER rule {rule!r}: use 'b24', 'box' or [module, entity?, type?]")
 
 
 def _filter(value: Mapping[str, Any] | None) -> dict[str, list[str | list[str]]] | None:
     if value is None:
         return None
     if not isinstance(value, Mapping) or not value:
-        raise _checks.invalid("wrong FILTER: a map with INCLUDE and/or EXCLUDE lists")
+        raise ClientValidationError("wrong FILTER: a map with INCLUDE and/or EXCLUDE lists")
     out: dict[str, list[str | list[str]]] = {}
     for key, rules in value.items():
         upper = key.upper() if isinstance(key, str) else ""
         if upper not in _FILTER_KEYS or isinstance(rules, str) or not isinstance(rules, Sequence):
-            raise _checks.invalid(f"wrong FILTER key {key!r}: use INCLUDE or EXCLUDE with a list of rules")
+            raise ClientValidationError(
+                f"wrong FILTER key {key!r}: use INCLUDE or EXCLUDE with a list of rules"
+            )
         out[upper] = [_rule(r) for r in rules]
     return out
 
 
 def _flag(value: Any, what: str) -> bool | None:
     if value is not None and not isinstance(value, bool):
-        raise _checks.invalid(f"{what} is True or False, not {value!r}")
+        raise ClientValidationError(f"{what} is True or False, not {value!r}")
     return value
 
 
@@ -80,7 +83,7 @@ class ActivitiesService(Service):
         auth_user_id: int | None,
     ) -> ActivityDefinition:
         if use_placement and placement_handler is None:
-            raise _checks.invalid("placement_handler is required when use_placement is True")
+            raise ClientValidationError("placement_handler is required when use_placement is True")
         return ActivityDefinition(
             code=check_code(code, f"{self._what} code"),
             handler=None if handler is None else check_handler_url(handler),
@@ -127,7 +130,7 @@ class ActivitiesService(Service):
         Robots: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-robot/bizproc-robot-add.html
         """
         if handler is None or name is None:
-            raise _checks.invalid(f"handler and name are required to add {self._what} {code!r}")
+            raise ClientValidationError(f"handler and name are required to add {self._what} {code!r}")
         definition = self._definition(
             code=code,
             handler=handler,
@@ -182,7 +185,7 @@ class ActivitiesService(Service):
         ).to_wire()
         code = fields.pop("CODE")
         if not fields:
-            raise _checks.invalid(f"no fields to update for {self._what} {code!r}")
+            raise ClientValidationError(f"no fields to update for {self._what} {code!r}")
         return self._submit(f"{self._prefix}.update", {"CODE": code, "FIELDS": fields}, true_result)
 
     def delete(self, code: str) -> Pending[bool]:
@@ -211,6 +214,6 @@ class ActivitiesService(Service):
         Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-activity/bizproc-activity-log.html
         """
         if not isinstance(message, str) or not message.strip():
-            raise _checks.invalid("empty log message")
+            raise ClientValidationError("empty log message")
         params = {"EVENT_TOKEN": _checks.event_token(event_token), "LOG_MESSAGE": message}
         return self._submit("bizproc.activity.log", params, true_result)

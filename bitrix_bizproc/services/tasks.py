@@ -11,6 +11,7 @@ from ..models.filters import TASK_SPEC, FilterLike
 from ..models.page import Page
 from ..models.task import Task
 from ..protocol.batch import Ref
+from ..protocol.errors import ClientValidationError
 from . import _checks
 from .base import Listing, Service, true_result
 
@@ -34,7 +35,7 @@ def _completion(status: Any) -> TaskCompletion:
     try:
         return TaskCompletion.parse(status)
     except ValueError:
-        raise _checks.invalid(
+        raise ClientValidationError(
             f"incorrect STATUS {status!r}: use TaskCompletion (1/yes, 2/no, 3/ok, 4/cancel)"
         ) from None
 
@@ -43,7 +44,7 @@ def _kind(activity: TaskActivity | str | None, task: Any) -> TaskActivity | None
     if activity is not None:
         kind = TaskActivity.lookup(str(activity))
         if kind is None:
-            raise _checks.invalid(f"unknown task activity {activity!r}")
+            raise ClientValidationError(f"unknown task activity {activity!r}")
         return kind
     return task.kind if isinstance(task, Task) else None
 
@@ -57,7 +58,7 @@ def _check_comment(task: Any, status: TaskCompletion, comment: str | None) -> No
         or (rule is CommentRequired.ON_REJECT and status is TaskCompletion.REJECT)
     )
     if needed and not (comment and comment.strip()):
-        raise _checks.invalid(f"task {task.id} requires a comment for this answer")
+        raise ClientValidationError(f"task {task.id} requires a comment for this answer")
 
 
 def _check_fields(task: Any, status: TaskCompletion, fields: Mapping[str, Any]) -> None:
@@ -67,7 +68,7 @@ def _check_fields(task: Any, status: TaskCompletion, fields: Mapping[str, Any]) 
         return
     missing = [f.id for f in params.fields if f.required and f.id and f.id not in fields and not f.default]
     if missing:
-        raise _checks.invalid(f"task {task.id} requires the fields {', '.join(map(repr, missing))}")
+        raise ClientValidationError(f"task {task.id} requires the fields {', '.join(map(repr, missing))}")
 
 
 class TasksService(Service):
@@ -130,13 +131,13 @@ class TasksService(Service):
         kind = _kind(activity, task)
         if kind is not None and completion not in kind.completions:
             allowed = ", ".join(c.word for c in sorted(kind.completions))
-            raise _checks.invalid(f"a {kind.value} task takes {allowed}, not {completion.word}")
+            raise ClientValidationError(f"a {kind.value} task takes {allowed}, not {completion.word}")
         if comment is not None and not isinstance(comment, str):
-            raise _checks.invalid(f"comment is a text, not {type(comment).__name__}")
+            raise ClientValidationError(f"comment is a text, not {type(comment).__name__}")
         if fields is not None and (
             not isinstance(fields, Mapping) or not all(isinstance(k, str) for k in fields)
         ):
-            raise _checks.invalid("fields must be a map of task field Id -> value")
+            raise ClientValidationError("fields must be a map of task field Id -> value")
         _check_comment(task, completion, comment)
         _check_fields(task, completion, fields or {})
         params = {

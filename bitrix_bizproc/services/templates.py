@@ -12,6 +12,7 @@ from ..models.filters import TEMPLATE_SPEC, FilterLike
 from ..models.page import Page
 from ..models.template import Template
 from ..protocol.envelope import ApiResponse
+from ..protocol.errors import ClientValidationError
 from . import _checks
 from ._checks import TemplateData
 from .base import Listing, Service
@@ -34,19 +35,19 @@ def _nothing(response: ApiResponse) -> None:
 
 def _name(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise _checks.invalid("empty template name")
+        raise ClientValidationError("empty template name")
     return value
 
 
 def _auto_execute(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= int(value) <= 3:
-        raise _checks.invalid(f"auto_execute must be AutoExecute flags (0-3), got {value!r}")
+        raise ClientValidationError(f"auto_execute must be AutoExecute flags (0-3), got {value!r}")
     return int(AutoExecute(value))
 
 
 def _description(value: Any) -> str | None:
     if value is not None and not isinstance(value, str):
-        raise _checks.invalid(f"description is a text, not {type(value).__name__}")
+        raise ClientValidationError(f"description is a text, not {type(value).__name__}")
     return value
 
 
@@ -102,7 +103,7 @@ class TemplatesService(Service):
         if auto_execute is not None:
             fields["AUTO_EXECUTE"] = _auto_execute(auto_execute)
         if not fields:
-            raise _checks.invalid(
+            raise ClientValidationError(
                 "no fields to update: give name, description, template_data or auto_execute"
             )
         params = {"ID": _checks.positive_id(template_id, "template_id"), "FIELDS": fields}

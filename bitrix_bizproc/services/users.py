@@ -10,6 +10,7 @@ from ..models.filters import USER_SPEC, FilterLike, check_direction
 from ..models.page import Page
 from ..models.user import User
 from ..protocol.envelope import ApiResponse
+from ..protocol.errors import ClientValidationError
 from . import _checks
 from .base import Listing, Service, page_of
 
@@ -53,7 +54,7 @@ class UsersService(Service):
         if order is not None:
             params["ORDER"] = check_direction(order, "user.get")
         if image_resize is not None and image_resize not in _IMAGE_SIZES:
-            raise _checks.invalid(f"image_resize must be one of {', '.join(_IMAGE_SIZES)}")
+            raise ClientValidationError(f"image_resize must be one of {', '.join(_IMAGE_SIZES)}")
         params["IMAGE_RESIZE"] = image_resize
         params["ADMIN_MODE"] = True if admin_mode else None
         return self._page(_USERS, params, start)

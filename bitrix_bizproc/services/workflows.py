@@ -14,6 +14,7 @@ from ..models.page import Page
 from ..models.workflow import WorkflowInstance
 from ..protocol.batch import Ref
 from ..protocol.envelope import ApiResponse
+from ..protocol.errors import ClientValidationError
 from . import _checks
 from .base import Listing, Service, true_result
 
@@ -46,7 +47,7 @@ def _parameters(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, Mapping) or not all(isinstance(k, str) and k for k in value):
-        raise _checks.invalid("parameters must be a map of template parameter name -> value")
+        raise ClientValidationError("parameters must be a map of template parameter name -> value")
     return dict(value)
 
 
@@ -82,7 +83,7 @@ class WorkflowsService(Service):
         Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-workflow-terminate.html
         """
         if status is not None and not isinstance(status, str):
-            raise _checks.invalid(f"status is a text, not {type(status).__name__}")
+            raise ClientValidationError(f"status is a text, not {type(status).__name__}")
         params = {"ID": _checks.workflow_id(workflow_id), "STATUS": status}
         return self._submit("bizproc.workflow.terminate", params, true_result)
 

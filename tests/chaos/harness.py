@@ -31,7 +31,7 @@ from bitrix_bizproc.jobs import (
     JobAbortedError,
     JobReport,
     Journal,
-    Outcome,
+    JournalOutcome,
     ReportOutcome,
     terminate_workflows,
 )
@@ -206,7 +206,7 @@ async def run_once(
             log.close()
 
 
-def _journal(path: Path) -> dict[str, Outcome]:
+def _journal(path: Path) -> dict[str, JournalOutcome]:
     if not path.exists():
         return {}
     log = Journal(path)
@@ -219,7 +219,7 @@ def _journal(path: Path) -> dict[str, Outcome]:
 def audit_run(
     k: int,
     report: JobReport,
-    records: tuple[dict[str, Outcome], dict[str, Outcome]],
+    records: tuple[dict[str, JournalOutcome], dict[str, JournalOutcome]],
     stops: tuple[set[str], set[str]],
     audit: Audit,
 ) -> None:
@@ -227,13 +227,15 @@ def audit_run(
     was, now = records
     before, after = stops
     for item, outcome in now.items():
-        if outcome is Outcome.DONE and item not in after:
+        if outcome is JournalOutcome.DONE and item not in after:
             audit.misreported.append(f"run {k}: {item} journaled done, the portal never stopped it")
-        if outcome is Outcome.ALREADY_GONE:  # only this job stops items: gone means done by us
+        if outcome is JournalOutcome.ALREADY_GONE:  # only this job stops items: gone means done by us
             audit.misreported.append(f"run {k}: {item} journaled already_gone, but the job stopped it")
-        if outcome is Outcome.FAILED and item in after:
+        if outcome is JournalOutcome.FAILED and item in after:
             audit.misreported.append(f"run {k}: {item} journaled failed, but the portal stopped it")
-    newly_done = {i for i, o in now.items() if o is Outcome.DONE and was.get(i) is not Outcome.DONE}
+    newly_done = {
+        i for i, o in now.items() if o is JournalOutcome.DONE and was.get(i) is not JournalOutcome.DONE
+    }
     if report.count(ReportOutcome.DONE) != len(newly_done):
         audit.misreported.append(
             f"run {k}: report done {report.count(ReportOutcome.DONE)}, journal newly done {len(newly_done)}"
@@ -248,7 +250,7 @@ def audit_run(
     if not newly_done <= after:
         audit.misreported.append(f"run {k}: done items the portal never stopped")
     stopped_now = after - before
-    unsettled = {i for i, o in now.items() if o in (Outcome.STARTED, Outcome.UNKNOWN)}
+    unsettled = {i for i, o in now.items() if o in (JournalOutcome.STARTED, JournalOutcome.UNKNOWN)}
     if not stopped_now <= newly_done | unsettled:
         audit.misreported.append(f"run {k}: stopped by the portal, not reported done or unknown")
 
@@ -270,7 +272,7 @@ async def run_scenario(
     configure(portal, scenario, seed_)
     journal = tmp / f"{scenario.name}.jsonl"
     audit = Audit()
-    now: dict[str, Outcome] = {}
+    now: dict[str, JournalOutcome] = {}
     for k in range(1, max_runs + 1):
         before = {wid for wid, _, _ in portal.state.stop_log}
         was = now
@@ -289,7 +291,7 @@ async def run_scenario(
     audit.lost = sorted(olds - set(stops))
     audit.twice += sorted(w for w, n in stops.items() if n > 1)
     audit.touched = sorted(set(stops) - olds - news)
-    audit.journal = sorted(f"{i}: {now.get(i)}" for i in olds if now.get(i) is not Outcome.DONE)
+    audit.journal = sorted(f"{i}: {now.get(i)}" for i in olds if now.get(i) is not JournalOutcome.DONE)
     audit.lost_answers = portal.counters.lost_answers
     audit.touched += sorted(news & set(stops))
     return audit

@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 from bitrix_bizproc.emulator import EmulatedPortal, FaultKind
-from bitrix_bizproc.jobs import Journal, Outcome
+from bitrix_bizproc.jobs import Journal, JournalOutcome
 
 from .harness import CUTOFF, seed
 
@@ -42,7 +42,7 @@ ITEMS = 1000
 KILL_AT = (150, 400, 700)  # journaled "done" records at which the running job is killed
 
 
-def _records(journal: Path) -> dict[str, Outcome]:
+def _records(journal: Path) -> dict[str, JournalOutcome]:
     if not journal.exists():
         return {}
     log = Journal(journal)
@@ -66,10 +66,10 @@ async def _start(portal: EmulatedPortal, journal: Path) -> asyncio.subprocess.Pr
     )
 
 
-async def _kill_when(proc: asyncio.subprocess.Process, journal: Path, done: int) -> dict[str, Outcome]:
+async def _kill_when(proc: asyncio.subprocess.Process, journal: Path, done: int) -> dict[str, JournalOutcome]:
     try:
         async with asyncio.timeout(60):  # generous: only reached if the subprocess is stuck
-            while sum(o is Outcome.DONE for o in _records(journal).values()) < done:
+            while sum(o is JournalOutcome.DONE for o in _records(journal).values()) < done:
                 if proc.returncode is not None:
                     break
                 await asyncio.sleep(0.02)
@@ -91,20 +91,22 @@ async def test_kill_minus_nine_three_times_under_faults_then_resume(
     in_flight_at_kills: set[str] = set()
     for threshold in KILL_AT:
         records = await _kill_when(await _start(portal, journal), journal, threshold)
-        in_flight_at_kills |= {i for i, o in records.items() if o in (Outcome.STARTED, Outcome.UNKNOWN)}
+        in_flight_at_kills |= {
+            i for i, o in records.items() if o in (JournalOutcome.STARTED, JournalOutcome.UNKNOWN)
+        }
     assert in_flight_at_kills  # the kills did land mid-chunk
     for _ in range(3):  # resume until the job reports every item settled
         proc = await _start(portal, journal)
         await proc.communicate()
         assert proc.returncode == 0
         records = _records(journal)
-        if all(records.get(i) is Outcome.DONE for i in olds):
+        if all(records.get(i) is JournalOutcome.DONE for i in olds):
             break
     stops = Counter(wid for wid, _, _ in portal.state.stop_log)
     assert set(stops) == olds  # 0 lost, nothing else touched
     assert set(stops.values()) == {1}  # 0 done twice
     assert not set(stops) & news
     final = _records(journal)
-    assert {i: o for i, o in final.items() if o is not Outcome.DONE} == {}
+    assert {i: o for i, o in final.items() if o is not JournalOutcome.DONE} == {}
     assert set(final) == olds
     assert portal.counters.lost_answers > 0  # answers were lost after the calls ran

@@ -8,7 +8,7 @@ from pathlib import Path
 from jobs._seed import PortalFactory, refusing, seed_dismissed_employee, seed_instances
 
 from bitrix_bizproc.emulator import EmulatedPortal
-from bitrix_bizproc.jobs import Journal, Outcome
+from bitrix_bizproc.jobs import Journal, JournalOutcome
 
 from .conftest import Run
 
@@ -76,7 +76,7 @@ async def test_yes_with_a_journal_and_a_json_report(
     report = json.loads(result.out)
     assert result.code == 0 and report["counts"] == {"done": 120} and report["remaining"] == 0
     assert "terminate: 120/120" in result.err  # plain progress lines when stderr is not a terminal
-    done = {e.item for e in Journal(journal).entries("terminate") if e.outcome is Outcome.DONE}
+    done = {e.item for e in Journal(journal).entries("terminate") if e.outcome is JournalOutcome.DONE}
     assert done == seeded.old
     again = json.loads((await bizproc(*argv)).out)
     assert again["matched"] == 0 and again["counts"] == {}

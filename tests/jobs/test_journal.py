@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bitrix_bizproc.jobs import JobReport, Journal, JournalEntry, Outcome, ReportOutcome
+from bitrix_bizproc.jobs import JobReport, Journal, JournalEntry, JournalOutcome, ReportOutcome
 from bitrix_bizproc.jobs._runner import plan_items
 
 
@@ -22,15 +22,15 @@ def test_records_are_appended_and_reloaded(tmp_path: Path) -> None:
         journal.record_started(["a", "b"], "terminate")
         journal.record(
             [
-                JournalEntry("a", "terminate", Outcome.DONE),
-                JournalEntry("b", "terminate", Outcome.FAILED, "ACCESS_DENIED", "no", transient=False),
+                JournalEntry("a", "terminate", JournalOutcome.DONE),
+                JournalEntry("b", "terminate", JournalOutcome.FAILED, "ACCESS_DENIED", "no", transient=False),
             ]
         )
     records = _lines(path)
     assert [r.get("outcome") for r in records] == [None, "started", "started", "done", "failed"]
     assert records[4] == {**records[4], "code": "ACCESS_DENIED", "description": "no", "transient": False}
     reopened = Journal(path)
-    assert reopened.entry("a", "terminate") == JournalEntry("a", "terminate", Outcome.DONE)
+    assert reopened.entry("a", "terminate") == JournalEntry("a", "terminate", JournalOutcome.DONE)
     assert reopened.entry("b", "terminate") is not None
     assert reopened.entry("b", "kill") is None
     assert [e["event"] for e in reopened.events] == ["run_start"]
@@ -48,8 +48,8 @@ def test_a_torn_last_line_is_ignored_and_cut_before_the_next_append(tmp_path: Pa
         handle.write(tail)
     journal = Journal(path)
     assert journal.entry("c", "terminate") is None
-    assert journal.entry("a", "kill") == JournalEntry("a", "kill", Outcome.STARTED)
-    journal.record([JournalEntry("a", "kill", Outcome.DONE)])
+    assert journal.entry("a", "kill") == JournalEntry("a", "kill", JournalOutcome.STARTED)
+    journal.record([JournalEntry("a", "kill", JournalOutcome.DONE)])
     journal.close()
     records = _lines(path)  # every line parses: the torn one is gone
     assert [r["outcome"] for r in records] == ["started", "done"]
@@ -65,23 +65,25 @@ def test_a_file_that_is_only_a_torn_line_starts_empty(tmp_path: Path) -> None:
 
 
 def test_needs_retry_covers_in_flight_and_transient_failures() -> None:
-    assert JournalEntry("a", "kill", Outcome.STARTED).needs_retry
-    assert JournalEntry("a", "kill", Outcome.FAILED, transient=True).needs_retry
-    assert not JournalEntry("a", "kill", Outcome.FAILED, transient=False).needs_retry
-    assert not JournalEntry("a", "kill", Outcome.DONE).needs_retry
-    assert Outcome.ALREADY_GONE.final and Outcome.DONE.final and not Outcome.STARTED.final
+    assert JournalEntry("a", "kill", JournalOutcome.STARTED).needs_retry
+    assert JournalEntry("a", "kill", JournalOutcome.FAILED, transient=True).needs_retry
+    assert not JournalEntry("a", "kill", JournalOutcome.FAILED, transient=False).needs_retry
+    assert not JournalEntry("a", "kill", JournalOutcome.DONE).needs_retry
+    assert (
+        JournalOutcome.ALREADY_GONE.final and JournalOutcome.DONE.final and not JournalOutcome.STARTED.final
+    )
 
 
 def test_plan_skips_done_and_permanent_failures_and_carries_unfinished_items(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.jsonl")
     journal.record(
         [
-            JournalEntry("done", "kill", Outcome.DONE),
-            JournalEntry("gone", "kill", Outcome.ALREADY_GONE),
-            JournalEntry("denied", "kill", Outcome.FAILED, "ACCESS_DENIED", transient=False),
-            JournalEntry("flaky", "kill", Outcome.FAILED, "INTERNAL_SERVER_ERROR", transient=True),
-            JournalEntry("inflight", "kill", Outcome.STARTED),
-            JournalEntry("other-action", "terminate", Outcome.DONE),
+            JournalEntry("done", "kill", JournalOutcome.DONE),
+            JournalEntry("gone", "kill", JournalOutcome.ALREADY_GONE),
+            JournalEntry("denied", "kill", JournalOutcome.FAILED, "ACCESS_DENIED", transient=False),
+            JournalEntry("flaky", "kill", JournalOutcome.FAILED, "INTERNAL_SERVER_ERROR", transient=True),
+            JournalEntry("inflight", "kill", JournalOutcome.STARTED),
+            JournalEntry("other-action", "terminate", JournalOutcome.DONE),
         ]
     )
     report = JobReport(job="t", action="kill", dry_run=False)
@@ -103,8 +105,10 @@ def test_a_whole_last_record_without_its_newline_is_kept_in_memory_and_on_disk(t
     with path.open("ab") as handle:  # killed after the record, before its newline
         handle.write(b'{"ts":"x","item":"a","action":"kill","outcome":"done"}')
     journal = Journal(path)
-    assert journal.entry("a", "kill") == JournalEntry("a", "kill", Outcome.DONE)
+    assert journal.entry("a", "kill") == JournalEntry("a", "kill", JournalOutcome.DONE)
     journal.record_started(["b"], "kill")
     journal.close()
-    assert Journal(path).entry("a", "kill") == JournalEntry("a", "kill", Outcome.DONE)  # as it was read
+    assert Journal(path).entry("a", "kill") == JournalEntry(
+        "a", "kill", JournalOutcome.DONE
+    )  # as it was read
     assert [r["item"] for r in _lines(path)] == ["a", "a", "b"]

@@ -8,7 +8,7 @@ import pytest
 
 from bitrix_bizproc import BizprocClient, NotFoundError, ValidationError
 from bitrix_bizproc.emulator import EmulatedPortal
-from bitrix_bizproc.jobs import Journal, Outcome, ReportOutcome, offboard_employee
+from bitrix_bizproc.jobs import Journal, JournalOutcome, ReportOutcome, offboard_employee
 
 from ._seed import seed_dismissed_employee
 
@@ -45,7 +45,9 @@ async def test_delegate_hands_every_task_over_and_keeps_the_workflows(
     assert report.remaining == 0
     assert {t.id for t in portal.state.tasks if t.user_id == anna.colleague} == anna.tasks
     assert portal.state.running_count == 60
-    done = {e.item for e in Journal(tmp_path / "j.jsonl").entries("delegate") if e.outcome is Outcome.DONE}
+    done = {
+        e.item for e in Journal(tmp_path / "j.jsonl").entries("delegate") if e.outcome is JournalOutcome.DONE
+    }
     assert done == {str(t) for t in anna.tasks}
 
 

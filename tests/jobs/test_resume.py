@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bitrix_bizproc import BizprocClient, RetryPolicy
 from bitrix_bizproc.emulator import EmulatedPortal
-from bitrix_bizproc.jobs import Journal, Outcome, ReportOutcome, instance_filter, terminate_workflows
+from bitrix_bizproc.jobs import Journal, JournalOutcome, ReportOutcome, instance_filter, terminate_workflows
 
 from ._seed import CUTOFF, seed_instances
 
@@ -56,7 +56,7 @@ def _unjournaled(journal: Path, successes: Counter[str]) -> int:
     """Instances the portal terminated that the job's journal does not yet record as done."""
     if not journal.exists():
         return 0
-    done = sum(e.outcome is Outcome.DONE for e in Journal(journal).entries("terminate"))
+    done = sum(e.outcome is JournalOutcome.DONE for e in Journal(journal).entries("terminate"))
     return sum(successes.values()) - done if done else 0
 
 
@@ -78,8 +78,8 @@ async def test_kill_minus_nine_mid_run_then_resume(portal: EmulatedPortal, tmp_p
         await proc.wait()
 
     first = Journal(journal)
-    done_first = {e.item for e in first.entries("terminate") if e.outcome is Outcome.DONE}
-    in_flight = {e.item for e in first.entries("terminate") if e.outcome is Outcome.STARTED}
+    done_first = {e.item for e in first.entries("terminate") if e.outcome is JournalOutcome.DONE}
+    in_flight = {e.item for e in first.entries("terminate") if e.outcome is JournalOutcome.STARTED}
     assert done_first and len(in_flight) == 50 and len(done_first) < 450
     first.close()
 
@@ -96,8 +96,8 @@ async def test_kill_minus_nine_mid_run_then_resume(portal: EmulatedPortal, tmp_p
     final = Journal(journal)
     outcomes = {e.item: e.outcome for e in final.entries("terminate")}
     assert set(outcomes) == seeded.old
-    assert {i for i, o in outcomes.items() if o is Outcome.ALREADY_GONE} == set()
-    assert {i for i, o in outcomes.items() if o is Outcome.DONE} == seeded.old
+    assert {i for i, o in outcomes.items() if o is JournalOutcome.ALREADY_GONE} == set()
+    assert {i for i, o in outcomes.items() if o is JournalOutcome.DONE} == seeded.old
     # the report of the resumed run
     # (done ones left the list; the in-flight ones come back from the journal and are settled as done)
     assert report.matched == 500 - len(done_first) - 50

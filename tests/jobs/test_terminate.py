@@ -13,7 +13,7 @@ from bitrix_bizproc.emulator import EmulatedPortal, FaultKind
 from bitrix_bizproc.jobs import (
     JobAbortedError,
     Journal,
-    Outcome,
+    JournalOutcome,
     Progress,
     ReportOutcome,
     instance_filter,
@@ -41,7 +41,7 @@ async def test_terminates_every_match_once_and_nothing_else(
     assert portal.counters.methods["bizproc.workflow.terminate"] == 260  # none sent twice
     assert report.requests == 6  # batches of 50: ceil(260 / 50) requests for the terminations
     journal = Journal(tmp_path / "j.jsonl")
-    assert {e.item for e in journal.entries("terminate") if e.outcome is Outcome.DONE} == seeded.old
+    assert {e.item for e in journal.entries("terminate") if e.outcome is JournalOutcome.DONE} == seeded.old
     last = [p for p in seen if p.phase == "terminate"][-1]
     assert (last.done, last.total, last.failed) == (260, 260, 0)
     assert seen[0].phase == "listing"

@@ -19,7 +19,7 @@ from bitrix_bizproc.jobs import (
     JobReport,
     Journal,
     JournalEntry,
-    Outcome,
+    JournalOutcome,
     ReportOutcome,
     instance_filter,
     terminate_workflows,
@@ -45,7 +45,7 @@ async def test_an_item_whose_answer_was_lost_and_then_found_gone_is_done_by_us(
     assert report.count(ReportOutcome.DONE) == 80 and report.count(ReportOutcome.ALREADY_GONE) == 0
     assert report.ok
     with Journal(journal) as log:
-        assert {e.item for e in log.entries() if e.outcome is Outcome.DONE} == seeded.old
+        assert {e.item for e in log.entries() if e.outcome is JournalOutcome.DONE} == seeded.old
     assert {wid for wid, _, _ in portal.state.stop_log} == seeded.old
 
 
@@ -95,7 +95,7 @@ async def test_a_job_cancelled_mid_chunk_reports_in_flight_items_unknown_and_res
     assert report.count(ReportOutcome.NOT_ATTEMPTED) == 70
     assert not report.ok
     with Journal(journal) as log:
-        started = {e.item for e in log.entries() if e.outcome is Outcome.STARTED}
+        started = {e.item for e in log.entries() if e.outcome is JournalOutcome.STARTED}
     assert len(started) == 50 and started <= {wid for wid, _, _ in portal.state.stop_log}
     portal.faults.set_latency()
     resumed = await terminate_workflows(client, filter=BEFORE, journal=journal)
@@ -194,10 +194,12 @@ async def test_commits_write_and_fsync_off_the_event_loop(
 
     log = Journal(tmp_path / "j.jsonl")
     monkeypatch.setattr(os, "fsync", slow_fsync)
-    commit = asyncio.create_task(log.commit([JournalEntry("a", "kill", Outcome.STARTED)]))
+    commit = asyncio.create_task(log.commit([JournalEntry("a", "kill", JournalOutcome.STARTED)]))
     await asyncio.sleep(0.05)
     assert not commit.done()  # not durable yet: commit waits for the fsync
     released.set()
     await commit
     log.close()
-    assert Journal(tmp_path / "j.jsonl").entry("a", "kill") == JournalEntry("a", "kill", Outcome.STARTED)
+    assert Journal(tmp_path / "j.jsonl").entry("a", "kill") == JournalEntry(
+        "a", "kill", JournalOutcome.STARTED
+    )
