@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-from .app import create_app
 from .auth import OAuthApp, Webhook
 from .clock import Clock, ManualClock, ScaledClock, system_clock
 from .config import PortalConfig
@@ -18,7 +17,7 @@ from .counters import Counters
 from .faults import Fault, FaultKind, Faults
 from .fleet import EmulatedFleet
 from .limits import ENTERPRISE, PLANS, STANDARD, UNLIMITED, BatchBilling, Plan
-from .portal import EmulatedPortal
+from .portal import EmulatedPortal, create_app
 from .state import PortalState
 
 __all__ = [

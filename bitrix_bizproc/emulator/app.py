@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
@@ -14,18 +14,16 @@ from .auth import Credential, TokenError
 from .batch import run_batch, upper_keys
 from .context import PortalError
 from .faults import Fault, FaultKind, html_error_page, maintenance_page
+from .host import PortalHost
 from .limits import BatchBilling
 from .runner import time_block
 from .vibecode import add_vibecode_routes
 
-if TYPE_CHECKING:
-    from .portal import EmulatedPortal
-
-__all__ = ["PORTAL_KEY", "RestHandler", "create_app", "json_response", "read_params"]
+__all__ = ["PORTAL_KEY", "RestHandler", "build_app", "json_response", "read_params"]
 
 log = logging.getLogger(__name__)
 
-PORTAL_KEY: web.AppKey[EmulatedPortal] = web.AppKey("portal")
+PORTAL_KEY: web.AppKey[PortalHost] = web.AppKey("portal")
 _JSON = "application/json"
 
 
@@ -79,7 +77,7 @@ async def read_params(request: web.Request, max_bytes: int) -> dict[str, Any]:
 class RestHandler:
     """Serves ``/rest/...`` and ``/oauth/token/`` for one portal."""
 
-    def __init__(self, portal: EmulatedPortal) -> None:
+    def __init__(self, portal: PortalHost) -> None:
         self.portal = portal
 
     async def rest(self, request: web.Request) -> web.StreamResponse:
@@ -221,12 +219,8 @@ class RestHandler:
         return json_response(answer)
 
 
-def create_app(portal: EmulatedPortal | None = None) -> web.Application:
-    """The aiohttp application serving ``portal`` (a new default one when omitted)."""
-    if portal is None:
-        from .portal import EmulatedPortal
-
-        portal = EmulatedPortal()
+def build_app(portal: PortalHost) -> web.Application:
+    """The aiohttp application serving ``portal``: ``/rest/``, ``/oauth/token/`` and the gateway's ``/v1``."""
     handler = RestHandler(portal)
     app = web.Application(client_max_size=1 << 30)
     app[PORTAL_KEY] = portal

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from .app import create_app
+from .app import build_app
 from .auth import AuthRegistry, OAuthApp
 from .clock import system_clock
 from .config import PortalConfig
@@ -21,7 +21,7 @@ from .runner import Dispatcher, MethodRunner
 from .state import PortalState
 from .vibecode import GATEWAY_KEY, VibecodeGateway
 
-__all__ = ["EmulatedPortal"]
+__all__ = ["EmulatedPortal", "create_app"]
 
 
 def _admin_lookup(state: Any) -> Callable[[int], bool]:
@@ -72,7 +72,7 @@ class EmulatedPortal:
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None
-        self.app = create_app(self)
+        self.app = build_app(self)
         self.robots = RobotsRuntime(self)  # POSTs to app robots' handlers; install/uninstall events
 
     @property
@@ -191,3 +191,8 @@ class EmulatedPortal:
 
     def __repr__(self) -> str:
         return f"EmulatedPortal({self.base_url!r}, plan={self.config.plan.name!r})"
+
+
+def create_app(portal: EmulatedPortal | None = None) -> web.Application:
+    """The aiohttp application serving ``portal`` (a new default one when omitted)."""
+    return build_app(portal if portal is not None else EmulatedPortal())

@@ -18,17 +18,15 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 import attrs
 from aiohttp import web
 
 from ..protocol.encoding import encode_query
+from .host import RobotsHost
 from .records import AppActivity, EventToken, Workflow
-
-if TYPE_CHECKING:
-    from .portal import EmulatedPortal
 
 __all__ = ["RobotRun", "RobotsRuntime"]
 
@@ -72,7 +70,7 @@ class RobotRun:
 class RobotsRuntime:
     """Calls the handlers of app robots for one emulated portal (``portal.robots``)."""
 
-    def __init__(self, portal: EmulatedPortal) -> None:
+    def __init__(self, portal: RobotsHost) -> None:
         self._portal = portal
         self.application_token: str | None = None
         self.install_url: str | None = None

@@ -26,16 +26,14 @@ import math
 import secrets
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import attrs
 from aiohttp import web
 
 from .auth import Credential
+from .host import GatewayHost
 from .vibecode_ops import Answer, GatewayError, run_batch, run_route
-
-if TYPE_CHECKING:
-    from .portal import EmulatedPortal
 
 __all__ = ["GATEWAY_KEY", "GatewayKey", "VibecodeGateway", "add_vibecode_routes"]
 
@@ -67,7 +65,7 @@ class _Session:
 class VibecodeGateway:
     """The emulated gateway's keys, user sessions, rate limit, fault switch and counters."""
 
-    def __init__(self, portal: EmulatedPortal, *, per_minute: int = 300, batch: bool = True) -> None:
+    def __init__(self, portal: GatewayHost, *, per_minute: int = 300, batch: bool = True) -> None:
         self.portal = portal
         self.per_minute = per_minute
         self.batch = batch  # False: no ``POST /v1/batch`` route (a plain-text 404, as for any unknown path)
@@ -265,7 +263,7 @@ def _query_args(request: web.Request) -> dict[str, Any]:
 
 
 def add_vibecode_routes(
-    app: web.Application, portal: EmulatedPortal, *, per_minute: int = 300
+    app: web.Application, portal: GatewayHost, *, per_minute: int = 300
 ) -> VibecodeGateway:
     """Mount the gateway's ``/v1`` routes on ``app`` (before it starts) and return the gateway."""
     if GATEWAY_KEY in app:
