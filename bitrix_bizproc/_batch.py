@@ -17,7 +17,7 @@ import asyncio
 import logging
 from collections.abc import Generator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 import attrs
 
@@ -43,17 +43,16 @@ from .protocol.errors import (
     ServerError,
 )
 from .protocol.methods import method_info
-
-if TYPE_CHECKING:  # the namespaces live a layer above; the composer borrows the client's classes
-    from .services import (
-        ActivitiesService,
-        EventsService,
-        RobotsService,
-        TasksService,
-        TemplatesService,
-        UsersService,
-        WorkflowsService,
-    )
+from .services import (
+    ActivitiesService,
+    EventsService,
+    RobotsService,
+    Service,
+    TaskCommands,
+    TemplateCommands,
+    UserCommands,
+    WorkflowCommands,
+)
 
 __all__ = ["BatchCommand", "BatchComposer", "BatchExecutor", "BatchSession", "Coalescer"]
 
@@ -175,14 +174,38 @@ async def _resolved(command: BatchCommand[T]) -> T:
 class BatchExecutor:
     """The executor service namespaces use inside a composer: it queues instead of sending."""
 
-    client: None = None  # no client: paging (which needs more requests) is refused inside a batch
-
     def __init__(self, composer: BatchComposer) -> None:
         self._composer = composer
 
     def submit(self, call: Call[T]) -> BatchCommand[T]:
         """Queue ``call`` and return its handle."""
         return self._composer._add(call)
+
+
+S = TypeVar("S", bound=Service)
+
+
+class BatchNamespace(Generic[S]):
+    """A composer attribute: the namespace ``cls`` over the composer's executor, built on first use."""
+
+    def __init__(self, cls: type[S]) -> None:
+        self._cls = cls
+        self._name = ""
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, composer: None, owner: type[Any]) -> BatchNamespace[S]: ...
+    @overload
+    def __get__(self, composer: BatchComposer, owner: type[Any]) -> S: ...
+    def __get__(self, composer: BatchComposer | None, owner: type[Any]) -> S | BatchNamespace[S]:
+        if composer is None:
+            return self
+        namespace: S | None = composer.__dict__.get(self._name)
+        if namespace is None:
+            namespace = composer.__dict__[self._name] = self._cls(composer.executor)
+        return namespace
 
 
 @attrs.frozen
@@ -203,55 +226,21 @@ class _Chunk:
 class BatchComposer:
     """``async with client.batch() as batch:`` queue commands; leaving the block sends and resolves them."""
 
+    # The namespaces, each the single calls of the client's (no walks: they need more than one request).
+    workflows = BatchNamespace(WorkflowCommands)
+    templates = BatchNamespace(TemplateCommands)
+    tasks = BatchNamespace(TaskCommands)
+    activities = BatchNamespace(ActivitiesService)
+    robots = BatchNamespace(RobotsService)
+    events = BatchNamespace(EventsService)
+    users = BatchNamespace(UserCommands)
+
     def __init__(self, client: _Client, *, halt: bool = False) -> None:
         self._client = client
         self.halt = halt
         self.executor = BatchExecutor(self)
         self._commands: list[BatchCommand[Any]] = []
         self._sent = False
-        self._namespaces: dict[str, Any] = {}
-
-    def _namespace(self, name: str) -> Any:
-        """The client's namespace of that name, rebuilt over this batch's executor."""
-        namespace = self._namespaces.get(name)
-        if namespace is None:
-            namespace = self._namespaces[name] = type(getattr(self._client, name))(self.executor)
-        return namespace
-
-    @property
-    def workflows(self) -> WorkflowsService:
-        """``client.workflows``, queued into this batch."""
-        return self._namespace("workflows")  # type: ignore[no-any-return]
-
-    @property
-    def templates(self) -> TemplatesService:
-        """``client.templates``, queued into this batch."""
-        return self._namespace("templates")  # type: ignore[no-any-return]
-
-    @property
-    def tasks(self) -> TasksService:
-        """``client.tasks``, queued into this batch."""
-        return self._namespace("tasks")  # type: ignore[no-any-return]
-
-    @property
-    def activities(self) -> ActivitiesService:
-        """``client.activities``, queued into this batch."""
-        return self._namespace("activities")  # type: ignore[no-any-return]
-
-    @property
-    def robots(self) -> RobotsService:
-        """``client.robots``, queued into this batch."""
-        return self._namespace("robots")  # type: ignore[no-any-return]
-
-    @property
-    def events(self) -> EventsService:
-        """``client.events``, queued into this batch."""
-        return self._namespace("events")  # type: ignore[no-any-return]
-
-    @property
-    def users(self) -> UsersService:
-        """``client.users``, queued into this batch."""
-        return self._namespace("users")  # type: ignore[no-any-return]
 
     @property
     def results(self) -> list[BatchCommand[Any]]:

@@ -273,13 +273,13 @@ class BizprocClient:
             session.hooks.add(hook)
         self._executor = _ClientExecutor(self)
         self._coalescer: Coalescer | None = None
-        self.workflows = WorkflowsService(self._executor)
-        self.templates = TemplatesService(self._executor)
-        self.tasks = TasksService(self._executor)
+        self.workflows = WorkflowsService(self._executor, self.paginate)
+        self.templates = TemplatesService(self._executor, self.paginate)
+        self.tasks = TasksService(self._executor, self.paginate)
         self.activities = ActivitiesService(self._executor)
         self.robots = RobotsService(self._executor)
         self.events = EventsService(self._executor)
-        self.users = UsersService(self._executor)
+        self.users = UsersService(self._executor, self.paginate)
 
     @property
     def stats(self) -> Stats:

@@ -2,13 +2,13 @@
 ``events``, ``users``): each method checks its arguments, builds a call, and returns a ``Pending``."""
 
 from .activities import ActivitiesService
-from .base import Service, ServiceExecutor
+from .base import Service, ServiceExecutor, Walker, WalkingService
 from .events import EventsService
 from .robots import RobotsService
-from .tasks import TasksService
-from .templates import TemplatesService
-from .users import UsersService
-from .workflows import WorkflowsService
+from .tasks import TaskCommands, TasksService
+from .templates import TemplateCommands, TemplatesService
+from .users import UserCommands, UsersService
+from .workflows import WorkflowCommands, WorkflowsService
 
 __all__ = [
     "ActivitiesService",
@@ -16,8 +16,14 @@ __all__ = [
     "RobotsService",
     "Service",
     "ServiceExecutor",
+    "TaskCommands",
     "TasksService",
+    "TemplateCommands",
     "TemplatesService",
+    "UserCommands",
     "UsersService",
+    "Walker",
+    "WalkingService",
+    "WorkflowCommands",
     "WorkflowsService",
 ]

@@ -19,21 +19,26 @@ from . import _checks
 if TYPE_CHECKING:
     from .._paging import Paginator
 
-__all__ = ["Service", "ServiceExecutor"]
+__all__ = ["Service", "ServiceExecutor", "Walker", "WalkingService"]
 
 T = TypeVar("T")
 
 
 class ServiceExecutor(Protocol):
-    """Where a namespace sends its calls: the client's executor, or a batch's (whose ``client`` is None)."""
+    """Where a namespace sends its calls: the client's executor, or a batch's."""
 
     def submit(self, call: Call[T]) -> Pending[T]:
         """Send (or queue) ``call``."""
         ...
 
-    @property
-    def client(self) -> Any:
-        """The client, for paging; ``None`` inside a batch."""
+
+class Walker(Protocol):
+    """Starts a lazy walk over a list method (the client's ``paginate``)."""
+
+    def __call__(
+        self, method: str, params: Mapping[str, Any] | None = None, **options: Any
+    ) -> Paginator[Any]:
+        """A :class:`~bitrix_bizproc.Paginator` over ``method``."""
         ...
 
 
@@ -121,6 +126,14 @@ class Service:
         params["start"] = _checks.offset(start, allow_no_count=listing.allow_no_count)
         return self._submit(listing.method, params, page_of(listing.model))
 
+
+class WalkingService(Service):
+    """A namespace that also walks list methods page by page, with the ``walk`` it is handed."""
+
+    def __init__(self, executor: ServiceExecutor, walk: Walker) -> None:
+        super().__init__(executor)
+        self._walk = walk
+
     def _paginate(
         self,
         listing: Listing[T],
@@ -131,13 +144,7 @@ class Service:
         progress: Callable[[int, int | None], None] | None,
     ) -> Paginator[T]:
         """A lazy walk over every page (see :class:`~bitrix_bizproc._paging.Paginator`)."""
-        client = getattr(self._executor, "client", None)
-        if client is None:
-            raise TypeError(f"paging is not available inside a batch; use {listing.page_form}")
-        from .._paging import Paginator
-
-        return Paginator(
-            client,
+        walk: Paginator[T] = self._walk(
             listing.method,
             normalize(dict(params)),
             item=rows(listing.model),
@@ -147,3 +154,4 @@ class Service:
             limit=limit,
             progress=progress,
         )
+        return walk

@@ -13,12 +13,16 @@ from ..models.task import Task
 from ..protocol.batch import Ref
 from ..protocol.errors import ClientValidationError
 from . import _checks
-from .base import Listing, Service, true_result
+from .base import Listing, Service, WalkingService, true_result
 
 if TYPE_CHECKING:
     from .._paging import Paginator
 
-__all__ = ["DEFAULT_TASK_SELECT", "TasksService"]
+__all__ = [
+    "DEFAULT_TASK_SELECT",
+    "TaskCommands",
+    "TasksService",
+]
 
 # The portal's own default (ENTITY, DOCUMENT_ID, ID, WORKFLOW_ID, DOCUMENT_NAME, NAME, DOCUMENT_URL) leaves
 # out USER_ID, STATUS and PARAMETERS, so a Task would come back with them None: ask for every field instead.
@@ -71,8 +75,11 @@ def _check_fields(task: Any, status: TaskCompletion, fields: Mapping[str, Any]) 
         raise ClientValidationError(f"task {task.id} requires the fields {', '.join(map(repr, missing))}")
 
 
-class TasksService(Service):
-    """Workflow tasks (``bizproc.task.*``): any user, for their own tasks (or subordinates' for lists)."""
+class TaskCommands(Service):
+    """Workflow tasks (``bizproc.task.*``): any user, for their own tasks (or subordinates' for lists).
+
+    The single calls: what a batch carries (``batch.tasks``).
+    """
 
     def list_page(
         self,
@@ -91,25 +98,6 @@ class TasksService(Service):
         Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-task/bizproc-task-list.html
         """
         return self._page(_TASKS, _TASKS.params(filter, select, order), start)
-
-    def list(
-        self,
-        filter: FilterLike | None = None,
-        *,
-        select: Sequence[str] | None = None,
-        order: Mapping[str, str] | None = None,
-        strategy: str = "auto",
-        limit: int | None = None,
-        progress: Callable[[int, int | None], None] | None = None,
-    ) -> Paginator[Task]:
-        """Every task matching ``filter``, page after page (``async for task in ...``).
-
-        Without ``select`` every field is asked for (see :meth:`list_page`); a ``select`` of yours wins.
-        Any user (see :meth:`list_page`).
-        Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-task/bizproc-task-list.html
-        """
-        params = _TASKS.params(filter, select, order)
-        return self._paginate(_TASKS, params, strategy=strategy, limit=limit, progress=progress)
 
     def complete(
         self,
@@ -166,3 +154,26 @@ class TasksService(Service):
             "TO_USER_ID": _checks.positive_id(to_user, "to_user"),
         }
         return self._submit("bizproc.task.delegate", params, true_result)
+
+
+class TasksService(TaskCommands, WalkingService):
+    """The single calls, and the walks over every page (not available in a batch)."""
+
+    def list(
+        self,
+        filter: FilterLike | None = None,
+        *,
+        select: Sequence[str] | None = None,
+        order: Mapping[str, str] | None = None,
+        strategy: str = "auto",
+        limit: int | None = None,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> Paginator[Task]:
+        """Every task matching ``filter``, page after page (``async for task in ...``).
+
+        Without ``select`` every field is asked for (see :meth:`list_page`); a ``select`` of yours wins.
+        Any user (see :meth:`list_page`).
+        Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-task/bizproc-task-list.html
+        """
+        params = _TASKS.params(filter, select, order)
+        return self._paginate(_TASKS, params, strategy=strategy, limit=limit, progress=progress)

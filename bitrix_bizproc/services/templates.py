@@ -15,12 +15,12 @@ from ..protocol.envelope import ApiResponse
 from ..protocol.errors import ClientValidationError
 from . import _checks
 from ._checks import TemplateData
-from .base import Listing, Service
+from .base import Listing, Service, WalkingService
 
 if TYPE_CHECKING:
     from .._paging import Paginator
 
-__all__ = ["TemplatesService"]
+__all__ = ["TemplateCommands", "TemplatesService"]
 
 _TEMPLATES = Listing(TEMPLATE_SPEC, Template)
 
@@ -51,8 +51,11 @@ def _description(value: Any) -> str | None:
     return value
 
 
-class TemplatesService(Service):
-    """Workflow templates (``bizproc.workflow.template.*``). Administrator only."""
+class TemplateCommands(Service):
+    """Workflow templates (``bizproc.workflow.template.*``). Administrator only.
+
+    The single calls: what a batch carries (``batch.templates``).
+    """
 
     def add(
         self,
@@ -132,6 +135,10 @@ class TemplatesService(Service):
         Docs: https://apidocs.bitrix24.com/api-reference/bizproc/template/bizproc-workflow-template-list.html
         """
         return self._page(_TEMPLATES, _TEMPLATES.params(filter, select, order), start)
+
+
+class TemplatesService(TemplateCommands, WalkingService):
+    """The single calls, and the walks over every page (not available in a batch)."""
 
     def list(
         self,

@@ -12,12 +12,12 @@ from ..models.user import User
 from ..protocol.envelope import ApiResponse
 from ..protocol.errors import ClientValidationError
 from . import _checks
-from .base import Listing, Service, page_of
+from .base import Listing, Service, WalkingService, page_of
 
 if TYPE_CHECKING:
     from .._paging import Paginator
 
-__all__ = ["UsersService"]
+__all__ = ["UserCommands", "UsersService"]
 
 _IMAGE_SIZES = ("small", "medium", "large")
 _USERS = Listing(USER_SPEC, User, page_form="get_page")
@@ -28,8 +28,11 @@ def _first_user(response: ApiResponse) -> User | None:
     return page.items[0] if page.items else None
 
 
-class UsersService(Service):
-    """Users (``user.get``); which fields come back depends on the scope (``user``, ``user_brief``...)."""
+class UserCommands(Service):
+    """Users (``user.get``); which fields come back depends on the scope (``user``, ``user_brief``...).
+
+    The single calls: what a batch carries (``batch.users``).
+    """
 
     def get_page(
         self,
@@ -67,6 +70,10 @@ class UsersService(Service):
         """
         params = {"FILTER": {"ID": _checks.positive_id(user_id, "user_id")}, "ADMIN_MODE": admin_mode or None}
         return self._submit("user.get", params, _first_user)
+
+
+class UsersService(UserCommands, WalkingService):
+    """The single calls, and the walks over every page (not available in a batch)."""
 
     def list(
         self,

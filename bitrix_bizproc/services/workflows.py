@@ -16,12 +16,16 @@ from ..protocol.batch import Ref
 from ..protocol.envelope import ApiResponse
 from ..protocol.errors import ClientValidationError
 from . import _checks
-from .base import Listing, Service, true_result
+from .base import Listing, Service, WalkingService, true_result
 
 if TYPE_CHECKING:
     from .._paging import Paginator
 
-__all__ = ["DEFAULT_INSTANCE_SELECT", "WorkflowsService"]
+__all__ = [
+    "DEFAULT_INSTANCE_SELECT",
+    "WorkflowCommands",
+    "WorkflowsService",
+]
 
 # The portal's own default is ID, MODIFIED, OWNED_UNTIL: no document, template, start time or starter.
 DEFAULT_INSTANCE_SELECT = (
@@ -51,8 +55,11 @@ def _parameters(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return dict(value)
 
 
-class WorkflowsService(Service):
-    """Workflow instances (``bizproc.workflow.*``). Every method here needs an administrator."""
+class WorkflowCommands(Service):
+    """Workflow instances (``bizproc.workflow.*``). Every method here needs an administrator.
+
+    The single calls: what a batch carries (``batch.workflows``).
+    """
 
     def start(
         self,
@@ -114,6 +121,10 @@ class WorkflowsService(Service):
         """
         listing = _LEGACY if legacy_alias else _INSTANCES
         return self._page(listing, listing.params(filter, select, order), start)
+
+
+class WorkflowsService(WorkflowCommands, WalkingService):
+    """The single calls, and the walks over every page (not available in a batch)."""
 
     def instances(
         self,

@@ -20,6 +20,7 @@ from bitrix_bizproc.protocol.errors import (
     ValidationError,
 )
 from bitrix_bizproc.protocol.retry import RetryPolicy
+from bitrix_bizproc.services import WorkflowCommands
 
 from .conftest import DEAL
 
@@ -181,8 +182,11 @@ async def test_a_batch_inside_a_batch_is_refused(client: BizprocClient) -> None:
 
 async def test_paging_is_refused_inside_a_batch(client: BizprocClient) -> None:
     async with client.batch() as batch:
-        with pytest.raises(TypeError, match="batch"):
-            batch.workflows.instances()
+        assert isinstance(batch.workflows, WorkflowCommands) and batch.workflows is batch.workflows
+        with pytest.raises(AttributeError, match="instances"):  # the type checker refuses it first
+            batch.workflows.instances()  # type: ignore[attr-defined]
+        for namespace, walk in (("tasks", "list"), ("templates", "list"), ("users", "list")):
+            assert not hasattr(getattr(batch, namespace), walk)
 
 
 async def test_results_are_unavailable_until_the_batch_is_sent(

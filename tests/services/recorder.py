@@ -33,9 +33,7 @@ class Recorded(Pending[T]):
 
 
 class Recorder:
-    """An executor for tests: ``client`` is None, as inside a batch."""
-
-    client: Any = None
+    """An executor for tests: it records the calls instead of sending them."""
 
     def __init__(self) -> None:
         self.calls: list[Call[Any]] = []

@@ -29,10 +29,10 @@ from bitrix_bizproc.services import (
     ActivitiesService,
     EventsService,
     RobotsService,
-    TasksService,
-    TemplatesService,
-    UsersService,
-    WorkflowsService,
+    TaskCommands,
+    TemplateCommands,
+    UserCommands,
+    WorkflowCommands,
 )
 from bitrix_bizproc.services.tasks import DEFAULT_TASK_SELECT
 from bitrix_bizproc.services.workflows import DEFAULT_INSTANCE_SELECT
@@ -51,7 +51,7 @@ def sent(pending: Any) -> Any:
 
 
 def test_workflow_start(recorder: Recorder) -> None:
-    call = sent(WorkflowsService(recorder).start(12, DocumentId.deal(777), parameters={"resp": "user_14"}))
+    call = sent(WorkflowCommands(recorder).start(12, DocumentId.deal(777), parameters={"resp": "user_14"}))
     assert call.method == "bizproc.workflow.start" and call.idempotent is False
     assert call.params == {
         "TEMPLATE_ID": 12,
@@ -62,12 +62,12 @@ def test_workflow_start(recorder: Recorder) -> None:
 
 
 def test_workflow_start_accepts_a_plain_triple(recorder: Recorder) -> None:
-    call = sent(WorkflowsService(recorder).start(1, ["crm", "CCrmDocumentLead", "LEAD_1"]))
+    call = sent(WorkflowCommands(recorder).start(1, ["crm", "CCrmDocumentLead", "LEAD_1"]))
     assert call.params == {"TEMPLATE_ID": 1, "DOCUMENT_ID": ["crm", "CCrmDocumentLead", "LEAD_1"]}
 
 
 def test_workflow_terminate_and_kill(recorder: Recorder) -> None:
-    service = WorkflowsService(recorder)
+    service = WorkflowCommands(recorder)
     call = sent(service.terminate("66e4.1", status="Stopped by sync job"))
     assert (call.method, call.params) == (
         "bizproc.workflow.terminate",
@@ -80,7 +80,7 @@ def test_workflow_terminate_and_kill(recorder: Recorder) -> None:
 
 def test_workflow_instances_page(recorder: Recorder) -> None:
     call = sent(
-        WorkflowsService(recorder).instances_page(
+        WorkflowCommands(recorder).instances_page(
             F.STARTED < CUTOFF, select=["id", "STARTED"], order={"started": "asc"}, start=50
         )
     )
@@ -96,7 +96,7 @@ def test_workflow_instances_page(recorder: Recorder) -> None:
 
 
 def test_workflow_instances_legacy_alias(recorder: Recorder) -> None:
-    call = sent(WorkflowsService(recorder).instances_page(legacy_alias=True))
+    call = sent(WorkflowCommands(recorder).instances_page(legacy_alias=True))
     assert (call.method, call.params) == (
         "bizproc.workflow.instance.list",
         {"SELECT": list(DEFAULT_INSTANCE_SELECT), "start": 0},
@@ -104,7 +104,7 @@ def test_workflow_instances_legacy_alias(recorder: Recorder) -> None:
 
 
 def test_lists_select_every_field_unless_told_otherwise(recorder: Recorder) -> None:
-    tasks, workflows = TasksService(recorder), WorkflowsService(recorder)
+    tasks, workflows = TaskCommands(recorder), WorkflowCommands(recorder)
     assert sent(tasks.list_page()).params["SELECT"] == list(DEFAULT_TASK_SELECT)
     assert {"USER_ID", "STATUS", "PARAMETERS"} <= set(DEFAULT_TASK_SELECT)
     assert sent(workflows.instances_page()).params["SELECT"] == list(DEFAULT_INSTANCE_SELECT)
@@ -115,7 +115,7 @@ def test_lists_select_every_field_unless_told_otherwise(recorder: Recorder) -> N
 def test_template_add_from_path_bytes_and_file(recorder: Recorder, tmp_path: Path) -> None:
     path = tmp_path / "a.bpt"
     path.write_bytes(b"\x78\x9cbpt")
-    service = TemplatesService(recorder)
+    service = TemplateCommands(recorder)
     encoded = base64.b64encode(b"\x78\x9cbpt").decode()
     call = sent(service.add(document_type=DocumentType.deal(), name="Approval", template_data=path))
     assert call.method == "bizproc.workflow.template.add" and call.idempotent is False
@@ -143,7 +143,7 @@ def test_template_add_from_path_bytes_and_file(recorder: Recorder, tmp_path: Pat
 
 
 def test_template_update_delete_list(recorder: Recorder) -> None:
-    service = TemplatesService(recorder)
+    service = TemplateCommands(recorder)
     call = sent(service.update(525, name="New", auto_execute=AutoExecute.NONE))
     assert call.params == {"ID": 525, "FIELDS": {"NAME": "New", "AUTO_EXECUTE": 0}}
     assert call.parse(ApiResponse(result=525)) == 525
@@ -157,7 +157,7 @@ def test_template_update_delete_list(recorder: Recorder) -> None:
 
 
 def test_task_list_complete_delegate(recorder: Recorder) -> None:
-    service = TasksService(recorder)
+    service = TaskCommands(recorder)
     call = sent(service.list_page((F.USER_ID == 15) & (F.STATUS == 0), select=["ID", "WORKFLOW_ID"]))
     assert call.params == {
         "FILTER": {"USER_ID": 15, "STATUS": 0},
@@ -238,7 +238,7 @@ def test_activity_log_and_event_send(recorder: Recorder) -> None:
 
 
 def test_users(recorder: Recorder) -> None:
-    service = UsersService(recorder)
+    service = UserCommands(recorder)
     call = sent(
         service.get_page(
             {"ACTIVE": False, "%LAST_NAME": "son"}, sort="last_name", order="desc", admin_mode=True
@@ -261,20 +261,21 @@ def test_users(recorder: Recorder) -> None:
 
 def test_batch_references_pass_through(recorder: Recorder) -> None:
     ref = Ref("c0")
-    call = sent(WorkflowsService(recorder).terminate(ref))
+    call = sent(WorkflowCommands(recorder).terminate(ref))
     assert call.params == {"ID": "$result[c0]"}
 
 
-def test_paging_is_refused_inside_a_batch(recorder: Recorder) -> None:
-    with pytest.raises(TypeError, match="instances_page"):
-        WorkflowsService(recorder).instances()
-    with pytest.raises(TypeError, match="list_page"):
-        TasksService(recorder).list(F.USER_ID == 1)
-    with pytest.raises(TypeError, match="get_page"):
-        UsersService(recorder).list()
+def test_walks_are_not_part_of_the_commands_a_batch_carries(recorder: Recorder) -> None:
+    for commands, walk in (
+        (WorkflowCommands, "instances"),
+        (TaskCommands, "list"),
+        (TemplateCommands, "list"),
+        (UserCommands, "list"),
+    ):
+        assert not hasattr(commands(recorder), walk)
 
 
 def test_task_from_the_list_can_be_passed_whole(recorder: Recorder) -> None:
     task = Task(id=7, activity="ReviewActivity")
-    call = sent(TasksService(recorder).complete(task, TaskCompletion.OK))
+    call = sent(TaskCommands(recorder).complete(task, TaskCompletion.OK))
     assert call.params == {"TASK_ID": 7, "STATUS": 3}

@@ -25,10 +25,10 @@ from bitrix_bizproc.services import (
     ActivitiesService,
     EventsService,
     RobotsService,
-    TasksService,
-    TemplatesService,
-    UsersService,
-    WorkflowsService,
+    TaskCommands,
+    TemplateCommands,
+    UserCommands,
+    WorkflowCommands,
 )
 
 from .recorder import Recorder
@@ -38,60 +38,60 @@ ROBOT = {"code": "sms", "handler": "https://app.example.com/h", "name": "SMS"}
 
 CASES: dict[str, Callable[[Recorder], Any]] = {
     # workflows
-    "start: template id 0": lambda r: WorkflowsService(r).start(0, DocumentId.deal(1)),
-    "start: malformed document": lambda r: WorkflowsService(r).start(1, ["crm", "CCrmDocumentDeal", "777"]),
-    "start: parameters not a map": lambda r: WorkflowsService(r).start(1, DocumentId.deal(1), ["x"]),  # type: ignore[arg-type]
-    "terminate: empty id": lambda r: WorkflowsService(r).terminate(""),
-    "terminate: numeric id": lambda r: WorkflowsService(r).terminate(66),  # type: ignore[arg-type]
-    "terminate: status not text": lambda r: WorkflowsService(r).terminate("a.1", status=5),  # type: ignore[arg-type]
-    "kill: blank id": lambda r: WorkflowsService(r).kill("   "),
-    "instances: typo in a field": lambda r: WorkflowsService(r).instances_page({"<STARTD": "2024-01-01"}),
-    "instances: unsupported operator": lambda r: WorkflowsService(r).instances_page({"%ENTITY": "Deal"}),
-    "instances: start=-1 not supported": lambda r: WorkflowsService(r).instances_page(start=-1),
-    "instances: bad select": lambda r: WorkflowsService(r).instances_page(select=["NAME"]),
-    "instances: naive datetime": lambda r: WorkflowsService(r).instances_page(F["STARTED"] < NAIVE),
-    "instances: not a date": lambda r: WorkflowsService(r).instances_page(F.started < "yesterday"),
+    "start: template id 0": lambda r: WorkflowCommands(r).start(0, DocumentId.deal(1)),
+    "start: malformed document": lambda r: WorkflowCommands(r).start(1, ["crm", "CCrmDocumentDeal", "777"]),
+    "start: parameters not a map": lambda r: WorkflowCommands(r).start(1, DocumentId.deal(1), ["x"]),  # type: ignore[arg-type]
+    "terminate: empty id": lambda r: WorkflowCommands(r).terminate(""),
+    "terminate: numeric id": lambda r: WorkflowCommands(r).terminate(66),  # type: ignore[arg-type]
+    "terminate: status not text": lambda r: WorkflowCommands(r).terminate("a.1", status=5),  # type: ignore[arg-type]
+    "kill: blank id": lambda r: WorkflowCommands(r).kill("   "),
+    "instances: typo in a field": lambda r: WorkflowCommands(r).instances_page({"<STARTD": "2024-01-01"}),
+    "instances: unsupported operator": lambda r: WorkflowCommands(r).instances_page({"%ENTITY": "Deal"}),
+    "instances: start=-1 not supported": lambda r: WorkflowCommands(r).instances_page(start=-1),
+    "instances: bad select": lambda r: WorkflowCommands(r).instances_page(select=["NAME"]),
+    "instances: naive datetime": lambda r: WorkflowCommands(r).instances_page(F["STARTED"] < NAIVE),
+    "instances: not a date": lambda r: WorkflowCommands(r).instances_page(F.started < "yesterday"),
     # templates
-    "template add: empty name": lambda r: TemplatesService(r).add(
+    "template add: empty name": lambda r: TemplateCommands(r).add(
         document_type=DocumentType.deal(), name=" ", template_data=b"x"
     ),
-    "template add: bad document type": lambda r: TemplatesService(r).add(
+    "template add: bad document type": lambda r: TemplateCommands(r).add(
         document_type=["crm", "CCrmDocumentDeal", "LEAD"], name="A", template_data=b"x"
     ),
-    "template add: empty file": lambda r: TemplatesService(r).add(
+    "template add: empty file": lambda r: TemplateCommands(r).add(
         document_type=DocumentType.deal(), name="A", template_data=b""
     ),
-    "template add: str is ambiguous": lambda r: TemplatesService(r).add(
+    "template add: str is ambiguous": lambda r: TemplateCommands(r).add(
         document_type=DocumentType.deal(), name="A", template_data="a.bpt"
     ),  # type: ignore[arg-type]
-    "template add: missing file": lambda r: TemplatesService(r).add(
+    "template add: missing file": lambda r: TemplateCommands(r).add(
         document_type=DocumentType.deal(), name="A", template_data=Path("/nonexistent/a.bpt")
     ),
-    "template add: auto_execute 4": lambda r: TemplatesService(r).add(
+    "template add: auto_execute 4": lambda r: TemplateCommands(r).add(
         document_type=DocumentType.deal(), name="A", template_data=b"x", auto_execute=4
     ),
-    "template update: no fields": lambda r: TemplatesService(r).update(5),
-    "template update: empty id": lambda r: TemplatesService(r).update(0, name="x"),
-    "template delete: bad id": lambda r: TemplatesService(r).delete("abc"),  # type: ignore[arg-type]
-    "template list: unknown field": lambda r: TemplatesService(r).list_page(select=["TITLE"]),
+    "template update: no fields": lambda r: TemplateCommands(r).update(5),
+    "template update: empty id": lambda r: TemplateCommands(r).update(0, name="x"),
+    "template delete: bad id": lambda r: TemplateCommands(r).delete("abc"),  # type: ignore[arg-type]
+    "template list: unknown field": lambda r: TemplateCommands(r).list_page(select=["TITLE"]),
     # tasks
-    "complete: empty task id": lambda r: TasksService(r).complete(0, TaskCompletion.OK),
-    "complete: unknown status": lambda r: TasksService(r).complete(1, "maybe"),
-    "complete: status 5": lambda r: TasksService(r).complete(1, 5),
-    "complete: ok on an approval": lambda r: TasksService(r).complete(
+    "complete: empty task id": lambda r: TaskCommands(r).complete(0, TaskCompletion.OK),
+    "complete: unknown status": lambda r: TaskCommands(r).complete(1, "maybe"),
+    "complete: status 5": lambda r: TaskCommands(r).complete(1, 5),
+    "complete: ok on an approval": lambda r: TaskCommands(r).complete(
         1, TaskCompletion.OK, activity=TaskActivity.APPROVE
     ),
-    "complete: yes on a review task": lambda r: TasksService(r).complete(
+    "complete: yes on a review task": lambda r: TaskCommands(r).complete(
         Task(id=1, activity="ReviewActivity"), "yes"
     ),
-    "complete: unknown activity": lambda r: TasksService(r).complete(1, 3, activity="Nope"),
-    "complete: fields not a map": lambda r: TasksService(r).complete(1, 3, fields=["a"]),  # type: ignore[arg-type]
-    "delegate: no tasks": lambda r: TasksService(r).delegate([], from_user=1, to_user=2),
-    "delegate: bad task id": lambda r: TasksService(r).delegate([1, -2], from_user=1, to_user=2),
-    "delegate: bad from user": lambda r: TasksService(r).delegate([1], from_user=0, to_user=2),
-    "delegate: bad to user": lambda r: TasksService(r).delegate([1], from_user=1, to_user=None),  # type: ignore[arg-type]
-    "task list: typo": lambda r: TasksService(r).list_page({"USERID": 1}),
-    "task list: status as a word": lambda r: TasksService(r).list_page({"STATUS": "open"}),
+    "complete: unknown activity": lambda r: TaskCommands(r).complete(1, 3, activity="Nope"),
+    "complete: fields not a map": lambda r: TaskCommands(r).complete(1, 3, fields=["a"]),  # type: ignore[arg-type]
+    "delegate: no tasks": lambda r: TaskCommands(r).delegate([], from_user=1, to_user=2),
+    "delegate: bad task id": lambda r: TaskCommands(r).delegate([1, -2], from_user=1, to_user=2),
+    "delegate: bad from user": lambda r: TaskCommands(r).delegate([1], from_user=0, to_user=2),
+    "delegate: bad to user": lambda r: TaskCommands(r).delegate([1], from_user=1, to_user=None),  # type: ignore[arg-type]
+    "task list: typo": lambda r: TaskCommands(r).list_page({"USERID": 1}),
+    "task list: status as a word": lambda r: TaskCommands(r).list_page({"STATUS": "open"}),
     # activities and robots
     "robot add: empty code": lambda r: RobotsService(r).add(**{**ROBOT, "code": ""}),
     "robot add: code with a space": lambda r: RobotsService(r).add(**{**ROBOT, "code": "sms robot"}),
@@ -126,10 +126,10 @@ CASES: dict[str, Callable[[Recorder], Any]] = {
     "event send: empty token": lambda r: EventsService(r).send(""),
     "event send: bad return key": lambda r: EventsService(r).send("tok", {"1x": 1}),
     # users
-    "users: operator for another method": lambda r: UsersService(r).get_page({"><ID": [1, 2]}),
-    "users: bad order": lambda r: UsersService(r).get_page(order="up"),
-    "users: bad image size": lambda r: UsersService(r).get_page(image_resize="huge"),
-    "users: bad id": lambda r: UsersService(r).get(0),
+    "users: operator for another method": lambda r: UserCommands(r).get_page({"><ID": [1, 2]}),
+    "users: bad order": lambda r: UserCommands(r).get_page(order="up"),
+    "users: bad image size": lambda r: UserCommands(r).get_page(image_resize="huge"),
+    "users: bad id": lambda r: UserCommands(r).get(0),
 }
 
 
@@ -160,7 +160,7 @@ def _task(rule: CommentRequired | None = None, fields: list[TaskField] | None = 
 def test_comment_rules_of_a_known_task(
     recorder: Recorder, rule: CommentRequired, status: TaskCompletion, refused: bool
 ) -> None:
-    service = TasksService(recorder)
+    service = TaskCommands(recorder)
     if refused:
         with pytest.raises(ValidationError, match="comment"):
             service.complete(_task(rule), status)
@@ -174,6 +174,6 @@ def test_required_fields_of_a_known_task(recorder: Recorder) -> None:
     fields = [TaskField(id="phone", required=True), TaskField(id="note", required=False)]
     task = Task(id=9, activity="RequestInformationActivity", parameters=TaskParameters(fields=fields))
     with pytest.raises(ValidationError, match="phone"):
-        TasksService(recorder).complete(task, TaskCompletion.OK, fields={"note": "x"})
-    TasksService(recorder).complete(task, TaskCompletion.OK, fields={"phone": "+1"})
+        TaskCommands(recorder).complete(task, TaskCompletion.OK, fields={"note": "x"})
+    TaskCommands(recorder).complete(task, TaskCompletion.OK, fields={"phone": "+1"})
     assert len(recorder.calls) == 1
