@@ -23,24 +23,21 @@ import attrs
 
 from ._call import Call, Pending
 from ._coalescer import MAX_CONCURRENT_BATCHES, BatchSession, Coalescer, fits_batch
+from ._commands import send_commands
 from .protocol.batch import (
     MAX_COMMANDS,
     CommandOutcome,
     Ref,
-    build_batch_params,
     chunk,
     encode_command,
-    parse_batch_result,
     survey,
 )
 from .protocol.encoding import normalize
-from .protocol.envelope import ApiResponse
 from .protocol.errors import (
     BitrixError,
     ClientValidationError,
     NotExecutedError,
     OutcomeUnknownError,
-    ServerError,
 )
 from .protocol.methods import method_info
 from .services import (
@@ -66,15 +63,6 @@ _NO_REFS: frozenset[str] = frozenset()
 class _Client(Protocol):
     @property
     def session(self) -> BatchSession: ...
-
-
-def _read(call: Call[T], response: ApiResponse) -> T:
-    try:
-        return call.parse(response)
-    except BitrixError:
-        raise
-    except Exception as exc:  # a parser bug or an answer of an unexpected shape
-        raise ServerError(f"could not read the answer: {exc}", method=call.method) from exc
 
 
 class BatchCommand(Pending[T]):
@@ -131,7 +119,7 @@ class BatchCommand(Pending[T]):
             self._fail(outcome.error, executed=outcome.executed)
             return
         try:
-            self._succeed(_read(self.call, outcome.as_response(self.call.method)))
+            self._succeed(self.call.read(outcome.as_response(self.call.method)))
         except BitrixError as exc:
             self._fail(exc)
 
@@ -212,11 +200,13 @@ class BatchNamespace(Generic[S]):
 class _Chunk:
     commands: Sequence[BatchCommand[Any]]
 
-    def params(self, halt: bool) -> dict[str, Any]:
+    def encoded(self) -> dict[str, str]:
         """Encoded when the chunk is sent, so the first chunk leaves before the last is encoded."""
-        return build_batch_params(
-            {c.key: encode_command(c.call.method, c.call.params) for c in self.commands}, halt=halt
-        )
+        return {c.key: encode_command(c.call.method, c.call.params) for c in self.commands}
+
+    @property
+    def methods(self) -> dict[str, str]:
+        return {c.key: c.call.method for c in self.commands}
 
     @property
     def idempotent(self) -> bool:
@@ -375,7 +365,9 @@ class BatchComposer:
     async def _send_chunk(self, session: BatchSession, part: _Chunk) -> bool:
         """Send one chunk and resolve its commands; True when every command succeeded."""
         try:
-            response = await session.call("batch", part.params(self.halt), idempotent=part.idempotent)
+            sent = await send_commands(
+                session, part.encoded(), part.methods, halt=self.halt, idempotent=part.idempotent
+            )
         except asyncio.CancelledError:  # it may have run: unknown, never dropped
             for command in part.commands:
                 _cancelled(command, sent=True)
@@ -385,17 +377,9 @@ class BatchComposer:
             for command in part.commands:
                 command._fail(exc)
             return False
-        try:
-            keys = [c.key for c in part.commands]
-            methods = {c.key: c.call.method for c in part.commands}
-            outcomes = parse_batch_result(keys, response.result, halt=self.halt, methods=methods)
-        except BitrixError as exc:  # the whole request failed (after the session's retries)
-            for command in part.commands:
-                command._fail(exc)
-            return False
         for command in part.commands:
-            command.after_unknown = response.after_unknown
-            command._settle(outcomes[command.key])
+            command.after_unknown = sent.after_unknown
+            command._settle(sent.outcomes[command.key])
         return all(c.error is None for c in part.commands)
 
     async def _send_direct(self, session: BatchSession, command: BatchCommand[Any]) -> None:
@@ -410,6 +394,6 @@ class BatchComposer:
             return
         command.after_unknown = response.after_unknown
         try:
-            command._succeed(_read(call, response))
+            command._succeed(call.read(response))
         except BitrixError as exc:
             command._fail(exc)

@@ -17,7 +17,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import attrs
 
 from .protocol.envelope import ApiResponse
-from .protocol.errors import BitrixError
+from .protocol.errors import BitrixError, ServerError
 
 __all__ = ["Call", "Executor", "Pending", "result_of"]
 
@@ -42,6 +42,17 @@ class Call(Generic[T]):
     idempotent: bool = True
     # False for calls that must go out on their own (never inside a batch).
     batchable: bool = True
+
+    def read(self, response: ApiResponse) -> T:
+        """The answer parsed; a parser bug or an answer of an unexpected shape is a :class:`ServerError`."""
+        try:
+            return self.parse(response)
+        except BitrixError:
+            raise
+        except Exception as exc:
+            raise ServerError(
+                f"could not read the answer ({type(exc).__name__}: {exc})", method=self.method
+            ) from exc
 
 
 class Pending(abc.ABC, Generic[T]):

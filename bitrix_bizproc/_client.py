@@ -28,7 +28,6 @@ from .protocol.errors import (
     BitrixError,
     ConfigurationError,
     ConfigurationTypeError,
-    ServerError,
 )
 from .protocol.limits import LimiterOption
 from .protocol.methods import method_info
@@ -96,22 +95,12 @@ class DirectCall(Pending[T]):
                 response = await queued
             else:
                 response = await client.session.call(call.method, call.params, idempotent=call.idempotent)
-            value = self._parse(response)
+            value = call.read(response)
         except BaseException as exc:  # cancellation included: later awaiters see it too
             self._settle(None, exc)
             raise
         self._settle(value, None)
         return value
-
-    def _parse(self, response: ApiResponse) -> T:
-        try:
-            return self.call.parse(response)
-        except BitrixError:
-            raise
-        except Exception as exc:  # a parser bug or an answer of an unexpected shape
-            raise ServerError(
-                f"could not read the answer ({type(exc).__name__}: {exc})", method=self.call.method
-            ) from exc
 
     def _settle(self, value: T | None, exc: BaseException | None) -> None:
         self._value, self._exc, self._done = value, exc, True

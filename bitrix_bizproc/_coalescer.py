@@ -16,11 +16,12 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 
-from .protocol.batch import MAX_COMMANDS, build_batch_params, encode_command, parse_batch_result, survey
+from ._commands import CommandSession, send_commands
+from .protocol.batch import MAX_COMMANDS, encode_command, survey
 from .protocol.envelope import ApiResponse
 from .protocol.errors import BitrixError, ClientValidationError
 from .protocol.methods import method_info
@@ -37,14 +38,7 @@ as senders free up: the first requests are not held back while thousands of comm
 """
 
 
-class BatchSession(Protocol):
-    """What batching needs from the session: one call, with its limiter, auth refresh and retries."""
-
-    async def call(
-        self, method: str, params: Mapping[str, Any] | None = None, *, idempotent: bool = True
-    ) -> ApiResponse:
-        """Send one request and return its answer, or raise its typed error."""
-        ...
+BatchSession = CommandSession  # the name the composer and the coalescer have used
 
 
 def fits_batch(method: str, fits: bool, batchable: bool = True) -> bool:
@@ -201,13 +195,10 @@ class Coalescer:
         if not queued:
             return
         idempotent = all(i.idempotent for i in queued.values())
-        response = await self._session.call(
-            "batch", build_batch_params(commands, halt=False), idempotent=idempotent
-        )
         methods = {k: i.method for k, i in queued.items()}
-        outcomes = parse_batch_result(list(queued), response.result, halt=False, methods=methods)
+        sent = await send_commands(self._session, commands, methods, idempotent=idempotent)
         for key, item in queued.items():
-            outcome = outcomes[key]
+            outcome = sent.outcomes[key]
             if outcome.error is not None:
                 if not item.reject(outcome.error):
                     self._unclaimed(item, outcome.error.code or type(outcome.error).__name__)

@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import attrs
 
+from ._commands import send_commands
 from .models.page import Page
 from .protocol import paging as pg
-from .protocol.batch import Ref, build_batch_params, encode_command, parse_batch_result
+from .protocol.batch import Ref, encode_command
 from .protocol.envelope import ApiResponse
 from .protocol.errors import ClientValidationError, ServerError
 
@@ -278,13 +279,9 @@ class Paginator(Generic[T]):
     async def _batch(self, commands: Mapping[str, Mapping[str, Any]]) -> list[_Raw | Exception]:
         """Send up to 50 page requests of this method as one ``batch``; each page or its own error."""
         wire = {key: encode_command(self.method, params) for key, params in commands.items()}
-        response = await self._session.call("batch", build_batch_params(wire, halt=False))
-        keys = list(commands)
-        outcomes = parse_batch_result(
-            keys, response.result, halt=False, methods=dict.fromkeys(keys, self.method)
-        )
+        sent = await send_commands(self._session, wire, dict.fromkeys(wire, self.method))
         out: list[_Raw | Exception] = []
-        for outcome in outcomes.values():
+        for outcome in sent.outcomes.values():
             if outcome.error is not None:
                 out.append(outcome.error)
             else:
