@@ -26,8 +26,10 @@ from .protocol.errors import (
     RateLimitError,
     ServerError,
     TransportError,
+    UnexpectedRedirectError,
     UnsupportedOperationError,
     ValidationError,
+    WorkflowNotFoundError,
 )
 from .protocol.limits import BucketSpec
 from .protocol.retry import RetryPolicy
@@ -65,6 +67,8 @@ __all__ = [
     "TokenStore",
     "Transport",
     "TransportError",
+    "UnexpectedRedirectError",
     "UnsupportedOperationError",
     "ValidationError",
+    "WorkflowNotFoundError",
 ]

@@ -11,7 +11,7 @@ from .._client import BizprocClient
 from ..models.documents import DocumentType
 from ..models.filters import FilterLike
 from ..models.workflow import WorkflowInstance
-from ..protocol.errors import ValidationError
+from ..protocol.errors import BitrixError, ValidationError, WorkflowNotFoundError
 from ._listing import check_instance_filter, count_instances, snapshot_instance_ids
 from ._runner import Action, Confirm, JobOptions, JournalArg, opened_journal, run_job
 from .progress import ProgressCallback
@@ -22,16 +22,25 @@ __all__ = ["instance_filter", "terminate_workflows", "workflow_action"]
 Mode = Literal["terminate", "kill"]
 
 
+def workflow_gone(error: BitrixError) -> bool:
+    """Only the portal's own "WorkflowNotFound" means gone; auth, access or a missing method never do."""
+    return isinstance(error, WorkflowNotFoundError)
+
+
 def workflow_action(mode: Mode, status: str | None = None) -> Action:
     """The batch command for one workflow ID: ``bizproc.workflow.terminate`` (with ``status``) or ``kill``."""
     if mode == "terminate":
-        return Action("terminate", lambda batch, wf_id: batch.workflows.terminate(wf_id, status=status))
+        return Action(
+            "terminate",
+            lambda batch, wf_id: batch.workflows.terminate(wf_id, status=status),
+            is_gone=workflow_gone,
+        )
     if mode == "kill":
         if status is not None:
             raise ValidationError(
                 "status applies to terminate only; kill deletes the workflow and its record"
             )
-        return Action("kill", lambda batch, wf_id: batch.workflows.kill(wf_id))
+        return Action("kill", lambda batch, wf_id: batch.workflows.kill(wf_id), is_gone=workflow_gone)
     raise ValidationError(f"mode must be 'terminate' or 'kill', not {mode!r}", code="CLIENT_VALIDATION")
 
 

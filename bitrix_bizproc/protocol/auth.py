@@ -12,9 +12,12 @@ from urllib.parse import urlencode, urlsplit
 import attrs
 
 from .errors import (
+    AccessDeniedError,
+    AuthError,
     ConfigurationError,
     ConfigurationTypeError,
     InvalidGrantError,
+    RateLimitError,
     ServerError,
     error_from_code,
 )
@@ -209,7 +212,11 @@ def parse_token_response(
         description = str(data.get("error_description") or "")
         if status >= 500:
             raise ServerError(description or code, code=code, status=status)
-        raise error_from_code(code or "invalid_grant", description, status=status)
+        error = error_from_code(code or "invalid_grant", description, status=status)
+        if not isinstance(error, AuthError | AccessDeniedError | RateLimitError):
+            # the token server refused (wrong_client arrives with HTTP 200): whatever the code, no tokens
+            error = InvalidGrantError(description, code=code, status=status)
+        raise error
     access, refresh = data.get("access_token"), data.get("refresh_token")
     if not access or not refresh:
         raise InvalidGrantError("the token server answered without a token pair", status=status)
