@@ -119,6 +119,7 @@ class Session:
         try:
             return await self._call(method, wire, idempotent)
         except BitrixError as exc:
+            exc.scrub(self.auth.secrets())  # the portal may echo a code or token into the error
             self.stats.count_error(exc)
             raise
 

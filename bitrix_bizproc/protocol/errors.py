@@ -36,7 +36,10 @@ How an answer becomes a class (:func:`error_class_for`), never by guessing from 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
+
+from .redaction import redact
 
 __all__ = [
     "AccessDeniedError",
@@ -82,12 +85,21 @@ class BitrixError(Exception):
         details: dict[str, Any] | None = None,
     ) -> None:
         self.code = code
-        self.description = description
+        self.description = redact(description)  # webhook paths, token parameters: whoever built it
         self.status = status
         self.method = method
         self.retry_after = retry_after
         self.details = details or {}
         super().__init__(self._message())
+
+    def scrub(self, secrets: Iterable[str | None]) -> None:
+        """Mask each of ``secrets`` (a webhook code, tokens) wherever the portal echoed it into this error."""
+        known = [s for s in secrets if s]
+        if not known:
+            return
+        self.description = redact(self.description, known)
+        self.details = {k: redact(v, known) if isinstance(v, str) else v for k, v in self.details.items()}
+        self.args = (self._message(),)
 
     def _message(self) -> str:
         parts = []
