@@ -16,7 +16,7 @@ from ._limiter import Limiter
 from ._stats import Stats
 from ._transport import HttpResponse, Transport
 from .protocol.auth import redact
-from .protocol.encoding import normalize
+from .protocol.encoding import check_input_vars, normalize
 from .protocol.envelope import ApiResponse, TimeInfo, parse_response
 from .protocol.errors import (
     BitrixError,
@@ -115,6 +115,11 @@ class Session:
         if idempotent is None:
             idempotent = not method_info(method).creates
         wire: dict[str, Any] = normalize(params) if params else {}
+        try:
+            check_input_vars(wire, what=method)
+        except ValidationError as exc:
+            exc.method = method
+            raise
         self.stats.calls += 1
         try:
             return await self._call(method, wire, idempotent)
