@@ -369,6 +369,9 @@ def error_class_for(
     code: str, status: int | None = None, description: str = "", method: str | None = None
 ) -> type[BitrixError]:
     """The class for an answer: by code, then (empty code) by the method's documented text, then by status."""
+    # the Vibecode gateway answers DELETE /workflows/:id of an unknown workflow with ENTITY_NOT_FOUND
+    if method in _KILL_TERMINATE and code == "ENTITY_NOT_FOUND":
+        return WorkflowNotFoundError
     cls = _CODE_CLASSES.get(code)
     if cls is not None:
         return cls

@@ -169,3 +169,12 @@ def test_a_documented_code_wins_over_any_status_and_text(
 ) -> None:
     error = e.error_from_code(code, "Something was not found", status=status)
     assert type(error) is cls
+
+
+@pytest.mark.parametrize("method", ["bizproc.workflow.terminate", "bizproc.workflow.kill"])
+def test_the_gateways_not_found_on_a_workflow_stop_is_a_workflow_not_found(method: str) -> None:
+    # protocol-facts.md section 8: DELETE /v1/workflows/:id answers 404 ENTITY_NOT_FOUND for an unknown ID
+    error = e.error_from_code("ENTITY_NOT_FOUND", "Workflow not found", status=404, method=method)
+    assert type(error) is e.WorkflowNotFoundError
+    other = e.error_from_code("ENTITY_NOT_FOUND", "Template not found", status=404, method="x.y")
+    assert type(other) is e.NotFoundError
