@@ -39,13 +39,15 @@ def _origin(url: str) -> str:
 
 
 def moved_origin(url: str, status: int, location: str | None) -> str | None:
-    """The new origin if ``location`` is ``url``'s own path and query on another host (a renamed portal).
+    """The new origin if ``location`` is ``url``'s own REST path and query on another host (a renamed portal).
 
     The new host must use https (plain http only between loopback hosts, as for any base URL).
     """
     if status not in _MOVED or not location:
         return None
     old, new = urlsplit(url), urlsplit(urljoin(url, location))
+    if "/rest/" not in old.path:  # only a portal's REST calls move with it (never the token server)
+        return None
     if not new.hostname or (new.path, new.query) != (old.path, old.query) or new.netloc == old.netloc:
         return None
     if new.scheme != "https" and not (new.scheme == "http" and is_loopback(new.hostname)):

@@ -129,3 +129,28 @@ def test_a_redirect_reaching_the_parser_is_a_redirect_error_never_a_retried_serv
     with pytest.raises(UnexpectedRedirectError) as caught:
         parse_response(status, b"", method="bizproc.workflow.instances")
     assert not caught.value.retryable and caught.value.status == status
+
+
+@pytest.mark.parametrize(
+    ("url", "location", "moved"),
+    [
+        (
+            "https://old.bitrix24.ru/rest/1/c0de/user.get",
+            "https://new.bitrix24.ru/rest/1/c0de/user.get",
+            True,
+        ),
+        ("https://old.bitrix24.ru/rest/batch", "/rest/batch", False),  # same host: not a move
+        ("https://old.bitrix24.ru/rest/batch", "http://new.bitrix24.ru/rest/batch", False),  # https -> http
+        ("https://old.bitrix24.ru/rest/batch", "https://u:p@new.bitrix24.ru/rest/batch", False),
+        # the token server is not a portal: its query holds the client secret and the refresh token
+        (
+            "https://oauth.bitrix.info/oauth/token/?grant_type=refresh_token&refresh_token=r",
+            "https://oauth.example/oauth/token/?grant_type=refresh_token&refresh_token=r",
+            False,
+        ),
+    ],
+)
+def test_what_counts_as_a_renamed_portal(url: str, location: str, moved: int) -> None:
+    from bitrix_bizproc._transport import moved_origin
+
+    assert (moved_origin(url, 301, location) is not None) is bool(moved)
