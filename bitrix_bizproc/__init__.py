@@ -32,8 +32,10 @@ from .protocol.errors import (
     ServerError,
     TokenStoreError,
     TransportError,
+    UnexpectedRedirectError,
     UnsupportedOperationError,
     ValidationError,
+    WorkflowNotFoundError,
 )
 from .protocol.limits import BucketSpec
 from .protocol.retry import RetryPolicy
@@ -84,6 +86,8 @@ __all__ = [
     "TokenStoreError",
     "Transport",
     "TransportError",
+    "UnexpectedRedirectError",
     "UnsupportedOperationError",
     "ValidationError",
+    "WorkflowNotFoundError",
 ]

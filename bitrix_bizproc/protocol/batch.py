@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import attrs
 
-from .encoding import Verbatim, encode_query
+from .encoding import Verbatim, check_input_vars, encode_query
 from .envelope import ApiResponse, TimeInfo
 from .errors import BitrixError, NotExecutedError, ServerError, ValidationError, error_from_code
 
@@ -193,6 +193,7 @@ def encode_command(method: str, params: Mapping[str, Any] | None = None) -> str:
     """One batch command: ``method?query``, every value percent-encoded, references left as macros."""
     if not _METHOD.fullmatch(method):
         raise _invalid(f"method name {method!r} must be letters, digits, '.' or '_'")
+    check_input_vars(params or {}, what=method)  # the portal parse_str()s each command
     query = encode_query(params or {})
     return f"{method}?{query}" if query else method
 
