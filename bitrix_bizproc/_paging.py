@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 import logging
 import weakref
 from collections import deque
@@ -80,6 +81,15 @@ def _rows(result: Any, method: str) -> list[Any]:
     if result in (None, ""):
         return []
     raise ServerError(f"a list method answered with {type(result).__name__}, not a list", method=method)
+
+
+def _all_fresh(seen: pg.SeenIds, ids: list[Any]) -> Any:
+    """The page's last ID if every ID is new and strictly ascending after the last yielded, else ``None``."""
+    if not ids or not seen.ascending or (seen.last is not None and not ids[0] > seen.last):
+        return None
+    if all(a < b for a, b in itertools.pairwise(ids)):
+        return ids[-1]
+    return None
 
 
 def _check_limit(limit: object) -> None:
@@ -240,15 +250,22 @@ class Paginator(Generic[T]):
             if limit == 0:
                 return
             async for raw in walk:
-                ids = [pg.id_value(row, self._id_key, numeric=self._numeric) for row in raw.rows]
-                seen.check_page(ids)
-                items: list[T] = []
-                for row, row_id in zip(raw.rows, ids, strict=True):
-                    if seen.first_time(row_id):
-                        items.append(self._item(row))
-                        count += 1
-                        if count == limit:
-                            break
+                ids = self._ids(raw.rows)
+                fresh = _all_fresh(seen, ids)  # strictly ascending: check_page would find nothing
+                if fresh is not None:  # the common case, ascending and new: no per-row bookkeeping
+                    rows = raw.rows if limit is None else raw.rows[: limit - count]
+                    items: list[T] = rows if self._item is identity else [self._item(r) for r in rows]
+                    count += len(items)
+                    seen.last = fresh if len(rows) == len(ids) else ids[len(rows) - 1]
+                else:
+                    seen.check_page(ids)
+                    items = []
+                    for row, row_id in zip(raw.rows, ids, strict=True):
+                        if seen.first_time(row_id):
+                            items.append(self._item(row))
+                            count += 1
+                            if count == limit:
+                                break
                 if first_total is None:
                     first_total = raw.total
                 elif raw.total is not None and raw.total < first_total:
@@ -259,6 +276,17 @@ class Paginator(Generic[T]):
                 yield Page(items, raw.total, raw.next)
                 if count == limit:
                     return
+
+    def _ids(self, rows: list[Any]) -> list[Any]:
+        """Each row's ID (as ``int`` for numeric IDs); plain dicts carrying the key take the fast way."""
+        key = self._id_key
+        try:
+            ids = [row[key] for row in rows if type(row) is dict]
+            if len(ids) == len(rows) and None not in ids:
+                return [int(i) for i in ids] if self._numeric else ids
+        except (KeyError, TypeError, ValueError):
+            pass  # the careful way below raises the typed error
+        return [pg.id_value(row, key, numeric=self._numeric) for row in rows]
 
     def _warn_shrunk(self, before: int, now: int) -> None:
         log.info(
