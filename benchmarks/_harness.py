@@ -63,9 +63,15 @@ def _handle(portal: EmulatedPortal, bucket: _PeakBucket, command: str, arg: Any)
     if command == "counters":
         return {**portal.counters.snapshot(), "peak_level": bucket.peak, "first_arrival": bucket.first}
     if command == "add_instances":
-        if not portal.state.templates:
-            portal.state.add_template("bench", DEAL)
-        return [w.id for w in portal.state.add_instances(arg)]
+        n, name = arg if isinstance(arg, tuple) else (arg, "bench")
+        templates = {t.name: t.id for t in portal.state.templates}
+        template_id = templates.get(name) or portal.state.add_template(name, DEAL).id
+        return [w.id for w in portal.state.add_instances(n, template_id=template_id)]
+    if command == "template_id":
+        return next(t.id for t in portal.state.templates if t.name == arg)
+    if command == "latency":
+        portal.faults.set_latency(base=arg)
+        return None
     raise ValueError(f"unknown command {command!r}")
 
 
@@ -116,10 +122,19 @@ class PortalProcess:
         result: dict[str, Any] = self._ask("counters")
         return result
 
-    def add_instances(self, n: int) -> list[str]:
-        """Seed ``n`` running workflow instances (of a deal template); returns their IDs."""
-        ids: list[str] = self._ask("add_instances", n)
+    def add_instances(self, n: int, template: str = "bench") -> list[str]:
+        """Seed ``n`` running workflow instances (of the deal template named ``template``); their IDs."""
+        ids: list[str] = self._ask("add_instances", (n, template))
         return ids
+
+    def template_id(self, name: str) -> int:
+        """The ID of the seeded template named ``name``."""
+        template_id: int = self._ask("template_id", name)
+        return template_id
+
+    def latency(self, seconds: float) -> None:
+        """Delay every answer by ``seconds`` (0: none)."""
+        self._ask("latency", seconds)
 
     def stop(self) -> None:
         """Stop the child (politely, then for sure)."""

@@ -37,8 +37,10 @@ from .protocol.errors import (
     ServerError,
     TokenStoreError,
     TransportError,
+    UnexpectedRedirectError,
     UnsupportedOperationError,
     ValidationError,
+    WorkflowNotFoundError,
 )
 from .protocol.limits import BucketSpec
 from .protocol.retry import RetryPolicy
@@ -96,6 +98,8 @@ __all__ = [
     "TokenStoreError",
     "Transport",
     "TransportError",
+    "UnexpectedRedirectError",
     "UnsupportedOperationError",
     "ValidationError",
+    "WorkflowNotFoundError",
 ]

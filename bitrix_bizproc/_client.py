@@ -287,6 +287,22 @@ class BizprocClient:
         """Stop calling ``hook``."""
         self.session.hooks.remove(hook)
 
+    @property
+    def base_url(self) -> str | None:
+        """Where REST calls go now: the webhook URL or ``client_endpoint``, on the portal's current host.
+
+        ``None`` for OAuth before the tokens are loaded. Holds the webhook code: keep it out of logs.
+        """
+        auth = self.session.auth
+        credentials = getattr(auth, "credentials", None)
+        if credentials is not None:
+            base: str | None = credentials.base_url
+        else:
+            tokens = getattr(auth, "_tokens", None) or getattr(auth, "_initial", None)
+            base = tokens.client_endpoint if tokens is not None else None
+        current = getattr(self.session.transport, "current_url", None)
+        return current(base) if base is not None and callable(current) else base
+
     @classmethod
     def from_webhook(
         cls,

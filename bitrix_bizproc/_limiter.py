@@ -97,6 +97,19 @@ class Limiter:
         """Callers queued for the bucket right now."""
         return len(self._waiters)
 
+    def pace(self) -> tuple[float | None, int | None]:
+        """What the bucket allows: its drain rate (``None``: no limits) and the slots free at once now.
+
+        A shared bucket's free slots live elsewhere: ``None`` (unknown).
+        """
+        if self.shared is not None:
+            return self.shared.spec.rate, None
+        bucket = self.bucket
+        if bucket is None:
+            return None, None
+        free = bucket.spec.capacity - bucket.level(self._clock()) - len(self._waiters)
+        return bucket.rate, max(0, int(free))
+
     def try_acquire(self, method: str) -> bool:
         """Take a place for ``method`` at once if no wait is needed; False means ``await acquire()``."""
         now = self._clock()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 import logging
 import weakref
 from collections import deque
@@ -32,8 +33,11 @@ from .protocol import paging as pg
 from .protocol.batch import Ref, encode_command
 from .protocol.envelope import ApiResponse
 from .protocol.errors import ClientValidationError, ServerError
+from .protocol.window import LatencyEstimate, inflight_window
 
-__all__ = ["Page", "Paginator", "SupportsSession"]
+__all__ = ["DEFAULT_BUFFERED_PAGES", "Page", "Paginator", "SupportsSession"]
+
+DEFAULT_BUFFERED_PAGES = 1_000  # the memory budget: 50,000 rows ahead (about 25 MB of instance rows)
 
 if TYPE_CHECKING:  # rows are plain dicts unless an ``item`` parser says otherwise (PEP 696 default)
     from typing_extensions import TypeVar as _TypeVarWithDefault
@@ -80,6 +84,15 @@ def _rows(result: Any, method: str) -> list[Any]:
     raise ServerError(f"a list method answered with {type(result).__name__}, not a list", method=method)
 
 
+def _all_fresh(seen: pg.SeenIds, ids: list[Any]) -> Any:
+    """The page's last ID if every ID is new and strictly ascending after the last yielded, else ``None``."""
+    if not ids or not seen.ascending or (seen.last is not None and not ids[0] > seen.last):
+        return None
+    if all(a < b for a, b in itertools.pairwise(ids)):
+        return ids[-1]
+    return None
+
+
 def _check_limit(limit: object) -> None:
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise ClientValidationError(f"limit must be a non-negative int, got {limit!r}")
@@ -102,7 +115,11 @@ class Paginator(Generic[T]):
     rows change: no row is yielded twice (by ``id_key``); keyset never skips a row that matched throughout;
     offset walks can skip rows when earlier rows are removed (use :meth:`drain` or :meth:`snapshot_ids`).
     Without an ``order`` of the caller's, offset walks order by ``ID ASC`` and dedupe in constant memory;
-    with one, the IDs seen are kept in a set. At most ``max_buffered_pages`` pages are fetched ahead.
+    with one, the IDs seen are kept in a set.
+
+    Parallel walks keep as many batches in flight as the limiter's rate times the measured latency (and
+    its free slots) call for, so the bucket stays busy at any latency; ``max_buffered_pages`` is the
+    memory budget: at most that many pages (of 50 rows) are fetched ahead of the consumer.
     """
 
     def __init__(
@@ -117,7 +134,7 @@ class Paginator(Generic[T]):
         strategy: str | pg.Strategy = "auto",
         limit: int | None = None,
         progress: Callable[[int, int | None], None] | None = None,
-        max_buffered_pages: int = 200,
+        max_buffered_pages: int = DEFAULT_BUFFERED_PAGES,
     ) -> None:
         _check_limit(limit)
         if (
@@ -234,15 +251,22 @@ class Paginator(Generic[T]):
             if limit == 0:
                 return
             async for raw in walk:
-                ids = [pg.id_value(row, self._id_key, numeric=self._numeric) for row in raw.rows]
-                seen.check_page(ids)
-                items: list[T] = []
-                for row, row_id in zip(raw.rows, ids, strict=True):
-                    if seen.first_time(row_id):
-                        items.append(self._item(row))
-                        count += 1
-                        if count == limit:
-                            break
+                ids = self._ids(raw.rows)
+                fresh = _all_fresh(seen, ids)  # strictly ascending: check_page would find nothing
+                if fresh is not None:  # the common case, ascending and new: no per-row bookkeeping
+                    rows = raw.rows if limit is None else raw.rows[: limit - count]
+                    items: list[T] = rows if self._item is identity else [self._item(r) for r in rows]
+                    count += len(items)
+                    seen.last = fresh if len(rows) == len(ids) else ids[len(rows) - 1]
+                else:
+                    seen.check_page(ids)
+                    items = []
+                    for row, row_id in zip(raw.rows, ids, strict=True):
+                        if seen.first_time(row_id):
+                            items.append(self._item(row))
+                            count += 1
+                            if count == limit:
+                                break
                 if first_total is None:
                     first_total = raw.total
                 elif raw.total is not None and raw.total < first_total:
@@ -253,6 +277,17 @@ class Paginator(Generic[T]):
                 yield Page(items, raw.total, raw.next)
                 if count == limit:
                     return
+
+    def _ids(self, rows: list[Any]) -> list[Any]:
+        """Each row's ID (as ``int`` for numeric IDs); plain dicts carrying the key take the fast way."""
+        key = self._id_key
+        try:
+            ids = [row[key] for row in rows if type(row) is dict]
+            if len(ids) == len(rows) and None not in ids:
+                return [int(i) for i in ids] if self._numeric else ids
+        except (KeyError, TypeError, ValueError):
+            pass  # the careful way below raises the typed error
+        return [pg.id_value(row, key, numeric=self._numeric) for row in rows]
 
     def _warn_shrunk(self, before: int, now: int) -> None:
         log.info(
@@ -276,10 +311,16 @@ class Paginator(Generic[T]):
         response = await self._session.call(self.method, params)
         return _Raw(_rows(response.result, self.method), response.total, response.next)
 
-    async def _batch(self, commands: Mapping[str, Mapping[str, Any]]) -> list[_Raw | Exception]:
+    async def _batch(
+        self, commands: Mapping[str, Mapping[str, Any]], latency: LatencyEstimate | None = None
+    ) -> list[_Raw | Exception]:
         """Send up to 50 page requests of this method as one ``batch``; each page or its own error."""
         wire = {key: encode_command(self.method, params) for key, params in commands.items()}
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         sent = await send_commands(self._session, wire, dict.fromkeys(wire, self.method))
+        if latency is not None:
+            latency.observe(loop.time() - started)
         out: list[_Raw | Exception] = []
         for outcome in sent.outcomes.values():
             if outcome.error is not None:
@@ -305,8 +346,11 @@ class Paginator(Generic[T]):
             start = page.next
 
     async def _parallel(self, limit: int | None) -> AsyncGenerator[_Raw, None]:
-        """The first page gives ``total``; the other offsets go out 50 pages a batch, a few batches ahead."""
+        """The first page gives ``total``; the other offsets go out 50 pages a batch, a window ahead."""
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
         first = await self._get(self._offset(0))
+        first_seconds = loop.time() - sent
         yield first
         if first.next is None or not first.rows:
             return
@@ -317,15 +361,17 @@ class Paginator(Generic[T]):
                 yield page
             return
         per_batch = min(pg.MAX_BATCH_COMMANDS, self._max_buffered)
-        ahead = max(1, self._max_buffered // per_batch)
         plan = pg.OffsetPlan(limit, per_batch)
         plan.extend(first.next, first.total, len(first.rows))
         pending: deque[asyncio.Task[list[_Raw | Exception]]] = deque()
+        latency = LatencyEstimate()
+        latency.observe(first_seconds)
         try:
             while True:
-                while len(pending) < ahead and (starts := plan.take()) is not None:
+                window = self._window(latency, per_batch)
+                while len(pending) < window and (starts := plan.take()) is not None:
                     commands = {f"s{start}": self._offset(start) for start in starts}
-                    pending.append(asyncio.ensure_future(self._batch(commands)))
+                    pending.append(asyncio.ensure_future(self._batch(commands, latency)))
                 if not pending:
                     return
                 results = await pending[0]
@@ -342,6 +388,18 @@ class Paginator(Generic[T]):
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+
+    def _window(self, latency: LatencyEstimate, pages_per_batch: int) -> int:
+        """Batches to keep in flight now: Little's law on the limiter's pace, within the memory budget."""
+        pace = getattr(getattr(self._session, "limiter", None), "pace", None)
+        rate, free = pace() if callable(pace) else (None, None)
+        return inflight_window(
+            latency=latency.seconds,
+            rate=rate,
+            free_slots=free,
+            rows_per_request=pages_per_batch * pg.PAGE_SIZE,
+            budget_rows=self._max_buffered * pg.PAGE_SIZE,
+        )
 
     async def _keyset(self, limit: int | None) -> AsyncGenerator[_Raw, None]:
         """``>ID`` after the last ID, ``start=-1``; after the first page, chains of pages in one batch."""

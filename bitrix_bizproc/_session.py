@@ -20,7 +20,7 @@ from ._observe import AnswerEvent, Hooks, RequestEvent, RetryEvent, ThrottleEven
 from ._stats import Stats
 from ._transport import HttpResponse, Transport
 from .protocol.auth import redact
-from .protocol.encoding import normalize
+from .protocol.encoding import check_input_vars, normalize
 from .protocol.envelope import ApiResponse, TimeInfo, parse_response
 from .protocol.errors import (
     BitrixError,
@@ -28,6 +28,7 @@ from .protocol.errors import (
     ExpiredTokenError,
     OperationTimeLimitError,
     QueryLimitError,
+    ValidationError,
 )
 from .protocol.methods import method_info
 from .protocol.retry import RetryPolicy, RetryReason, is_ambiguous
@@ -125,10 +126,16 @@ class Session:
         if idempotent is None:
             idempotent = not method_info(method).creates
         wire: dict[str, Any] = normalize(params) if params else {}
+        try:
+            check_input_vars(wire, what=method)
+        except ValidationError as exc:
+            exc.method = method
+            raise
         self.stats.calls += 1
         try:
             return await self._call(method, wire, idempotent)
         except BitrixError as exc:
+            exc.scrub(self.auth.secrets())  # the portal may echo a code or token into the error
             self.stats.count_error(exc)
             raise
 

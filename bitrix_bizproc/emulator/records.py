@@ -64,7 +64,9 @@ class PortalSettings:
 
     page_size: int = 50
     utc_offset_minutes: int = 180  # datetimes go out in the portal's zone, e.g. ``+03:00``
-    extended_filter_operators: bool = True  # newer portals also accept ``=`` and ``!=`` prefixes
+    # The server code (restservice.php) reads only the prefixes "", !, <, <=, >, >= and drops other keys;
+    # newer docs also list = and !=: True emulates such a portal.
+    extended_filter_operators: bool = False
     instances_support_start_minus_one: bool = False  # the live server always counts instances
     workflow_not_found_code: str = ""  # kill/terminate of an unknown ID: an empty code ...
     workflow_not_found_description: str = "WorkflowNotFound"  # ... and this description

@@ -21,7 +21,7 @@ OffboardAction = Literal["terminate", "kill", "delegate"]
 
 def _no_longer_theirs(error: BitrixError) -> bool:
     """The task is gone or no longer the user's (delegated by an earlier attempt whose answer was lost)."""
-    if isinstance(error, NotFoundError):
+    if isinstance(error, NotFoundError) and error.code == "ERROR_TASK_NOT_FOUND":
         return True
     return error.code == "ERROR_DELEGATION_NOT_ALLOWED" and "not responsible" in error.description.lower()
 

@@ -9,9 +9,9 @@ from typing import Any, Literal
 
 from .._client import BizprocClient
 from ..models.documents import DocumentType
-from ..models.filters import FilterLike
+from ..models.filters import WORKFLOW_SPEC, FilterLike
 from ..models.workflow import WorkflowInstance
-from ..protocol.errors import ClientValidationError, ValidationError
+from ..protocol.errors import BitrixError, ClientValidationError, ValidationError, WorkflowNotFoundError
 from ._listing import check_instance_filter, count_instances, snapshot_instance_ids
 from ._runner import Action, Confirm, JobOptions, JournalArg, opened_journal, run_job
 from .progress import ProgressCallback
@@ -22,16 +22,25 @@ __all__ = ["instance_filter", "terminate_workflows", "workflow_action"]
 Mode = Literal["terminate", "kill"]
 
 
+def workflow_gone(error: BitrixError) -> bool:
+    """Only the portal's own "WorkflowNotFound" means gone; auth, access or a missing method never do."""
+    return isinstance(error, WorkflowNotFoundError)
+
+
 def workflow_action(mode: Mode, status: str | None = None) -> Action:
     """The batch command for one workflow ID: ``bizproc.workflow.terminate`` (with ``status``) or ``kill``."""
     if mode == "terminate":
-        return Action("terminate", lambda batch, wf_id: batch.workflows.terminate(wf_id, status=status))
+        return Action(
+            "terminate",
+            lambda batch, wf_id: batch.workflows.terminate(wf_id, status=status),
+            is_gone=workflow_gone,
+        )
     if mode == "kill":
         if status is not None:
             raise ValidationError(
                 "status applies to terminate only; kill deletes the workflow and its record"
             )
-        return Action("kill", lambda batch, wf_id: batch.workflows.kill(wf_id))
+        return Action("kill", lambda batch, wf_id: batch.workflows.kill(wf_id), is_gone=workflow_gone)
     raise ClientValidationError(f"mode must be 'terminate' or 'kill', not {mode!r}")
 
 
@@ -79,6 +88,38 @@ def _document_type_check(document_type: DocumentType | None) -> Callable[[Workfl
     return lambda instance: str(instance.document_id or "").startswith(prefix)
 
 
+def _exact_document_ids(checked: dict[str, Any]) -> Callable[[WorkflowInstance], bool] | None:
+    """Text conditions the portal reads as LIKE: DOCUMENT_ID values are re-checked per row; others refused.
+
+    ``DEAL_1`` is a pattern there (``_`` is any one character), so the listed rows are kept only if their
+    DOCUMENT_ID is exactly one of the values given. A value with ``%``, or a pattern on another field,
+    names no item the job could check: it is refused before anything is sent.
+    """
+    keys = WORKFLOW_SPEC.patterns(checked)
+    for key in keys:
+        value = checked[key]
+        values = value if isinstance(value, list) else [value]
+        if key != "DOCUMENT_ID" or any("%" in str(v) for v in values):
+            raise ClientValidationError(
+                f"{key}={value!r} is a pattern on the portal (it compares text with LIKE, where % and _ "
+                "are wildcards) and may match more than it names; a destructive job acts only on what "
+                "its filter names exactly",
+            )
+    if "DOCUMENT_ID" not in keys:
+        return None
+    value = checked["DOCUMENT_ID"]
+    wanted = {str(v) for v in (value if isinstance(value, list) else [value])}
+    return lambda instance: instance.document_id in wanted
+
+
+def _both(
+    first: Callable[[WorkflowInstance], bool] | None, second: Callable[[WorkflowInstance], bool] | None
+) -> Callable[[WorkflowInstance], bool] | None:
+    if first is None or second is None:
+        return first or second
+    return lambda instance: first(instance) and second(instance)
+
+
 async def terminate_workflows(
     client: BizprocClient,
     *,
@@ -103,6 +144,7 @@ async def terminate_workflows(
     ``journal`` a rerun skips what is done, retries what failed transiently or was in flight when the
     process died, and counts an item the portal no longer knows as ``already_gone`` (or ``done`` when an
     earlier send of ours may have done it: its answer was lost, or it was in flight at a crash).
+    A filter the portal would read as a pattern is refused (or re-checked per row, for ``DOCUMENT_ID``).
     Raises :class:`JobAbortedError` if credentials are refused or the portal stays down.
     """
     action = workflow_action(mode, status)
@@ -110,7 +152,7 @@ async def terminate_workflows(
     if document_type is not None:
         checked.setdefault("MODULE_ID", document_type.module)
         checked.setdefault("ENTITY", document_type.entity)
-    keep = _document_type_check(document_type)
+    keep = _both(_document_type_check(document_type), _exact_document_ids(checked))
     started = clock()
     report = JobReport(job="terminate_workflows", action=action.name, dry_run=dry_run)
     options = JobOptions(dry_run, journal, progress, confirm, retry_failed, concurrency, clock)

@@ -10,6 +10,16 @@ rows than asked for (fatal for a bulk terminate). Every filter is therefore chec
     {"<STARTED": cutoff}                                  # plain dicts are accepted (and checked) too
 
 Field names are case-insensitive: ``F.started`` is ``STARTED`` (and keeps linters' "Yoda" check quiet).
+
+What the portal really reads (its bizproc REST service, ``restservice.php``, and ``user.get``):
+
+* bizproc lists keep a key only if its prefix is one of ``'' ! < <= > >=`` and the field is in the method's
+  list; anything else is dropped silently. ``=X`` and ``!=X`` are therefore sent as ``X`` and ``!X``.
+* ``''`` and ``!`` on a text field are ``LIKE`` / ``NOT LIKE`` there, so ``%``, ``_`` and ``\\`` in the
+  value are wildcards: an exact ``=X`` with such a value cannot be expressed and is refused;
+  :meth:`ListSpec.patterns` names the plain conditions a destructive job must not trust.
+* ``user.get`` reads a prefix of one or two non-word characters (``!=%`` and ``!%=`` are dropped) and clears
+  the prefix of ``NAME_SEARCH``; ``FIND`` is read by ``user.search`` only.
 """
 
 from __future__ import annotations
@@ -43,7 +53,16 @@ _ALL_OPERATORS = (
 )
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BIZPROC_OPERATORS = frozenset({"", "=", "!", "!=", "<", "<=", ">", ">="})
-_USER_OPERATORS = _BIZPROC_OPERATORS | {"@", "!@", "%", "=%", "%=", "!%", "!=%", "!%="}
+_USER_OPERATORS = _BIZPROC_OPERATORS | {"@", "!@", "%", "=%", "%=", "!%"}
+# bizproc's getFilter() keeps only '' ! < <= > >=: the equality spellings it lacks go out as ones it reads
+_BIZPROC_TRANSLATIONS = {"=": "", "!=": "!"}
+_LIKE_WILDCARDS = ("%", "_", "\\")
+
+
+def _wildcards(value: Any, chars: tuple[str, ...] = _LIKE_WILDCARDS) -> list[str]:
+    """The text values in ``value`` (one or a list) that a LIKE comparison would read as a pattern."""
+    items = value if isinstance(value, list | tuple | set | frozenset) else [value]
+    return [v for v in items if isinstance(v, str) and any(w in v for w in chars)]
 
 
 @attrs.frozen
@@ -160,6 +179,9 @@ class ListSpec:
     select_masks: frozenset[str] = frozenset()
     kinds: Mapping[str, Kind] = attrs.field(factory=dict, hash=False)  # field -> value kind; absent: any
     list_operators: frozenset[str] = EQUALITY_OPERATORS  # operators whose value may be a list (IN)
+    translations: Mapping[str, str] = attrs.field(factory=dict, hash=False)  # accepted op -> op sent
+    unfilterable: frozenset[str] = frozenset()  # known (select/order) fields the method does not filter on
+    plain_only: frozenset[str] = frozenset()  # fields whose operator the portal discards
 
     def _known(self, name: str) -> bool:
         return name in self.fields or any(name.startswith(p) for p in self.open_prefixes)
@@ -177,11 +199,38 @@ class ListSpec:
                 f"(allowed: {', '.join(repr(o) for o in sorted(self.operators))}); the portal would ignore it"
             )
         field = field.upper()
-        if not self._known(field):
+        if not self._known(field) or field in self.unfilterable:
             raise ClientValidationError(
                 f"{self.method}: unknown filter field {field!r}; the portal would ignore it"
             )
+        if op and field in self.plain_only:
+            raise ClientValidationError(
+                f"{self.method}: {field} takes no operator (the portal discards {op!r} and searches anyway)"
+            )
         return op, field
+
+    def _translate(self, op: str, field: str, value: Any) -> str:
+        """The operator to send for ``op``; an exact text match the portal would read as LIKE is refused."""
+        sent = self.translations.get(op, op)
+        if sent != op and self.kinds.get(field) == "str" and (found := _wildcards(value)):
+            raise ClientValidationError(
+                f"{self.method}: {op}{field} {found[0]!r} cannot be matched exactly: the portal compares "
+                f"text with LIKE, where % _ and \\ are wildcards (the plain key {field!r} accepts a pattern)"
+            )
+        return sent
+
+    def patterns(self, wire: Mapping[str, Any]) -> list[str]:
+        """The keys of a checked filter that the portal reads as LIKE patterns matching MORE than the value.
+
+        Plain text equality whose value holds ``%`` or ``_``; a destructive job must not trust these.
+        """
+        return [
+            key
+            for key, value in wire.items()
+            if not key.startswith(("<", ">", "!", "%", "@", "="))
+            and self.kinds.get(key) == "str"
+            and _wildcards(value, ("%", "_"))
+        ]
 
     def check_filter(self, value: FilterLike | None) -> dict[str, Any] | None:
         """The checked ``FILTER`` map (keys upper-cased), or ``None``; raises :class:`ValidationError`.
@@ -205,7 +254,7 @@ class ListSpec:
                 raise ClientValidationError(f"{self.method}: filter keys are strings, not {key!r}")
             op, field = self._split(key)
             check_value(self.method, field, op, item, self.kinds.get(field, "any"), self.list_operators)
-            wire_key = f"{op}{field}"
+            wire_key = f"{self._translate(op, field, item)}{field}"
             if wire_key in out:
                 raise ClientValidationError(f"{self.method}: filter key {wire_key!r} given twice")
             out[wire_key] = item
@@ -261,19 +310,22 @@ WORKFLOW_SPEC = ListSpec(
         "ID": "str", "MODIFIED": _DATES, "OWNED_UNTIL": _DATES, "MODULE_ID": "str", "ENTITY": "str",
         "DOCUMENT_ID": "str", "STARTED": _DATES, "STARTED_BY": "int", "TEMPLATE_ID": "int",
     },
+    translations=_BIZPROC_TRANSLATIONS,
 )  # fmt: skip
 TEMPLATE_SPEC = ListSpec(
     "bizproc.workflow.template.list",
     frozenset(
         {
-            "ID", "MODULE_ID", "ENTITY", "DOCUMENT_TYPE", "AUTO_EXECUTE", "NAME", "TEMPLATE", "PARAMETERS",
-            "VARIABLES", "CONSTANTS", "MODIFIED", "IS_MODIFIED", "USER_ID", "SYSTEM_CODE",
+            "ID", "MODULE_ID", "ENTITY", "DOCUMENT_TYPE", "AUTO_EXECUTE", "NAME", "DESCRIPTION", "TEMPLATE",
+            "PARAMETERS", "VARIABLES", "CONSTANTS", "MODIFIED", "IS_MODIFIED", "USER_ID", "SYSTEM_CODE",
         }
     ),
     kinds={
         "ID": "int", "MODULE_ID": "str", "ENTITY": "str", "AUTO_EXECUTE": "int", "NAME": "str",
-        "MODIFIED": _DATES, "IS_MODIFIED": "bool", "USER_ID": "int", "SYSTEM_CODE": "str",
+        "DESCRIPTION": "str", "MODIFIED": _DATES, "IS_MODIFIED": "bool", "USER_ID": "int",
+        "SYSTEM_CODE": "str",
     },
+    translations=_BIZPROC_TRANSLATIONS,
 )  # fmt: skip
 TASK_SPEC = ListSpec(
     "bizproc.task.list",
@@ -292,6 +344,8 @@ TASK_SPEC = ListSpec(
         "STATUS": "int", "USER_ID": "int", "USER_STATUS": "int", "MODULE_ID": "str", "ENTITY": "str",
         "DOCUMENT_ID": "str", "ACTIVITY": "str", "ACTIVITY_NAME": "str", "DOCUMENT_URL": "str",
     },
+    translations=_BIZPROC_TRANSLATIONS,
+    unfilterable=frozenset({"DOCUMENT_URL"}),  # returned, but not in getTaskList's filter fields
 )  # fmt: skip
 USER_SPEC = ListSpec(
     "user.get",
@@ -314,4 +368,5 @@ USER_SPEC = ListSpec(
         "EXTERNAL_AUTH_ID": "str",
     },
     list_operators=frozenset({"@", "!@"}),
+    plain_only=frozenset({"NAME_SEARCH"}),
 )  # fmt: skip

@@ -5,19 +5,23 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import attrs
 
 from .errors import (
+    AccessDeniedError,
+    AuthError,
     ConfigurationError,
     ConfigurationTypeError,
     InvalidGrantError,
+    RateLimitError,
     ServerError,
     error_from_code,
 )
+from .redaction import redact
 
 __all__ = [
     "DEFAULT_TOKEN_URL",
@@ -33,14 +37,8 @@ __all__ = [
 ]
 
 DEFAULT_TOKEN_URL = "https://oauth.bitrix.info/oauth/token/"
-MASK = "***"
 
 _WEBHOOK_PATH = re.compile(r"^(?P<prefix>.*?/rest)/(?P<user>\d+)/(?P<code>[^/]+)/?$")
-_WEBHOOK_IN_TEXT = re.compile(r"(/rest/[^/\s?#]+/)(?!<)[^/\s?#\"']+")  # (?!<): keep "<code>" placeholders
-_SECRET_PARAMS = re.compile(
-    r"((?:^|[?&;\s\"'])(?:auth|access_token|refresh_token|client_secret|code|password)=)[^&\s\"'#]+",
-    re.IGNORECASE,
-)
 
 
 def _config_error(message: str) -> ConfigurationError:
@@ -68,14 +66,14 @@ def check_base_url(url: str, *, what: str, allow_http: bool = False) -> str:
         raise ConfigurationTypeError(f"{what} must be a string, not {type(url).__name__}")
     parts = urlsplit(url.strip())
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise _config_error(f"{what} must be an absolute https:// URL, got {redact_url(url)!r}")
+        raise _config_error(f"{what} must be an absolute https:// URL, got {_origin_only(url)!r}")
     if parts.scheme == "http" and not allow_http and not is_loopback(parts.hostname):
         raise _config_error(
             f"{what} must use https; for a self-hosted portal over plain http pass allow_http=True "
             "(bizproc --allow-http)"
         )
     if parts.query or parts.fragment:
-        raise _config_error(f"{what} must not carry a query or fragment: {redact_url(url)!r}")
+        raise _config_error(f"{what} must not carry a query or fragment ({_origin_only(url)!r})")
     if parts.username is not None or parts.password is not None:
         raise _config_error(f"{what} must not carry a user name or password (user:password@host)")
     base = url.strip()
@@ -87,13 +85,13 @@ def redact_url(url: str) -> str:
     return redact(url)
 
 
-def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """``text`` with webhook codes, token parameters and each of ``secrets`` replaced by ``***``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, MASK)
-    text = _WEBHOOK_IN_TEXT.sub(lambda m: m.group(1) + MASK, text)
-    return _SECRET_PARAMS.sub(lambda m: m.group(1) + MASK, text)
+def _origin_only(url: str) -> str:
+    """``https://host/…``: all a message shows of a refused URL (its path may hold a code)."""
+    parts = urlsplit(url.strip())
+    host = parts.netloc.rpartition("@")[2]  # never a user:password@ part
+    if parts.scheme and host:
+        return f"{parts.scheme}://{host}/…"
+    return "a text that is not a URL"
 
 
 @attrs.frozen(repr=False)
@@ -112,7 +110,7 @@ class WebhookCredentials:
         if match is None:
             raise _config_error(
                 "not a webhook URL: expected https://<portal>/rest/<user_id>/<code>/, "
-                f"got {redact_url(url)!r}"
+                f"got {_origin_only(url)!r} (path not shown: it may hold the code)"
             )
         return cls(base_url=base, user_id=int(match["user"]), code=match["code"])
 
@@ -222,7 +220,11 @@ def parse_token_response(
         description = str(data.get("error_description") or "")
         if status >= 500:
             raise ServerError(description or code, code=code, status=status)
-        raise error_from_code(code or "invalid_grant", description, status=status)
+        error = error_from_code(code or "invalid_grant", description, status=status)
+        if not isinstance(error, AuthError | AccessDeniedError | RateLimitError):
+            # the token server refused (wrong_client arrives with HTTP 200): whatever the code, no tokens
+            error = InvalidGrantError(description, code=code, status=status)
+        raise error
     access, refresh = data.get("access_token"), data.get("refresh_token")
     if not access or not refresh:
         raise InvalidGrantError("the token server answered without a token pair", status=status)

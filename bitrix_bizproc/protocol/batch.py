@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import attrs
 
-from .encoding import Verbatim, encode_query
+from .encoding import Verbatim, check_input_vars, encode_query
 from .envelope import ApiResponse, TimeInfo
 from .errors import (
     BitrixError,
@@ -205,6 +205,7 @@ def encode_command(method: str, params: Mapping[str, Any] | None = None) -> str:
         raise ClientValidationError(
             f"method name {method!r} must be letters, digits, '.' or '_'", method="batch"
         )
+    check_input_vars(params or {}, what=method)  # the portal parse_str()s each command
     query = encode_query(params or {})
     return f"{method}?{query}" if query else method
 

@@ -15,9 +15,19 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, unquote_plus
 
-from .errors import ClientValidationError
+from .errors import ClientValidationError, ValidationError
 
-__all__ = ["Verbatim", "WireValue", "encode_query", "normalize", "parse_query", "php_arrays_to_lists"]
+__all__ = [
+    "MAX_INPUT_VARS",
+    "Verbatim",
+    "WireValue",
+    "check_input_vars",
+    "count_input_vars",
+    "encode_query",
+    "normalize",
+    "parse_query",
+    "php_arrays_to_lists",
+]
 
 WireValue = Any  # str | int | float | bool | None | list[WireValue] | dict[str, WireValue]
 
@@ -107,13 +117,50 @@ def encode_query(params: Mapping[str, Any]) -> str:
 
     ``None`` and empty lists/maps become an empty value (``key=``): the closest a query string gets to them.
     """
+    return "&".join(pair for pairs in _pairs(params).values() for pair in pairs)
+
+
+def _pairs(params: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The ``name=value`` pairs of each top-level parameter, in order."""
     wire = normalize(params)
-    pairs: list[str] = []
+    out: dict[str, list[str]] = {}
     for key, value in wire.items():
         if "[" in key or "]" in key:
             raise ClientValidationError(f"parameter name {key!r} may not contain brackets")
-        _flatten(_q(key), value, pairs)
-    return "&".join(pairs)
+        _flatten(_q(key), value, out.setdefault(key, []))
+    return out
+
+
+MAX_INPUT_VARS = 1000  # PHP's default max_input_vars: parse_str stops reading after this many pairs
+
+
+def _leaves(value: WireValue) -> int:
+    """The ``name=value`` pairs :func:`encode_query` writes for ``value`` (an empty list or map is one)."""
+    if isinstance(value, dict):
+        return sum(_leaves(v) for v in value.values()) or 1
+    if isinstance(value, list):
+        return sum(_leaves(v) for v in value) or 1
+    return 1
+
+
+def count_input_vars(params: Mapping[str, Any]) -> int:
+    """How many variables PHP counts when it parses ``params``: one per ``name=value`` pair (leaf)."""
+    return sum(_leaves(v) for v in normalize(params).values())
+
+
+def check_input_vars(params: Mapping[str, Any], *, what: str) -> None:
+    """Refuse ``params`` that PHP would cut at ``max_input_vars`` (the rest silently dropped)."""
+    counts = {key: _leaves(value) for key, value in normalize(params).items()}
+    total = sum(counts.values())
+    if total <= MAX_INPUT_VARS:
+        return
+    name = max(counts, key=lambda key: counts[key])
+    raise ValidationError(
+        f"{what}: {total} parameter values, more than the {MAX_INPUT_VARS} the portal's PHP reads "
+        f"(max_input_vars); it would silently drop the rest. {name} alone has {counts[name]}: split it "
+        "over several calls",
+        code="MAX_INPUT_VARS",
+    )
 
 
 def _flatten(prefix: str, value: WireValue, out: list[str]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from .errors import BitrixError, ServerError, error_from_code
+from .errors import BitrixError, ServerError, UnexpectedRedirectError, error_from_code
 
 __all__ = ["ApiResponse", "TimeInfo", "decode_json", "error_from_body", "parse_response"]
 
@@ -130,6 +130,13 @@ def parse_response(
     status: int, body: bytes, *, method: str | None = None, retry_after: float | None = None
 ) -> ApiResponse:
     """Turn an HTTP status and body into an :class:`ApiResponse`, or raise the typed error."""
+    if 300 <= status < 400:  # a transport that does not follow redirects: never guess what came next
+        raise UnexpectedRedirectError(
+            f"the portal answered with a redirect (HTTP {status}); the call was not sent there",
+            code="UNEXPECTED_REDIRECT",
+            status=status,
+            method=method,
+        )
     data = decode_json(body, status=status, method=method)
     if isinstance(data, Mapping) and "error" in data and "result" not in data:
         raise error_from_body(data, status=status, method=method, retry_after=retry_after)

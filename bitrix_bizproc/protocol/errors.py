@@ -16,19 +16,32 @@
     │   ├── QueryLimitError          QUERY_LIMIT_EXCEEDED, RATE_LIMITED (retried)
     │   ├── OperationTimeLimitError  OPERATION_TIME_LIMIT (waits for operating_reset_at)
     │   └── OverloadError            OVERLOAD_LIMIT (a manual block: never retried)
-    ├── NotFoundError                ERROR_METHOD_NOT_FOUND, ERROR_*_NOT_FOUND, "WorkflowNotFound"
+    ├── NotFoundError                ERROR_METHOD_NOT_FOUND, ERROR_*_NOT_FOUND
+    │   └── WorkflowNotFoundError    kill/terminate of a workflow that is not running: "WorkflowNotFound"
     ├── ValidationError              the portal or the client refused the parameters
     │   └── UnsupportedOperationError   the transport cannot express the operation
     ├── ServerError                  5xx, INTERNAL_SERVER_ERROR, a non-JSON body
+    ├── UnexpectedRedirectError      a 3xx answer that is not the portal's REST path on a new host
     ├── NotExecutedError             a batch command the portal skipped (halt=True)
     ├── JournalError                 a job journal cannot be read or written (disk full, read-only, foreign)
     └── ConfigurationError           a client option or credential refused (also a ValueError)
         └── ConfigurationTypeError   ... of the wrong type (also a TypeError)
+
+How an answer becomes a class (:func:`error_class_for`), never by guessing from free text:
+
+1. a known code (``_CODE_CLASSES``);
+2. an EMPTY code: the exact descriptions the portal's own code throws without one, for the method that
+   throws them (``_EMPTY_CODE_ANSWERS``: e.g. ``WorkflowNotFound`` from ``bizproc.workflow.terminate``);
+3. the HTTP status (401 auth, 403 access, 404 not found, 429 limit, other 4xx validation, 5xx server);
+4. otherwise :class:`BitrixError` itself, keeping the code.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
+
+from .redaction import redact
 
 __all__ = [
     "AccessDeniedError",
@@ -52,8 +65,11 @@ __all__ = [
     "ServerError",
     "TokenStoreError",
     "TransportError",
+    "UnexpectedRedirectError",
     "UnsupportedOperationError",
     "ValidationError",
+    "WorkflowNotFoundError",
+    "error_class_for",
     "error_from_code",
 ]
 
@@ -74,12 +90,21 @@ class BitrixError(Exception):
         details: dict[str, Any] | None = None,
     ) -> None:
         self.code = code
-        self.description = description
+        self.description = redact(description)  # webhook paths, token parameters: whoever built it
         self.status = status
         self.method = method
         self.retry_after = retry_after
         self.details = details or {}
         super().__init__(self._message())
+
+    def scrub(self, secrets: Iterable[str | None]) -> None:
+        """Mask each of ``secrets`` (a webhook code, tokens) wherever the portal echoed it into this error."""
+        known = [s for s in secrets if s]
+        if not known:
+            return
+        self.description = redact(self.description, known)
+        self.details = {k: redact(v, known) if isinstance(v, str) else v for k, v in self.details.items()}
+        self.args = (self._message(),)
 
     def _message(self) -> str:
         parts = []
@@ -190,6 +215,10 @@ class NotFoundError(BitrixError):
     """The method, workflow, template, task, activity or robot does not exist."""
 
 
+class WorkflowNotFoundError(NotFoundError):
+    """The workflow is not running (any more): what kill/terminate answer for an unknown or finished ID."""
+
+
 class ValidationError(BitrixError):
     """The parameters were refused, by the portal or before sending by this library."""
 
@@ -213,6 +242,10 @@ class ServerError(BitrixError):
     """The portal failed: HTTP 5xx, an internal error code, or a body that is not JSON."""
 
     retryable = True
+
+
+class UnexpectedRedirectError(BitrixError):
+    """The portal answered with a redirect that is not a domain change of the same REST path; not re-sent."""
 
 
 class NotExecutedError(BitrixError):
@@ -241,10 +274,14 @@ _CODE_CLASSES: dict[str, type[BitrixError]] = {
     "INVALID_CREDENTIALS": InvalidCredentialsError,
     "NO_AUTH_FOUND": InvalidCredentialsError,
     "WRONG_AUTH_TYPE": InvalidCredentialsError,
+    "APPLICATION_NOT_FOUND": InvalidCredentialsError,  # 401 "Application not found": the app is gone
+    "invalid_credentials": InvalidCredentialsError,
     "insufficient_scope": InsufficientScopeError,
     "invalid_scope": InsufficientScopeError,
     "invalid_grant": InvalidGrantError,
     "invalid_client": InvalidGrantError,
+    "wrong_client": InvalidGrantError,  # token server, HTTP 200 (b24phpsdk ApiLevelErrorHandlerTest)
+    "ERROR_OAUTH": InvalidGrantError,
     "invalid_request": ValidationError,
     "MISSING_API_KEY": InvalidCredentialsError,
     "INVALID_API_KEY": InvalidCredentialsError,
@@ -292,6 +329,7 @@ _CODE_CLASSES: dict[str, type[BitrixError]] = {
     "ERROR_TASK_TYPE": ValidationError,
     "ERROR_TASK_EXECUTION": ValidationError,
     "VALIDATION_ERROR": ValidationError,
+    "ERROR_HANDLER_ALREADY_EXIST": ValidationError,
     "UNSUPPORTED_OPERATION": UnsupportedOperationError,
     # server
     "INTERNAL_SERVER_ERROR": ServerError,
@@ -301,31 +339,71 @@ _CODE_CLASSES: dict[str, type[BitrixError]] = {
     "ERROR_CORE": ServerError,
 }
 
-_NOT_FOUND_HINTS = ("not found", "notfound", "не найден")
+# Answers the portal sends with an EMPTY code (``throw new RestException($message)``): exact text, per method.
+# Source: bitrix/modules/bizproc/lib/restservice.php (public mirrors), CBPWorkflowPersister::LoadWorkflow.
+_KILL_TERMINATE = ("bizproc.workflow.kill", "bizproc.workflow.terminate")
+_TEMPLATE_CHANGE = ("bizproc.workflow.template.update", "bizproc.workflow.template.delete")
+_EMPTY_CODE_ANSWERS: dict[tuple[str, str], type[BitrixError]] = {
+    **{(m, "WorkflowNotFound"): WorkflowNotFoundError for m in _KILL_TERMINATE},
+    **{(m, "workflow template not found."): NotFoundError for m in _TEMPLATE_CHANGE},
+    **{(m, "no fields to update."): ValidationError for m in _TEMPLATE_CHANGE},
+    **{
+        (m, f"you can {verb} only templates created by {the}current application"): AccessDeniedError
+        for m in _TEMPLATE_CHANGE
+        for verb in ("update", "delete")
+        for the in ("", "the ")
+    },
+    **{
+        ("bizproc.workflow.start", text): ValidationError
+        for text in (
+            "wrong document_id!",
+            "incorrect document type!",
+            "template type and document_id mismatch!",
+        )
+    },
+}
 
 
-def error_class_for(code: str, status: int | None = None, description: str = "") -> type[BitrixError]:
-    """The class for a portal error code; unknown codes fall back on the HTTP status and the text."""
+def _empty_code_class(method: str | None, description: str) -> type[BitrixError] | None:
+    if method is None:
+        return None
+    text = description.strip()
+    return _EMPTY_CODE_ANSWERS.get((method, text)) or _EMPTY_CODE_ANSWERS.get((method, text.lower()))
+
+
+def _status_class(status: int | None) -> type[BitrixError]:
+    if status is None:
+        return BitrixError
+    if status >= 500:
+        return ServerError
+    if status == 401:
+        return InvalidCredentialsError
+    if status == 403:
+        return AccessDeniedError
+    if status == 404:
+        return NotFoundError
+    if status == 429:
+        return QueryLimitError
+    if 400 <= status < 500:
+        return ValidationError
+    return BitrixError
+
+
+def error_class_for(
+    code: str, status: int | None = None, description: str = "", method: str | None = None
+) -> type[BitrixError]:
+    """The class for an answer: by code, then (empty code) by the method's documented text, then by status."""
+    # the Vibecode gateway answers DELETE /workflows/:id of an unknown workflow with ENTITY_NOT_FOUND
+    if method in _KILL_TERMINATE and code == "ENTITY_NOT_FOUND":
+        return WorkflowNotFoundError
     cls = _CODE_CLASSES.get(code)
     if cls is not None:
         return cls
-    lowered = description.lower()
-    if any(hint in lowered for hint in _NOT_FOUND_HINTS):
-        return NotFoundError
-    if status is not None:
-        if status >= 500:
-            return ServerError
-        if status == 401:
-            return InvalidCredentialsError
-        if status == 403:
-            return AccessDeniedError
-        if status == 404:
-            return NotFoundError
-        if status == 429:
-            return QueryLimitError
-        if 400 <= status < 500:
-            return ValidationError
-    return BitrixError
+    if not code:
+        cls = _empty_code_class(method, description)
+        if cls is not None:
+            return cls
+    return _status_class(status)
 
 
 def error_from_code(
@@ -338,5 +416,5 @@ def error_from_code(
     details: dict[str, Any] | None = None,
 ) -> BitrixError:
     """Build the typed error for a portal answer; an unknown code keeps its code."""
-    cls = error_class_for(code, status, description)
+    cls = error_class_for(code, status, description, method)
     return cls(description, code=code, status=status, method=method, retry_after=retry_after, details=details)

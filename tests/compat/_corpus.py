@@ -2,8 +2,7 @@
 
 Each entry of ``corpus/*.json``: ``id``, ``source`` (a docs page under ``shared/reference/bitrix24-docs/``, or
 a public repository and file path), ``method``, ``http_status``, ``body`` (re-typed from the source) and
-``expect`` (what the real portal MEANS by it). ``expect.fixed_on`` marks the few meanings the client learns on
-another branch; those run in ``test_client_parsing.py`` as strict xfails.
+``expect`` (what the real portal MEANS by it).
 """
 
 from __future__ import annotations
@@ -53,8 +52,6 @@ def wire(entry: dict[str, Any]) -> bytes:
 
 
 ENTRIES = load()
-PENDING = [e for e in ENTRIES if "fixed_on" in e["expect"]]
-SETTLED = [e for e in ENTRIES if "fixed_on" not in e["expect"]]
 
 
 _TYPES: dict[str, type | tuple[type, ...]] = {

@@ -212,3 +212,21 @@ def test_application_token_survives_refresh_and_storage() -> None:
     refreshed = parse_token_response(200, _body(), now=0.0, previous=installed)
     assert refreshed.application_token == "app-secret"
     assert parse_token_response(200, _body(), now=0.0).application_token is None
+
+
+# The token server's refusals, as real servers send them. wrong_client comes with HTTP 200 and no
+# description (bitrix24/b24phpsdk tests/Unit/Core/ApiLevelErrorHandlerTest.php, "refresh token error").
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (200, b'{"error":"wrong_client"}'),
+        (200, b'{"error":"wrong_client","error_description":"Wrong client"}'),
+        (400, b'{"error":"invalid_client","error_description":"Invalid client"}'),
+        (200, b'{"error":"SOMETHING_NEW","error_description":"refused"}'),  # unknown: still a refusal
+    ],
+)
+def test_token_server_refusals_are_auth_errors(status: int, body: bytes) -> None:
+    from bitrix_bizproc.protocol.errors import AuthError
+
+    with pytest.raises(AuthError):
+        parse_token_response(status, body, now=0.0)

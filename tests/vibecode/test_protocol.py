@@ -13,11 +13,11 @@ from bitrix_bizproc.protocol.errors import (
     BitrixError,
     ExpiredTokenError,
     InvalidCredentialsError,
-    NotFoundError,
     QueryLimitError,
     ServerError,
     UnsupportedOperationError,
     ValidationError,
+    WorkflowNotFoundError,
 )
 from bitrix_bizproc.protocol.vibecode import VibecodeCredentials, build_request, validate_base_url
 from bitrix_bizproc.protocol.vibecode_answers import parse_gateway_response
@@ -244,7 +244,7 @@ def test_start_returns_the_workflow_id() -> None:
         (401, "TOKEN_EXPIRED", ExpiredTokenError),
         (403, "SCOPE_DENIED", AccessDeniedError),
         (403, "BITRIX_ACCESS_DENIED", AccessDeniedError),
-        (404, "ENTITY_NOT_FOUND", NotFoundError),
+        (404, "ENTITY_NOT_FOUND", WorkflowNotFoundError),  # on kill: the workflow is gone (a NotFoundError)
         (429, "RATE_LIMITED", QueryLimitError),
         (502, "BITRIX_UNAVAILABLE", ServerError),
         (400, "SOMETHING_NEW", ValidationError),
