@@ -531,6 +531,7 @@ class BizprocClient:
         """A lazy walk over every row of a list method."""
         from ._paging import Paginator
 
+        options.setdefault("dialect", self.session.dialect)
         return Paginator(self, method, params, **options)
 
     def _get_coalescer(self) -> Coalescer:

@@ -31,6 +31,7 @@ from ._commands import send_commands
 from .models.page import Page
 from .protocol import paging as pg
 from .protocol.batch import Ref, encode_command
+from .protocol.dialect import PORTAL, Dialect
 from .protocol.envelope import ApiResponse
 from .protocol.errors import ClientValidationError, ServerError
 from .protocol.window import LatencyEstimate, inflight_window
@@ -98,15 +99,6 @@ def _check_limit(limit: object) -> None:
         raise ClientValidationError(f"limit must be a non-negative int, got {limit!r}")
 
 
-def _transport_order(session: object, method: str, params: pg.ListParams) -> pg.ListParams:
-    """No order of the caller's: a transport that lists ``method`` in a fixed order (Vibecode) gets it."""
-    list_order = getattr(session, "list_order", None)
-    fixed = list_order(method) if callable(list_order) else None
-    if fixed and not params.order:
-        return attrs.evolve(params, order=dict(fixed))
-    return params
-
-
 class Paginator(Generic[T]):
     """A lazy walk over a list method; iterate it for rows, or use ``pages()``/``collect()``.
 
@@ -132,6 +124,7 @@ class Paginator(Generic[T]):
         id_key: str = "ID",
         numeric_id: bool | None = None,
         strategy: str | pg.Strategy = "auto",
+        dialect: Dialect = PORTAL,
         limit: int | None = None,
         progress: Callable[[int, int | None], None] | None = None,
         max_buffered_pages: int = DEFAULT_BUFFERED_PAGES,
@@ -145,14 +138,15 @@ class Paginator(Generic[T]):
             raise ClientValidationError("max_buffered_pages must be a positive int")
         self._session = client.session
         self.method = method
-        self._params = _transport_order(
-            self._session, method, pg.normalize_list_params(params, id_key=id_key)
-        )
+        self._params = pg.normalize_list_params(params, id_key=id_key)
+        fixed = dialect.list_order(method)
+        if fixed and not self._params.order:  # the far side lists ``method`` in one order only
+            self._params = attrs.evolve(self._params, order=dict(fixed))
         self.strategy = pg.choose_strategy(
             method, strategy, params=self._params, id_key=id_key, numeric_id=numeric_id
         )
         auto_keyset = self.strategy is pg.Strategy.KEYSET and strategy in ("auto", pg.Strategy.AUTO)
-        if auto_keyset and not getattr(self._session, "keyset_paging", True):  # the Vibecode gateway
+        if auto_keyset and not dialect.keyset_paging:  # the Vibecode gateway
             self.strategy = pg.Strategy.PARALLEL
         self._numeric = pg.numeric_ids(method, numeric_id)
         self._item = item

@@ -10,7 +10,7 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -20,6 +20,7 @@ from ._observe import AnswerEvent, Hooks, RequestEvent, RetryEvent, ThrottleEven
 from ._stats import Stats
 from ._transport import HttpResponse, Transport
 from .protocol.auth import redact
+from .protocol.dialect import PORTAL, Dialect
 from .protocol.encoding import check_input_vars, normalize
 from .protocol.envelope import ApiResponse, TimeInfo, parse_response
 from .protocol.errors import (
@@ -82,6 +83,8 @@ def batch_methods(params: Mapping[str, Any]) -> dict[str, str]:
 class Session:
     """Sends REST calls: paced by the limiter, authorised, retried by the policy, counted in ``stats``."""
 
+    dialect: ClassVar[Dialect] = PORTAL  # what the far side can do (the gateway's session says otherwise)
+
     def __init__(
         self,
         *,
@@ -107,10 +110,6 @@ class Session:
         self.hooks = hooks if hooks is not None else Hooks()
         self._request_ids = itertools.count(1)
 
-    def served_filters(self, method: str) -> frozenset[str] | None:
-        """The fields the far side filters ``method`` on; ``None``: every field (a portal)."""
-        return None
-
     async def call(
         self, method: str, params: Mapping[str, Any] | None = None, *, idempotent: bool | None = None
     ) -> ApiResponse:
@@ -126,6 +125,7 @@ class Session:
         if idempotent is None:
             idempotent = not method_info(method).creates
         wire: dict[str, Any] = normalize(params) if params else {}
+        self._check_request(method, wire)
         try:
             check_input_vars(wire, what=method)
         except ValidationError as exc:
@@ -138,6 +138,9 @@ class Session:
             exc.scrub(self.auth.secrets())  # the portal may echo a code or token into the error
             self.stats.count_error(exc)
             raise
+
+    def _check_request(self, method: str, wire: Mapping[str, Any]) -> None:
+        """Refuse, before the limiter, a call the far side cannot take (every call fits a portal)."""
 
     async def _call(self, method: str, wire: dict[str, Any], idempotent: bool) -> ApiResponse:
         lost: list[bool] = [False]  # set once a try was sent and its answer lost

@@ -25,6 +25,7 @@ from ._limiter import Limiter, SharedBucket, resolve_bucket
 from ._session import Session, _check_method
 from ._stats import Stats
 from ._transport import AiohttpTransport, HttpRequest, HttpResponse, Transport
+from .protocol.dialect import VIBECODE, Dialect
 from .protocol.encoding import normalize
 from .protocol.envelope import ApiResponse
 from .protocol.errors import BitrixError, ServerError
@@ -32,8 +33,6 @@ from .protocol.limits import LimiterOption
 from .protocol.retry import RetryPolicy
 from .protocol.vibecode import (
     DEFAULT_BASE_URL,
-    GATEWAY_FILTERS,
-    GATEWAY_ORDER,
     GatewayRequest,
     VibecodeCredentials,
     build_request,
@@ -158,11 +157,11 @@ class GatewayAnswers:
 class VibecodeSession(Session):
     """A :class:`Session` whose calls go to the Vibecode gateway; unsupported ones fail before any request.
 
-    Walks read two capabilities: :meth:`list_order` (the gateway fixes the order of workflow instances,
-    MODIFIED DESC) and ``keyset_paging`` (False: no ``start=-1`` and no ``>ID`` filters, so offsets only).
+    Walks and jobs read its :attr:`dialect` (:data:`~bitrix_bizproc.protocol.dialect.VIBECODE`): offsets
+    only, instances in MODIFIED DESC order, filtered by ``TEMPLATE_ID`` and ``STARTED_BY`` only.
     """
 
-    keyset_paging: ClassVar[bool] = False
+    dialect: ClassVar[Dialect] = VIBECODE
 
     def __init__(
         self, credentials: VibecodeCredentials, *, base_url: str, transport: Transport, **options: Any
@@ -172,25 +171,19 @@ class VibecodeSession(Session):
         )
         self.batch_refused = False  # set once the gateway refused ``POST /batch``: calls go one by one
 
-    def served_filters(self, method: str) -> frozenset[str] | None:
-        """The fields the gateway filters ``method`` on (equality only)."""
-        return GATEWAY_FILTERS.get(method.lower().removesuffix(".json"), frozenset())
-
     async def call(
         self, method: str, params: Mapping[str, Any] | None = None, *, idempotent: bool | None = None
     ) -> ApiResponse:
         """Call ``method`` through the gateway; raises :class:`UnsupportedOperationError` before sending."""
         _check_method(method)
-        wire = normalize(params) if isinstance(params, Mapping) else params
-        if method.lower() == "batch" and isinstance(wire, Mapping):
-            return await self._batch(wire, idempotent)
-        if isinstance(wire, Mapping) or wire is None:
-            build_request(method, wire)  # the same checks the request will pass, before the limiter
+        if method.lower() == "batch" and isinstance(params, Mapping):
+            return await self._batch(normalize(params), idempotent)
         return await super().call(method, params, idempotent=idempotent)
 
-    def list_order(self, method: str) -> Mapping[str, str] | None:
-        """The only order the gateway lists ``method`` in, if it fixes one."""
-        return GATEWAY_ORDER.get(method.lower().removesuffix(".json"))
+    def _check_request(self, method: str, wire: Mapping[str, Any]) -> None:
+        """The same checks the gateway request will pass, before the limiter (a batch: by its plan)."""
+        if method.lower() != "batch":
+            build_request(method, wire)
 
     async def _batch(self, params: Mapping[str, Any], idempotent: bool | None) -> ApiResponse:
         plan = plan_batch(params)

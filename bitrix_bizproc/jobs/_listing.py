@@ -46,7 +46,7 @@ def _split(
     client: BizprocClient, filter: Mapping[str, Any]
 ) -> tuple[dict[str, Any], tuple[DateCondition, ...]]:
     """The filter the far side applies, and the date conditions checked here (the gateway lacks them)."""
-    return split_filter(filter, client.session.served_filters(_INSTANCES), frozenset(_DATES))
+    return split_filter(filter, client.session.dialect.served_filters(_INSTANCES), frozenset(_DATES))
 
 
 def check_instance_filter(filter: FilterLike) -> dict[str, Any]:
