@@ -18,7 +18,7 @@ from ._auth import Authenticator
 from ._limiter import Limiter
 from ._observe import AnswerEvent, Hooks, RequestEvent, RetryEvent, ThrottleEvent, host_of
 from ._stats import Stats
-from ._transport import HttpResponse, Transport
+from ._transport import HttpRequest, HttpResponse, Transport
 from .protocol.auth import redact
 from .protocol.dialect import PORTAL, Dialect
 from .protocol.encoding import check_input_vars, normalize
@@ -139,6 +139,12 @@ class Session:
             self.stats.count_error(exc)
             raise
 
+    def _read(self, request: HttpRequest, response: HttpResponse, method: str) -> ApiResponse:
+        """The answer to ``request`` as an :class:`ApiResponse`, or raise its typed error."""
+        return parse_response(
+            response.status, response.body, method=method, retry_after=_retry_after(response)
+        )
+
     def _check_request(self, method: str, wire: Mapping[str, Any]) -> None:
         """Refuse, before the limiter, a call the far side cannot take (every call fits a portal)."""
 
@@ -181,9 +187,7 @@ class Session:
             try:
                 try:
                     response = await self.transport.send(request)
-                    result = parse_response(
-                        response.status, response.body, method=method, retry_after=_retry_after(response)
-                    )
+                    result = self._read(request, response, method)
                 except BitrixError as exc:
                     if observed:
                         status = response.status if response is not None else 0

@@ -2,9 +2,9 @@
 
 Nothing of the session's machinery is rewritten. :class:`VibecodeAuth` is an authenticator that turns a
 bizproc call into its gateway request (route, query, JSON body, ``X-Api-Key``/``Authorization`` headers);
-:class:`GatewayAnswers` wraps the transport and rewrites each gateway answer into the portal's envelope
-(``{"result", "total", "next"}`` or ``{"error", "error_description"}`` with the status and ``Retry-After``
-kept), so the limiter, the retry policy, stats and logging treat the gateway exactly as a portal.
+each request knows how to read its own answer, and the session reads it once, straight into the REST
+answer or the typed error (``Retry-After`` kept), so the limiter, the retry policy, stats and logging treat
+the gateway exactly as a portal.
 :class:`VibecodeSession` adds what only the gateway needs: refusing unsupported operations before any
 request, and splitting a REST ``batch`` into one gateway batch plus the calls it cannot carry.
 """
@@ -28,7 +28,7 @@ from ._transport import AiohttpTransport, HttpRequest, HttpResponse, Transport
 from .protocol.dialect import VIBECODE, Dialect
 from .protocol.encoding import normalize
 from .protocol.envelope import ApiResponse
-from .protocol.errors import BitrixError, ServerError
+from .protocol.errors import BitrixError
 from .protocol.limits import LimiterOption
 from .protocol.retry import RetryPolicy
 from .protocol.vibecode import (
@@ -51,7 +51,6 @@ from .protocol.vibecode_batch import (
 )
 
 __all__ = [
-    "GatewayAnswers",
     "GatewayHttpRequest",
     "VibecodeAuth",
     "VibecodeSession",
@@ -124,36 +123,6 @@ def _batch_reader(plan: BatchPlan) -> Reader:
     return read
 
 
-class GatewayAnswers:
-    """A transport wrapper: gateway answers come out in the portal's envelope, errors keep their status."""
-
-    def __init__(self, inner: Transport) -> None:
-        self.inner = inner
-
-    async def send(self, request: HttpRequest) -> HttpResponse:
-        """Send ``request``; a :class:`GatewayHttpRequest`'s answer is rewritten into the REST shape."""
-        response = await self.inner.send(request)
-        if not isinstance(request, GatewayHttpRequest):
-            return response
-        try:
-            answer = request.read(response.status, response.body, response.headers.get("Retry-After"))
-        except BitrixError as exc:
-            headers = {} if exc.retry_after is None else {"Retry-After": f"{exc.retry_after:g}"}
-            body = {"error": exc.code, "error_description": exc.description}
-            status = exc.status or (502 if isinstance(exc, ServerError) else 400)
-            return HttpResponse(status, _dumps(body), headers)
-        wire: dict[str, Any] = {"result": answer.result}
-        if answer.total is not None:
-            wire["total"] = answer.total
-        if answer.next is not None:
-            wire["next"] = answer.next
-        return HttpResponse(200, _dumps(wire))
-
-    async def aclose(self) -> None:
-        """Close the wrapped transport."""
-        await self.inner.aclose()
-
-
 class VibecodeSession(Session):
     """A :class:`Session` whose calls go to the Vibecode gateway; unsupported ones fail before any request.
 
@@ -166,9 +135,7 @@ class VibecodeSession(Session):
     def __init__(
         self, credentials: VibecodeCredentials, *, base_url: str, transport: Transport, **options: Any
     ) -> None:
-        super().__init__(
-            auth=VibecodeAuth(credentials, base_url), transport=GatewayAnswers(transport), **options
-        )
+        super().__init__(auth=VibecodeAuth(credentials, base_url), transport=transport, **options)
         self.batch_refused = False  # set once the gateway refused ``POST /batch``: calls go one by one
 
     async def call(
@@ -179,6 +146,12 @@ class VibecodeSession(Session):
         if method.lower() == "batch" and isinstance(params, Mapping):
             return await self._batch(normalize(params), idempotent)
         return await super().call(method, params, idempotent=idempotent)
+
+    def _read(self, request: HttpRequest, response: HttpResponse, method: str) -> ApiResponse:
+        """The gateway's answer read once, straight into the REST shape (or its typed error)."""
+        if not isinstance(request, GatewayHttpRequest):
+            return super()._read(request, response, method)
+        return request.read(response.status, response.body, response.headers.get("Retry-After"))  # type: ignore[no-any-return]
 
     def _check_request(self, method: str, wire: Mapping[str, Any]) -> None:
         """The same checks the gateway request will pass, before the limiter (a batch: by its plan)."""
