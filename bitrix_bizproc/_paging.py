@@ -145,8 +145,9 @@ class Paginator(Generic[T]):
     methods, else sequential), or one of ``"sequential"``, ``"parallel"``, ``"keyset"``. Guarantees while
     rows change: no row is yielded twice (by ``id_key``); keyset never skips a row that matched throughout;
     offset walks can skip rows when earlier rows are removed (use :meth:`drain` or :meth:`snapshot_ids`).
-    Without an ``order`` of the caller's, offset walks order by ``ID ASC`` and dedupe in constant memory;
-    with one, the IDs seen are kept in a set. At most ``max_buffered_pages`` pages are fetched ahead.
+    Without an ``order`` of the caller's, offset walks order by ``ID ASC`` and dedupe against the latest
+    10,000 IDs (looked up, never compared: the portal's collation cannot hide a row); with one, every ID
+    seen is kept. At most ``max_buffered_pages`` pages are fetched ahead.
     """
 
     def __init__(
@@ -298,7 +299,6 @@ class Paginator(Generic[T]):
                     return
                 async for raw in walk:
                     ids = [pg.id_value(row, self._id_key, numeric=self._numeric) for row in raw.rows]
-                    seen.check_page(ids)
                     items: list[T] = []
                     for row, row_id in zip(raw.rows, ids, strict=True):
                         if seen.first_time(row_id):

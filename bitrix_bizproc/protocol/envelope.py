@@ -73,8 +73,14 @@ class ApiResponse:
     method: str | None = None
 
 
-def _excerpt(body: bytes, limit: int = 200) -> str:
-    text = body[: limit * 4].decode("utf-8", "replace")
+def excerpt(value: bytes | str | object, limit: int = 200) -> str:
+    """A short one-line excerpt of a body or value for an error message (never the whole of it)."""
+    if isinstance(value, bytes):
+        text = value[: limit * 4].decode("utf-8", "replace")
+    elif isinstance(value, str):
+        text = value[: limit * 4]
+    else:
+        text = type(value).__name__
     text = " ".join(text.split())
     return text[:limit] + ("…" if len(text) > limit else "")
 
@@ -89,7 +95,7 @@ def decode_json(body: bytes, *, status: int | None = None, method: str | None = 
 
 def _raise_not_json(body: bytes, status: int | None, method: str | None) -> Any:
     raise ServerError(
-        f"the portal answered with a body that is not JSON: {_excerpt(body)!r}" if body else "empty body",
+        f"the portal answered with a body that is not JSON: {excerpt(body)!r}" if body else "empty body",
         code="",
         status=status,
         method=method,
@@ -131,12 +137,12 @@ def parse_response(
     if isinstance(data, Mapping) and "error" in data and "result" not in data:
         raise error_from_body(data, status=status, method=method, retry_after=retry_after)
     if status >= 500:
-        raise ServerError(f"HTTP {status}: {_excerpt(body)!r}", status=status, method=method)
+        raise ServerError(f"HTTP {status}: {excerpt(body)!r}", status=status, method=method)
     if not isinstance(data, Mapping) or "result" not in data:
         if status >= 400:
-            raise error_from_code("", _excerpt(body), status=status, method=method)
+            raise error_from_code("", excerpt(body), status=status, method=method)
         raise ServerError(
-            f"unexpected answer without 'result': {_excerpt(body)!r}", status=status, method=method
+            f"unexpected answer without 'result': {excerpt(body)!r}", status=status, method=method
         )
     return ApiResponse(
         result=data["result"],

@@ -18,7 +18,8 @@
     ├── NotFoundError                ERROR_METHOD_NOT_FOUND, ERROR_*_NOT_FOUND, "WorkflowNotFound"
     ├── ValidationError              the portal or the client refused the parameters
     │   └── UnsupportedOperationError   the transport cannot express the operation
-    ├── ServerError                  5xx, INTERNAL_SERVER_ERROR, a non-JSON body
+    ├── ServerError                  5xx, INTERNAL_SERVER_ERROR
+    │   └── MalformedResponseError   a body that is not JSON, too deep, or has a field out of range
     ├── NotExecutedError             a batch command the portal skipped (halt=True)
     └── ConfigurationError           a client option or credential refused (also a ValueError)
         └── ConfigurationTypeError   ... of the wrong type (also a TypeError)
@@ -38,6 +39,7 @@ __all__ = [
     "InsufficientScopeError",
     "InvalidCredentialsError",
     "InvalidGrantError",
+    "MalformedResponseError",
     "NotExecutedError",
     "NotFoundError",
     "OperationTimeLimitError",
@@ -193,6 +195,13 @@ class ServerError(BitrixError):
     """The portal failed: HTTP 5xx, an internal error code, or a body that is not JSON."""
 
     retryable = True
+
+
+class MalformedResponseError(ServerError):
+    """The portal's answer could not be read: not JSON, truncated, too deep, or a field out of range.
+
+    The message keeps a short excerpt of the body, never the whole of it.
+    """
 
 
 class NotExecutedError(BitrixError):
