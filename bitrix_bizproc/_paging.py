@@ -406,6 +406,8 @@ class Paginator(Generic[T]):
                         raise result
                     yield result
                     plan.rows += len(result.rows)
+                if any(isinstance(r, _Raw) and not r.rows for r in results):
+                    plan.stop()  # the list ended before its reported total: plan no further
                 last = results[-1]
                 if not pending and plan.exhausted and isinstance(last, _Raw) and last.rows:
                     plan.extend(last.next, last.total, plan.rows)  # the list grew: walk on from here

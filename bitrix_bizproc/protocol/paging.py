@@ -93,17 +93,21 @@ def batch_starts(
 
 @attrs.define
 class OffsetPlan:
-    """The ``start`` values a parallel walk has still to fetch, in batches, capped at ``limit`` rows."""
+    """The ``start`` values a parallel walk has still to fetch, in batches, capped at ``limit`` rows.
+
+    Made lazily: the plan holds the next offset and the end, so any ``total`` costs constant memory.
+    """
 
     limit: int | None
     per_batch: int = MAX_BATCH_COMMANDS
     rows: int = 0  # rows received so far
-    _batches: deque[range] = attrs.field(factory=deque)
+    _next: int = 0
+    _end: int = 0
 
     @property
     def exhausted(self) -> bool:
         """Whether every planned offset has been handed out."""
-        return not self._batches
+        return self._next >= self._end
 
     def extend(self, next_start: int | None, total: int | None, rows: int) -> None:
         """Plan the offsets from ``next_start`` up to ``total`` (or the rows ``limit`` still allows)."""
@@ -113,11 +117,22 @@ class OffsetPlan:
         if room is not None and room <= 0:
             return
         end = total if room is None else min(total, next_start + room)
-        self._batches.extend(batch_starts(end, first=next_start, per_batch=self.per_batch))
+        if self.exhausted:
+            self._next, self._end = next_start, end
+        else:
+            self._end = max(self._end, end)
+
+    def stop(self) -> None:
+        """Plan nothing more (the list ended before the ``total`` it reported)."""
+        self._end = self._next
 
     def take(self) -> range | None:
         """The next batch of offsets, or None when the plan is exhausted."""
-        return self._batches.popleft() if self._batches else None
+        if self.exhausted:
+            return None
+        lo = self._next
+        self._next = min(lo + self.per_batch * PAGE_SIZE, self._end)
+        return range(lo, self._next, PAGE_SIZE)
 
 
 def split_filter_key(key: str) -> tuple[str, str]:

@@ -89,3 +89,19 @@ async def test_a_closed_paginator_can_start_a_new_walk() -> None:
     await anext(walk)
     await paginator.aclose()
     assert len(await paginator.collect()) == 120
+
+
+class LyingTotal(FakeSession):
+    """A portal whose ``total`` claims far more rows than its list holds (a malformed or hostile answer)."""
+
+    def _list(self, method: str, params: dict[str, Any]) -> tuple[list[Any], int | None, int | None]:
+        rows, _, _ = super()._list(method, params)
+        start = int(params.get("START") or 0)
+        return rows, 2**31 - 1, start + len(rows) if rows else None
+
+
+async def test_a_parallel_walk_stops_where_the_list_ends_whatever_its_total_says() -> None:
+    session = LyingTotal({INSTANCES: instances(120)})
+    paginator = Paginator(FakeClient(session), INSTANCES, strategy="parallel", max_buffered_pages=100)
+    assert len(await paginator.collect()) == 120
+    assert session.requests <= 1 + 2  # the first page, the batches in flight; nothing planned after
