@@ -13,9 +13,12 @@ import attrs
 from .errors import BitrixError, MalformedResponseError, ServerError, error_from_code
 
 __all__ = [
+    "MAX_DEPTH",
     "MAX_ROWS",
+    "MAX_WAIT",
     "ApiResponse",
     "TimeInfo",
+    "bounded_retry_after",
     "count_field",
     "decode_json",
     "error_from_body",
@@ -23,6 +26,12 @@ __all__ = [
     "parse_response",
     "short_text",
 ]
+
+MAX_WAIT = 660.0
+"""The longest wait (seconds) any answer can impose: the portal's 10-minute operating window plus slack."""
+
+MAX_DEPTH = 200
+"""The deepest nesting of lists and objects an answer may have (a deep template is a few dozen levels)."""
 
 MAX_ROWS = 2**31 - 1
 """The largest ``total`` or ``next`` accepted (MySQL's INT ID range); anything above is a malformed answer."""
@@ -127,17 +136,37 @@ def decode_json(body: bytes, *, status: int | None = None, method: str | None = 
     """Decode a JSON body; anything else becomes a :class:`MalformedResponseError` with a short excerpt.
 
     Refused: non-JSON, truncated or non-UTF-8 bodies, ``NaN``/``Infinity`` and numbers out of a double's
-    range (``1e400``; PHP never sends them), and nesting too deep to read. With an HTTP 5xx status (an HTML
-    502 page) the error is the plain :class:`ServerError` of a failed portal.
+    range (``1e400``; PHP never sends them), and nesting deeper than :data:`MAX_DEPTH`. With an HTTP 5xx
+    status (an HTML 502 page) the error is the plain :class:`ServerError` of a failed portal.
     """
     try:
-        return json.loads(body, parse_constant=_not_finite, parse_float=_finite_float)
+        data = json.loads(body, parse_constant=_not_finite, parse_float=_finite_float)
     except RecursionError:
-        raise _unreadable(status)(
-            "the portal answered with JSON nested too deeply to read", status=status, method=method
-        ) from None
+        data = _TOO_DEEP
     except ValueError:  # UnicodeDecodeError and JSONDecodeError included
         return _raise_not_json(body, status, method)
+    if data is _TOO_DEEP or (body.count(b"[") + body.count(b"{") > MAX_DEPTH and _too_deep(data)):
+        raise _unreadable(status)(
+            f"the portal answered with JSON nested deeper than {MAX_DEPTH} levels",
+            status=status,
+            method=method,
+        )
+    return data
+
+
+_TOO_DEEP = object()
+
+
+def _too_deep(data: Any) -> bool:
+    """Whether ``data`` nests lists and objects more than :data:`MAX_DEPTH` levels (without recursing)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        if depth >= MAX_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def _unreadable(status: int | None) -> type[ServerError]:
@@ -171,6 +200,13 @@ def error_from_body(
     )
 
 
+def bounded_retry_after(seconds: float | None) -> float | None:
+    """A ``Retry-After`` in ``0..MAX_WAIT``; ``None`` for NaN, infinite or negative values."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return None
+    return min(seconds, MAX_WAIT)
+
+
 def count_field(value: Any, name: str, *, method: str | None = None) -> int | None:
     """A ``total`` or ``next``: a whole number in ``0..MAX_ROWS`` (``"120"`` too), ``None`` when absent.
 
@@ -196,7 +232,11 @@ def count_field(value: Any, name: str, *, method: str | None = None) -> int | No
 def parse_response(
     status: int, body: bytes, *, method: str | None = None, retry_after: float | None = None
 ) -> ApiResponse:
-    """Turn an HTTP status and body into an :class:`ApiResponse`, or raise the typed error."""
+    """Turn an HTTP status and body into an :class:`ApiResponse`, or raise the typed error.
+
+    ``retry_after`` (a ``Retry-After`` header's seconds) is kept only if finite, at most :data:`MAX_WAIT`.
+    """
+    retry_after = bounded_retry_after(retry_after)
     data = decode_json(body, status=status, method=method)
     if isinstance(data, Mapping) and "error" in data and "result" not in data:
         raise error_from_body(data, status=status, method=method, retry_after=retry_after)

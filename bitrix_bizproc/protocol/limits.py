@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import attrs
 
-from .envelope import TimeInfo
+from .envelope import MAX_WAIT, TimeInfo
 from .errors import ConfigurationError, ConfigurationTypeError
 
 __all__ = [
@@ -32,10 +32,6 @@ __all__ = [
     "OperatingBudget",
     "bucket_spec",
 ]
-
-
-MAX_WAIT = 660.0
-"""The longest wait (seconds) any portal answer can impose: the 10-minute operating window plus slack."""
 
 
 def _bounded_wait(seconds: float) -> float:

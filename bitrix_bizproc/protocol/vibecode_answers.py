@@ -11,14 +11,12 @@ Its codes map onto the same error classes as the portal's (``MISSING_API_KEY``, 
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from .envelope import ApiResponse, count_field, decode_json, short_text
+from .envelope import ApiResponse, bounded_retry_after, count_field, decode_json, short_text
 from .errors import BitrixError, ServerError, error_from_code
-from .limits import MAX_WAIT
 from .vibecode import GatewayRequest
 
 __all__ = [
@@ -51,17 +49,17 @@ def rest_rows(rows: list[Any], select: tuple[str, ...] | None) -> list[Any]:
 def retry_after_seconds(header: str | None, body_value: Any = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta seconds) or the envelope's ``retryAfter``.
 
-    At most :data:`~bitrix_bizproc.protocol.limits.MAX_WAIT`; NaN, infinite or negative values are ignored.
+    At most :data:`~bitrix_bizproc.protocol.envelope.MAX_WAIT`; NaN, infinite or negative values are ignored.
     """
     for value in (header, body_value):
         if value is None or isinstance(value, bool):
             continue
         try:
-            seconds = float(value)
+            seconds = bounded_retry_after(float(value))
         except (TypeError, ValueError, OverflowError):
             continue
-        if math.isfinite(seconds) and seconds >= 0:
-            return min(seconds, MAX_WAIT)
+        if seconds is not None:
+            return seconds
     return None
 
 
