@@ -90,8 +90,8 @@ def _iter_records(raw: bytes) -> Iterator[Mapping[str, Any]]:
             continue
         try:
             record = json.loads(line)
-        except ValueError:
-            continue  # a torn line: treat as never written
+        except (ValueError, RecursionError):
+            continue  # a torn (or garbled) line: treat as never written
         if isinstance(record, Mapping):
             yield record
 
@@ -124,8 +124,13 @@ def _io_error(path: Path, doing: str, exc: OSError) -> JournalError:
 def _is_record(line: bytes) -> bool:
     try:
         return isinstance(json.loads(line), Mapping)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
+
+
+def _text(value: Any) -> str:
+    """A record's text field; a value of another shape (a garbled line) reads as empty."""
+    return value if isinstance(value, str) else str(value) if isinstance(value, int | float) and value else ""
 
 
 def _entry(record: Mapping[str, Any]) -> JournalEntry | None:
@@ -140,8 +145,8 @@ def _entry(record: Mapping[str, Any]) -> JournalEntry | None:
         item=item,
         action=action,
         outcome=parsed,
-        code=str(record.get("code") or ""),
-        description=str(record.get("description") or ""),
+        code=_text(record.get("code")),
+        description=_text(record.get("description")),
         transient=bool(record.get("transient", False)),
     )
 

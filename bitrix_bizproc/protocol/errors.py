@@ -20,7 +20,8 @@
     │   └── WorkflowNotFoundError    kill/terminate of a workflow that is not running: "WorkflowNotFound"
     ├── ValidationError              the portal or the client refused the parameters
     │   └── UnsupportedOperationError   the transport cannot express the operation
-    ├── ServerError                  5xx, INTERNAL_SERVER_ERROR, a non-JSON body
+    ├── ServerError                  5xx, INTERNAL_SERVER_ERROR
+    │   └── MalformedResponseError   a body that is not JSON, too deep, or has a field out of range
     ├── UnexpectedRedirectError      a 3xx answer that is not the portal's REST path on a new host
     ├── NotExecutedError             a batch command the portal skipped (halt=True)
     ├── JournalError                 a job journal cannot be read or written (disk full, read-only, foreign)
@@ -54,6 +55,7 @@ __all__ = [
     "InvalidCredentialsError",
     "InvalidGrantError",
     "JournalError",
+    "MalformedResponseError",
     "NotExecutedError",
     "NotFoundError",
     "OperationTimeLimitError",
@@ -234,6 +236,13 @@ class ServerError(BitrixError):
 
 class UnexpectedRedirectError(BitrixError):
     """The portal answered with a redirect that is not a domain change of the same REST path; not re-sent."""
+
+
+class MalformedResponseError(ServerError):
+    """The portal's answer could not be read: not JSON, truncated, too deep, or a field out of range.
+
+    The message keeps a short excerpt of the body, never the whole of it.
+    """
 
 
 class NotExecutedError(BitrixError):
