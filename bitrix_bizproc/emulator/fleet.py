@@ -151,7 +151,9 @@ class EmulatedFleet:
             self._set_endpoints(member_id, portal)
 
     async def stop(self) -> None:
-        """Stop serving."""
+        """Stop serving, and every portal's robots runtime (its POSTs to app handlers)."""
+        for portal in self._portals.values():
+            await portal.robots.aclose()
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
