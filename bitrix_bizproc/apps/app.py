@@ -27,7 +27,7 @@ from ..fleet.stores import domain_of
 from ..models.activity import Property
 from ..models.converter import LocalizedText
 from ..protocol.auth import DEFAULT_TOKEN_URL, OAuthTokens
-from ..protocol.errors import BitrixError, ConfigurationError
+from ..protocol.errors import BitrixError, ConfigurationError, ConfigurationTypeError
 from ..protocol.limits import LimiterOption
 from .calls import RobotCall
 from .declarations import Declaration, RobotHandler, SyncReport, sync_declarations
@@ -114,7 +114,14 @@ class BitrixApp:
                 raise ConfigurationError(
                     "the fleet's clients do not coalesce replies: make it with Fleet(..., auto_batch=True)"
                 )
-        self.store: PortalTokenStore = fleet.store if fleet is not None else store or MemoryPortalStore()
+        if store is not None and not callable(getattr(store, "for_portal", None)):
+            raise ConfigurationTypeError(
+                f"store must be a PortalTokenStore of many portals (MemoryPortalStore, FilePortalStore, "
+                f"RedisPortalStore), not {type(store).__name__}"
+            )
+        if fleet is not None:
+            store = fleet.store
+        self.store: PortalTokenStore = store if store is not None else MemoryPortalStore()
         self._given_fleet = fleet
         self._own_fleet: Fleet | None = None
         self._declarations: dict[str, Declaration] = {}

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bitrix_bizproc import ConfigurationError
+from bitrix_bizproc import ConfigurationError, ConfigurationTypeError, MemoryTokenStore
 from bitrix_bizproc.apps import BitrixApp, Property, RobotCall
 from bitrix_bizproc.emulator import EmulatedFleet
 from bitrix_bizproc.fleet import Fleet, MemoryPortalStore
@@ -179,3 +179,13 @@ async def test_an_install_with_a_bad_domain_is_malformed_and_saves_nothing() -> 
     answer = await app.handle(FORM, body(INSTALL_EVENT, **{"auth[domain]": "not a domain/"}))
     assert (answer.status, answer.body["error"]) == (400, "MALFORMED_REQUEST")
     assert await store.members() == []
+
+
+def test_a_single_portal_token_store_is_refused() -> None:
+    with pytest.raises(ConfigurationTypeError, match="PortalTokenStore"):
+        BitrixApp(
+            client_id="local.app",
+            client_secret="s",
+            handler_url="https://a.example/b24",
+            store=MemoryTokenStore(),  # type: ignore[arg-type]
+        )
