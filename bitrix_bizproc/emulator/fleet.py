@@ -169,5 +169,3 @@ class EmulatedFleet:
 
     def __repr__(self) -> str:
         return f"EmulatedFleet({self.base_url!r}, portals={len(self._portals)})"
-
-
