@@ -49,6 +49,7 @@ class Outcome(enum.StrEnum):
     ALREADY_GONE = "already_gone"  # the portal no longer knew the item: nothing left to do
     FAILED = "failed"
     UNKNOWN = "unknown"  # sent, but the answer was lost: a resumed run settles it against the portal
+    EXCLUDED = "excluded"  # listed, but failed the job's own filter re-check: never acted on, not on resume
 
     @property
     def final(self) -> bool:
