@@ -28,7 +28,6 @@ __all__ = [
     "OpenTask",
     "UserRef",
     "check_instance_filter",
-    "count_instances",
     "find_dismissed_user",
     "note_exclusions",
     "open_tasks",
@@ -105,12 +104,6 @@ async def snapshot_instance_ids(
     tracker.done = tracker.total = len(ids)
     tracker.report()
     return Listing(list(ids), [e for i, e in excluded.items() if i not in ids])
-
-
-async def count_instances(client: BizprocClient, filter: Mapping[str, Any]) -> int:
-    """How many running instances match ``filter`` now (one request: the first page's ``total``)."""
-    page = await client.workflows.instances_page(dict(filter), select=["ID"])
-    return page.total if page.total is not None else len(page.items)
 
 
 @attrs.frozen
