@@ -97,10 +97,52 @@ async def test_offboarding_excludes_tasks_the_portal_should_not_have_listed(
     closed.status = 1  # one of Anna's tasks is no longer open
     portal.state.settings.tasks_filter_ignores = frozenset({ignored})
     report = await offboard_employee(client, user=employee.user_id, action="terminate")
-    assert foreign.id not in portal.state.finished
-    if ignored == "STATUS":
-        assert closed.workflow_id not in portal.state.finished
-        assert report.count(ReportOutcome.EXCLUDED) >= 1
-    else:
-        assert report.count(ReportOutcome.EXCLUDED) >= 1
-    assert any("ignored part of the filter" in w for w in report.warnings)
+    wrong = foreign.id if ignored == "USER_ID" else closed.workflow_id  # what the portal wrongly listed
+    assert [e.item for e in report.excluded] == [wrong] and report.count(ReportOutcome.EXCLUDED) == 1
+    assert set(portal.state.finished) == set(employee.workflows) - {closed.workflow_id}
+    assert report.warnings == ["the portal ignored part of the filter; 1 rows excluded"]
+
+
+async def test_delegation_excludes_by_task(portal: EmulatedPortal, client: BizprocClient) -> None:
+    employee = seed_dismissed_employee(portal, workflows=3)
+    closed = next(t for t in portal.state.tasks if t.id in employee.tasks)
+    closed.status = 1
+    portal.state.settings.tasks_filter_ignores = frozenset({"STATUS"})
+    report = await offboard_employee(
+        client, user=employee.user_id, action="delegate", to_user=employee.colleague
+    )
+    assert [e.item for e in report.excluded] == [str(closed.id)]
+    assert "STATUS=" in report.excluded[0].reason
+    assert report.count(ReportOutcome.DONE) == 2 and closed.user_id == employee.user_id
+
+
+@pytest.mark.parametrize(
+    ("filter", "row", "matches"),
+    [
+        ({"TEMPLATE_ID": [1, 2]}, {"template_id": 2}, True),
+        ({"TEMPLATE_ID": [1, 2]}, {"template_id": 3}, False),
+        ({"!TEMPLATE_ID": 1}, {"template_id": 1}, False),
+        ({"!TEMPLATE_ID": 1}, {"template_id": 2}, True),
+        ({">=STARTED": "2024-01-01"}, {"started": CUTOFF}, True),  # a date is midnight UTC
+        ({">STARTED": "2024-01-01"}, {"started": CUTOFF}, False),
+        ({"<=STARTED_BY": "5"}, {"started_by": 5}, True),
+        ({"DOCUMENT_ID": "DEAL_1"}, {"document_id": "DEALX1"}, False),  # exact, not LIKE
+        ({"DOCUMENT_ID": None}, {"document_id": None}, True),
+    ],
+)
+def test_row_check_operators(filter: dict[str, object], row: dict[str, object], matches: bool) -> None:
+    from bitrix_bizproc.jobs._recheck import RowCheck
+    from bitrix_bizproc.models.filters import WORKFLOW_SPEC
+    from bitrix_bizproc.models.workflow import WorkflowInstance
+
+    check = RowCheck.build(WORKFLOW_SPEC, WORKFLOW_SPEC.check_filter(filter) or {})
+    assert (check.why_not(WorkflowInstance(id="a", **row)) is None) is matches  # type: ignore[arg-type]
+
+
+def test_a_batch_reference_cannot_be_rechecked() -> None:
+    from bitrix_bizproc.jobs._recheck import RowCheck
+    from bitrix_bizproc.models.filters import WORKFLOW_SPEC
+    from bitrix_bizproc.protocol.batch import Ref
+
+    with pytest.raises(ValidationError, match="cannot be re-checked"):
+        RowCheck.build(WORKFLOW_SPEC, {"TEMPLATE_ID": Ref("t")["ID"]})
