@@ -134,7 +134,9 @@ async def terminate_workflows(
     ``journal`` a rerun skips what is done, retries what failed transiently or was in flight when the
     process died, and counts an item the portal no longer knows as ``already_gone`` (or ``done`` when an
     earlier send of ours may have done it: its answer was lost, or it was in flight at a crash).
-    A filter the portal would read as a pattern is refused (or re-checked per row, for ``DOCUMENT_ID``).
+    Every listed row is re-checked against the filter first: one that fails it (the portal ignored part
+    of the filter) is reported ``excluded`` and journaled, never acted on. A condition that cannot be
+    checked on a row, or that the portal would read as a pattern, is refused before any request.
     Raises :class:`JobAbortedError` if credentials are refused or the portal stays down.
     """
     action = workflow_action(mode, status)
