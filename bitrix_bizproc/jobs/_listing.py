@@ -7,6 +7,7 @@ paging trap). Snapshotting the IDs before the first command is sent makes each m
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -14,21 +15,44 @@ from typing import Any
 import attrs
 
 from .._client import BizprocClient
-from ..models.filters import WORKFLOW_SPEC, FilterLike
+from ..models.filters import TASK_SPEC, WORKFLOW_SPEC, FilterLike
 from ..models.user import User
 from ..models.workflow import WorkflowInstance
 from ..protocol.errors import NotFoundError, ValidationError
+from ._recheck import RowCheck
 from .progress import ProgressCallback, ProgressTracker
+from .report import Exclusion, JobReport
 
 __all__ = [
+    "Listing",
     "OpenTask",
     "UserRef",
     "check_instance_filter",
-    "count_instances",
     "find_dismissed_user",
+    "note_exclusions",
     "open_tasks",
     "snapshot_instance_ids",
 ]
+
+
+logger = logging.getLogger("bitrix_bizproc")
+
+
+@attrs.frozen
+class Listing:
+    """What a job's listing found: the items to act on, and the listed rows its re-check excluded."""
+
+    items: list[str]
+    excluded: list[Exclusion] = attrs.Factory(list)
+
+
+def note_exclusions(report: JobReport, listing: Listing) -> None:
+    """Put the excluded rows in the report and say loudly that the portal widened the filter."""
+    report.excluded = list(listing.excluded)
+    if listing.excluded:
+        warning = f"the portal ignored part of the filter; {len(listing.excluded)} rows excluded"
+        report.warnings.append(warning)
+        logger.warning("%s: %s", report.job, warning)
 
 
 def _invalid(message: str) -> ValidationError:
@@ -47,33 +71,39 @@ async def snapshot_instance_ids(
     client: BizprocClient,
     filter: Mapping[str, Any],
     *,
+    check: RowCheck | None = None,
     keep: Callable[[WorkflowInstance], bool] | None = None,
     progress: ProgressCallback | None = None,
     clock: Callable[[], float] = time.monotonic,
-) -> list[str]:
-    """Every matching running instance's ID, unique, read completely before anything is changed."""
+) -> Listing:
+    """Every matching running instance's ID, unique, read completely before anything is changed.
+
+    Each row is re-checked against ``filter`` (``check``, built from it when not given): a row that
+    fails it, or lacks a field to decide, is excluded with the reason. ``keep`` drops rows silently
+    (conditions the portal cannot filter on, such as a smart-process type).
+    """
+    check = check or RowCheck.build(WORKFLOW_SPEC, filter)
     tracker = ProgressTracker("listing", None, progress, clock=clock)
 
     def on_rows(rows: int, total: int | None) -> None:
         tracker.total = total
         tracker.advance(rows - tracker.done)
 
-    if keep is None:
-        walk = client.workflows.instances(dict(filter), select=["ID"], progress=on_rows)
-        ids = [str(i) for i in dict.fromkeys(await walk.snapshot_ids())]
-    else:
-        walk = client.workflows.instances(dict(filter), select=["ID", "DOCUMENT_ID"], progress=on_rows)
-        rows = await walk.collect()
-        ids = list(dict.fromkeys(str(r.id) for r in rows if r.id is not None and keep(r)))
+    select = list(dict.fromkeys(["ID", "DOCUMENT_ID", *check.select]))
+    rows = await client.workflows.instances(dict(filter), select=select, progress=on_rows).collect()
+    ids: dict[str, None] = {}
+    excluded: dict[str, Exclusion] = {}
+    for row in rows:
+        if row.id is None or (keep is not None and not keep(row)):
+            continue
+        why = check.why_not(row)
+        if why is None:
+            ids[str(row.id)] = None
+        else:
+            excluded.setdefault(str(row.id), Exclusion(str(row.id), why))
     tracker.done = tracker.total = len(ids)
     tracker.report()
-    return ids
-
-
-async def count_instances(client: BizprocClient, filter: Mapping[str, Any]) -> int:
-    """How many running instances match ``filter`` now (one request: the first page's ``total``)."""
-    page = await client.workflows.instances_page(dict(filter), select=["ID"])
-    return page.total if page.total is not None else len(page.items)
+    return Listing(list(ids), [e for i, e in excluded.items() if i not in ids])
 
 
 @attrs.frozen
@@ -129,17 +159,29 @@ async def open_tasks(
     *,
     progress: ProgressCallback | None = None,
     clock: Callable[[], float] = time.monotonic,
-) -> list[OpenTask]:
-    """All of the user's open (``STATUS`` 0) tasks, every page, unique by task ID."""
+) -> tuple[list[OpenTask], list[tuple[OpenTask, str]]]:
+    """All of the user's open (``STATUS`` 0) tasks, every page, unique by task ID; each row re-checked.
+
+    A listed task that is not the user's, not open, or lacks either field is returned with the reason in
+    the second list instead.
+    """
     tracker = ProgressTracker("listing", None, progress, clock=clock)
+    filter = {"USER_ID": user_id, "STATUS": 0}
+    check = RowCheck.build(TASK_SPEC, filter)
     seen: set[int] = set()
     tasks: list[OpenTask] = []
-    walk = client.tasks.list(filter={"USER_ID": user_id, "STATUS": 0}, select=["ID", "WORKFLOW_ID"])
+    excluded: list[tuple[OpenTask, str]] = []
+    walk = client.tasks.list(filter=filter, select=["ID", "WORKFLOW_ID", *check.select])
     async for task in walk:
         if task.id is None or task.workflow_id is None or task.id in seen:
             continue
         seen.add(task.id)
-        tasks.append(OpenTask(id=int(task.id), workflow_id=str(task.workflow_id)))
+        found = OpenTask(id=int(task.id), workflow_id=str(task.workflow_id))
+        why = check.why_not(task)
+        if why is None:
+            tasks.append(found)
+        else:
+            excluded.append((found, why))
     tracker.total = len(tasks)
     tracker.advance(len(tasks))
-    return tasks
+    return tasks, excluded

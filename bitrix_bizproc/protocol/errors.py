@@ -8,10 +8,11 @@
     ├── AuthError
     │   ├── ExpiredTokenError        expired_token (refreshed and retried by the session)
     │   ├── InvalidCredentialsError  INVALID_CREDENTIALS, NO_AUTH_FOUND, invalid_token, ...
-    │   ├── InsufficientScopeError   insufficient_scope
+    │   ├── InsufficientScopeError   insufficient_scope, invalid_scope, INVALID_SCOPE
     │   ├── InvalidGrantError        invalid_grant, invalid_client (the token server refused)
     │   └── TokenStoreError          a refreshed token pair could not be saved to the token store
     ├── AccessDeniedError            ACCESS_DENIED, user_access_error, SCOPE_DENIED, ...
+    │   └── PortalDeletedError       PORTAL_DELETED, HTTP 410 (never retried; stops a job)
     ├── RateLimitError
     │   ├── QueryLimitError          QUERY_LIMIT_EXCEEDED, RATE_LIMITED (retried)
     │   ├── OperationTimeLimitError  OPERATION_TIME_LIMIT (waits for operating_reset_at)
@@ -61,6 +62,7 @@ __all__ = [
     "OperationTimeLimitError",
     "OutcomeUnknownError",
     "OverloadError",
+    "PortalDeletedError",
     "QueryLimitError",
     "RateLimitError",
     "ServerError",
@@ -192,6 +194,10 @@ class AccessDeniedError(BitrixError):
     """The user behind the credentials may not do this (``ACCESS_DENIED``)."""
 
 
+class PortalDeletedError(AccessDeniedError):
+    """The portal was deleted or its public part closed (``PORTAL_DELETED``, HTTP 410): never retried."""
+
+
 class RateLimitError(BitrixError):
     """The portal refused the call because of one of its limits."""
 
@@ -275,6 +281,7 @@ _CODE_CLASSES: dict[str, type[BitrixError]] = {
     "invalid_credentials": InvalidCredentialsError,
     "insufficient_scope": InsufficientScopeError,
     "invalid_scope": InsufficientScopeError,
+    "INVALID_SCOPE": InsufficientScopeError,  # b24pysdk/error/__init__.py (bitrix24/b24pysdk): upper case
     "invalid_grant": InvalidGrantError,
     "invalid_client": InvalidGrantError,
     "wrong_client": InvalidGrantError,  # token server, HTTP 200 (b24phpsdk ApiLevelErrorHandlerTest)
@@ -286,6 +293,7 @@ _CODE_CLASSES: dict[str, type[BitrixError]] = {
     "TOKEN_EXPIRED": ExpiredTokenError,
     # access
     "ACCESS_DENIED": AccessDeniedError,
+    "PORTAL_DELETED": PortalDeletedError,  # HTTP 410 Gone (docs table: 500); permanent either way
     "user_access_error": AccessDeniedError,
     "PAYMENT_REQUIRED": AccessDeniedError,
     "SCOPE_DENIED": AccessDeniedError,
@@ -331,7 +339,6 @@ _CODE_CLASSES: dict[str, type[BitrixError]] = {
     # server
     "INTERNAL_SERVER_ERROR": ServerError,
     "ERROR_UNEXPECTED_ANSWER": ServerError,
-    "PORTAL_DELETED": ServerError,
     "BITRIX_UNAVAILABLE": ServerError,
     "ERROR_CORE": ServerError,
 }
@@ -379,6 +386,8 @@ def _status_class(status: int | None) -> type[BitrixError]:
         return AccessDeniedError
     if status == 404:
         return NotFoundError
+    if status == 410:
+        return PortalDeletedError
     if status == 429:
         return QueryLimitError
     if 400 <= status < 500:
