@@ -58,7 +58,7 @@ async def run(calls: int, *, coalesce: bool) -> tuple[int, int, float]:
             await portal.robots.install(app.handler_url)
             member = portal.config.member_id
             await app.sync(member)
-            client = app.client_for(member)
+            client = await app.client_for(member)
             client.auto_batch = coalesce
             before = client.stats.requests
             step = {"activity": "RestActivity", "code": "double", "properties": {"n": "21"}}

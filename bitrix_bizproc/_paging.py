@@ -3,7 +3,9 @@
 The strategy (see :mod:`bitrix_bizproc.protocol.paging` for what each guarantees under change) is picked
 per method and may be overridden. Every walk is lazy: nothing is sent before iteration starts, breaking
 out (or ``aclose()``, or cancelling the consuming task) cancels the requests still in flight, and
-``limit`` stops the walk without fetching further pages.
+``limit`` stops the walk without fetching further pages. ``Paginator.aclose()`` works from any task: a
+walk another task is iterating has its requests cancelled (their answers discarded) and its ``async for``
+simply ends there, with no error.
 
 A job that removes the rows it walks (terminating workflow instances takes them out of the list, shifting
 every later offset) must not page by offset. Two safe patterns::
@@ -17,11 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import itertools
 import logging
+import types
 import weakref
 from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -47,6 +49,8 @@ if TYPE_CHECKING:  # rows are plain dicts unless an ``item`` parser says otherwi
 else:
     T = TypeVar("T")
 G = TypeVar("G", bound=AsyncGenerator[Any, None])
+R = TypeVar("R")
+F = TypeVar("F", bound="asyncio.Future[Any]")
 log = logging.getLogger("bitrix_bizproc")
 
 
@@ -85,13 +89,44 @@ def _rows(result: Any, method: str) -> list[Any]:
     raise ServerError(f"a list method answered with {type(result).__name__}, not a list", method=method)
 
 
-def _all_fresh(seen: pg.SeenIds, ids: list[Any]) -> Any:
-    """The page's last ID if every ID is new and strictly ascending after the last yielded, else ``None``."""
-    if not ids or not seen.ascending or (seen.last is not None and not ids[0] > seen.last):
-        return None
-    if all(a < b for a, b in itertools.pairwise(ids)):
-        return ids[-1]
-    return None
+class _Closed(Exception):
+    """Raised inside a walk that ``aclose()`` stopped from another task; the walk ends quietly."""
+
+
+@attrs.define(eq=False)
+class _Stop:
+    """A walk's off switch: ``close()`` (from any task) cancels its requests in flight and ends it."""
+
+    closing: bool = False
+    inflight: set[asyncio.Future[Any]] = attrs.field(factory=set)
+    finished: asyncio.Event = attrs.field(factory=asyncio.Event)
+
+    def close(self) -> None:
+        """Mark the walk closing and cancel what it awaits; its answers are discarded."""
+        self.closing = True
+        for future in list(self.inflight):
+            future.cancel()
+
+    def track(self, future: F) -> F:
+        """Register a request task so that ``close()`` cancels it."""
+        self.inflight.add(future)
+        future.add_done_callback(self.inflight.discard)
+        return future
+
+    async def wait(self, request: Awaitable[R]) -> R:
+        """Await ``request``; raises :class:`_Closed` if ``close()`` cancelled it (or came first)."""
+        if self.closing:
+            if isinstance(request, Coroutine):
+                request.close()
+            raise _Closed
+        future = self.track(asyncio.ensure_future(request))
+        try:
+            return await future
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if self.closing and (task is None or not task.cancelling()):
+                raise _Closed from None
+            raise
 
 
 def _check_limit(limit: object) -> None:
@@ -106,8 +141,9 @@ class Paginator(Generic[T]):
     methods, else sequential), or one of ``"sequential"``, ``"parallel"``, ``"keyset"``. Guarantees while
     rows change: no row is yielded twice (by ``id_key``); keyset never skips a row that matched throughout;
     offset walks can skip rows when earlier rows are removed (use :meth:`drain` or :meth:`snapshot_ids`).
-    Without an ``order`` of the caller's, offset walks order by ``ID ASC`` and dedupe in constant memory;
-    with one, the IDs seen are kept in a set.
+    Without an ``order`` of the caller's, offset walks order by ``ID ASC`` and dedupe against the latest
+    10,000 IDs (looked up, never compared: the portal's collation cannot hide a row); with one, every ID
+    seen is kept. At most ``max_buffered_pages`` pages are fetched ahead.
 
     Parallel walks keep as many batches in flight as the limiter's rate times the measured latency (and
     its free slots) call for, so the bucket stays busy at any latency; ``max_buffered_pages`` is the
@@ -155,7 +191,7 @@ class Paginator(Generic[T]):
         self._progress = progress
         self._max_buffered = max_buffered_pages
         # Weak: a walk abandoned by ``break`` is finalized (and its requests cancelled) by the event loop.
-        self._walks: weakref.WeakSet[AsyncGenerator[Any, None]] = weakref.WeakSet()
+        self._walks: weakref.WeakKeyDictionary[AsyncGenerator[Any, None], _Stop] = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
         return f"Paginator({self.method!r}, strategy={self.strategy.value}, limit={self._limit})"
@@ -163,14 +199,17 @@ class Paginator(Generic[T]):
     # -- public views ------------------------------------------------------------------------------
 
     def __aiter__(self) -> AsyncGenerator[T, None]:
-        return self._track(self._items())
+        stop = _Stop()
+        return self._track(self._items(stop), stop)
 
     def pages(self) -> AsyncGenerator[Page[T], None]:
         """The walk page by page as :class:`~bitrix_bizproc.models.Page` (repeats removed, ``limit`` applied).
 
         Each page's ``next`` is the offset the portal reported (``None`` on keyset walks, which do not count).
         """
-        return self._track(self._pages(self._walk(), pg.SeenIds.for_order(self._order(), self._id_key)))
+        stop = _Stop()
+        seen = pg.SeenIds.for_order(self._order(), self._id_key)
+        return self._track(self._pages(self._walk(stop), seen, stop), stop)
 
     async def collect(self, limit: int | None = None) -> list[T]:
         """Every row of the walk (at most ``limit`` of them) in a list."""
@@ -179,7 +218,9 @@ class Paginator(Generic[T]):
         out: list[T] = []
         if cap == 0:
             return out
-        walk = self._pages(self._walk(cap), pg.SeenIds.for_order(self._order(), self._id_key), cap)
+        stop = _Stop()  # not tracked: aclose() leaves a collect() alone (cancel its task instead)
+        seen = pg.SeenIds.for_order(self._order(), self._id_key)
+        walk = self._pages(self._walk(stop, cap), seen, stop, cap)
         async with aclosing(walk):
             async for page in walk:
                 out.extend(page.items)
@@ -190,7 +231,7 @@ class Paginator(Generic[T]):
         only_ids = copy.copy(self)
         only_ids._params = attrs.evolve(self._params, select=(self._id_key,))
         only_ids._item = identity
-        only_ids._walks = weakref.WeakSet()
+        only_ids._walks = weakref.WeakKeyDictionary()
         return [pg.id_value(row, self._id_key, numeric=self._numeric) for row in await only_ids.collect()]
 
     def drain(self) -> AsyncGenerator[T, None]:
@@ -200,12 +241,24 @@ class Paginator(Generic[T]):
         Rows the consumer keeps (a failed termination) are skipped on later rounds at the cost of re-reads.
         Keeps the yielded IDs in memory.
         """
-        return self._track(self._drain())
+        stop = _Stop()
+        return self._track(self._drain(stop), stop)
 
     async def aclose(self) -> None:
-        """Stop every walk started from this paginator, cancelling requests in flight."""
-        for walk in list(self._walks):
-            await walk.aclose()
+        """Stop every walk started from this paginator, from any task.
+
+        Requests in flight are cancelled and their answers discarded. A walk another task is iterating
+        ends quietly there: its ``async for`` loop finishes (no error, no cancellation of that task) after
+        the rows already yielded. Returns once every walk has finished. :meth:`collect` is not affected.
+        """
+        walks = list(self._walks.items())
+        for _, stop in walks:
+            stop.close()
+        for walk, stop in walks:
+            if isinstance(walk, types.AsyncGeneratorType) and walk.ag_running:  # awaiting in another task
+                await stop.finished.wait()
+            else:
+                await walk.aclose()
 
     async def __aenter__(self) -> Paginator[T]:
         return self
@@ -215,8 +268,8 @@ class Paginator(Generic[T]):
 
     # -- plumbing ----------------------------------------------------------------------------------
 
-    def _track(self, walk: G) -> G:
-        self._walks.add(walk)
+    def _track(self, walk: G, stop: _Stop) -> G:
+        self._walks[walk] = stop
         return walk
 
     def _order(self) -> dict[str, str]:
@@ -225,7 +278,7 @@ class Paginator(Generic[T]):
         order: dict[str, str] = pg.stable_order(self._params, self._id_key)
         return order
 
-    async def _items(self) -> AsyncGenerator[T, None]:
+    async def _items(self, stop: _Stop) -> AsyncGenerator[T, None]:
         pages = self.pages()
         try:
             async for page in pages:
@@ -233,53 +286,57 @@ class Paginator(Generic[T]):
                     yield item
         finally:
             await pages.aclose()
-            self._walks.discard(pages)
+            self._walks.pop(pages, None)
+            stop.finished.set()
 
     async def _pages(
-        self, walk: AsyncGenerator[_Raw, None], seen: pg.SeenIds, limit: int | None = None
+        self, walk: AsyncGenerator[_Raw, None], seen: pg.SeenIds, stop: _Stop, limit: int | None = None
     ) -> AsyncGenerator[Page[T], None]:
         limit = self._limit if limit is None else limit
         count = 0
         first_total: int | None = None
-        async with aclosing(walk):
-            if limit == 0:
-                return
-            async for raw in walk:
-                ids = self._ids(raw.rows)
-                fresh = _all_fresh(seen, ids)  # strictly ascending: check_page would find nothing
-                if fresh is not None:  # the common case, ascending and new: no per-row bookkeeping
-                    rows = raw.rows if limit is None else raw.rows[: limit - count]
-                    items: list[T] = rows if self._item is identity else [self._item(r) for r in rows]
-                    count += len(items)
-                    seen.last = fresh if len(rows) == len(ids) else ids[len(rows) - 1]
-                else:
-                    seen.check_page(ids)
-                    items = []
-                    for row, row_id in zip(raw.rows, ids, strict=True):
-                        if seen.first_time(row_id):
-                            items.append(self._item(row))
-                            count += 1
-                            if count == limit:
-                                break
-                if first_total is None:
-                    first_total = raw.total
-                elif raw.total is not None and raw.total < first_total:
-                    self._warn_shrunk(first_total, raw.total)
-                    first_total = raw.total
-                if self._progress is not None:
-                    self._progress(count, raw.total)
-                yield Page(items, raw.total, raw.next)
-                if count == limit:
+        try:
+            async with aclosing(walk):
+                if limit == 0:
                     return
+                async for raw in walk:
+                    ids = self._ids(raw.rows)
+                    rows = raw.rows if limit is None else raw.rows[: limit - count]
+                    items: list[T]
+                    if seen.all_new(ids[: len(rows)]):  # the common page: no per-row bookkeeping
+                        items = rows if self._item is identity else [self._item(r) for r in rows]
+                        count += len(items)
+                    else:
+                        items = []
+                        for row, row_id in zip(raw.rows, ids, strict=True):
+                            if seen.first_time(row_id):
+                                items.append(self._item(row))
+                                count += 1
+                                if count == limit:
+                                    break
+                    if first_total is None:
+                        first_total = raw.total
+                    elif raw.total is not None and raw.total < first_total:
+                        self._warn_shrunk(first_total, raw.total)
+                        first_total = raw.total
+                    if self._progress is not None:
+                        self._progress(count, raw.total)
+                    yield Page(items, raw.total, raw.next)
+                    if count == limit:
+                        return
+        except _Closed:
+            return  # aclose() from another task: end quietly
+        finally:
+            stop.finished.set()
 
     def _ids(self, rows: list[Any]) -> list[Any]:
         """Each row's ID (as ``int`` for numeric IDs); plain dicts carrying the key take the fast way."""
         key = self._id_key
         try:
             ids = [row[key] for row in rows if type(row) is dict]
-            if len(ids) == len(rows) and None not in ids:
+            if len(ids) == len(rows) and all(type(i) is str or type(i) is int for i in ids):
                 return [int(i) for i in ids] if self._numeric else ids
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, ValueError):
             pass  # the careful way below raises the typed error
         return [pg.id_value(row, key, numeric=self._numeric) for row in rows]
 
@@ -292,17 +349,17 @@ class Paginator(Generic[T]):
             now,
         )
 
-    def _walk(self, limit: int | None = None) -> AsyncGenerator[_Raw, None]:
+    def _walk(self, stop: _Stop, limit: int | None = None) -> AsyncGenerator[_Raw, None]:
         _check_limit(limit)
         cap = self._limit if limit is None else limit
         if self.strategy is pg.Strategy.KEYSET:
-            return self._keyset(cap)
+            return self._keyset(stop, cap)
         if self.strategy is pg.Strategy.PARALLEL:
-            return self._parallel(cap)
-        return self._sequential()
+            return self._parallel(stop, cap)
+        return self._sequential(stop)
 
-    async def _get(self, params: Mapping[str, Any]) -> _Raw:
-        response = await self._session.call(self.method, params)
+    async def _get(self, params: Mapping[str, Any], stop: _Stop) -> _Raw:
+        response = await stop.wait(self._session.call(self.method, params))
         return _Raw(_rows(response.result, self.method), response.total, response.next)
 
     async def _batch(
@@ -329,21 +386,21 @@ class Paginator(Generic[T]):
 
     # -- strategies --------------------------------------------------------------------------------
 
-    async def _sequential(self) -> AsyncGenerator[_Raw, None]:
+    async def _sequential(self, stop: _Stop) -> AsyncGenerator[_Raw, None]:
         """``start``/``next``, one request at a time."""
         start = 0
         while True:
-            page = await self._get(self._offset(start))
+            page = await self._get(self._offset(start), stop)
             yield page
             if page.next is None or not page.rows:
                 return
             start = page.next
 
-    async def _parallel(self, limit: int | None) -> AsyncGenerator[_Raw, None]:
+    async def _parallel(self, stop: _Stop, limit: int | None) -> AsyncGenerator[_Raw, None]:
         """The first page gives ``total``; the other offsets go out 50 pages a batch, a window ahead."""
         loop = asyncio.get_running_loop()
         sent = loop.time()
-        first = await self._get(self._offset(0))
+        first = await self._get(self._offset(0), stop)
         first_seconds = loop.time() - sent
         yield first
         if first.next is None or not first.rows:
@@ -351,7 +408,7 @@ class Paginator(Generic[T]):
         if first.total is None:  # no count to plan by: go on one page at a time
             page = first
             while page.next is not None and page.rows:
-                page = await self._get(self._offset(page.next))
+                page = await self._get(self._offset(page.next), stop)
                 yield page
             return
         per_batch = min(pg.MAX_BATCH_COMMANDS, self._max_buffered)
@@ -365,16 +422,18 @@ class Paginator(Generic[T]):
                 window = self._window(latency, per_batch)
                 while len(pending) < window and (starts := plan.take()) is not None:
                     commands = {f"s{start}": self._offset(start) for start in starts}
-                    pending.append(asyncio.ensure_future(self._batch(commands, latency)))
+                    pending.append(stop.track(asyncio.ensure_future(self._batch(commands, latency))))
                 if not pending:
                     return
-                results = await pending[0]
+                results = await stop.wait(pending[0])
                 pending.popleft()
                 for result in results:
                     if isinstance(result, Exception):
                         raise result
                     yield result
                     plan.rows += len(result.rows)
+                if any(isinstance(r, _Raw) and not r.rows for r in results):
+                    plan.stop()  # the list ended before its reported total: plan no further
                 last = results[-1]
                 if not pending and plan.exhausted and isinstance(last, _Raw) and last.rows:
                     plan.extend(last.next, last.total, plan.rows)  # the list grew: walk on from here
@@ -395,9 +454,9 @@ class Paginator(Generic[T]):
             budget_rows=self._max_buffered * pg.PAGE_SIZE,
         )
 
-    async def _keyset(self, limit: int | None) -> AsyncGenerator[_Raw, None]:
+    async def _keyset(self, stop: _Stop, limit: int | None) -> AsyncGenerator[_Raw, None]:
         """``>ID`` after the last ID, ``start=-1``; after the first page, chains of pages in one batch."""
-        page = await self._get(pg.keyset_params(self._params, None, id_key=self._id_key))
+        page = await self._get(pg.keyset_params(self._params, None, id_key=self._id_key), stop)
         yield page
         rows, chain = len(page.rows), 2
         while len(page.rows) >= pg.PAGE_SIZE:
@@ -408,7 +467,7 @@ class Paginator(Generic[T]):
             for i in range(size):
                 commands[f"k{i}"] = pg.keyset_params(self._params, after, id_key=self._id_key)
                 after = Ref(f"k{i}")[pg.PAGE_SIZE - 1][self._id_key]
-            for result in await self._batch(commands):
+            for result in await stop.wait(self._batch(commands)):
                 if isinstance(result, Exception):
                     raise result
                 page = result
@@ -418,24 +477,31 @@ class Paginator(Generic[T]):
                     return  # later commands read a short page's missing row: their answers mean nothing
             chain *= 2
 
-    async def _drain(self) -> AsyncGenerator[T, None]:
+    async def _drain(self, stop: _Stop) -> AsyncGenerator[T, None]:
         seen: set[Any] = set()
         count = 0
-        while self._limit is None or count < self._limit:
-            start, fresh = 0, list[Any]()
-            while not fresh:
-                page = await self._get(self._offset(start))
-                fresh = [
-                    r for r in page.rows if pg.id_value(r, self._id_key, numeric=self._numeric) not in seen
-                ]
-                if not fresh and (page.next is None or len(page.rows) < pg.PAGE_SIZE):
-                    return
-                start = page.next if page.next is not None else start + pg.PAGE_SIZE
-            for row in fresh:
-                seen.add(pg.id_value(row, self._id_key, numeric=self._numeric))
-                count += 1
-                if self._progress is not None:
-                    self._progress(count, None)
-                yield self._item(row)
-                if count == self._limit:
-                    return
+        try:
+            while self._limit is None or count < self._limit:
+                start, fresh = 0, list[Any]()
+                while not fresh:
+                    page = await self._get(self._offset(start), stop)
+                    fresh = [
+                        r
+                        for r in page.rows
+                        if pg.id_value(r, self._id_key, numeric=self._numeric) not in seen
+                    ]
+                    if not fresh and (page.next is None or len(page.rows) < pg.PAGE_SIZE):
+                        return
+                    start = page.next if page.next is not None else start + pg.PAGE_SIZE
+                for row in fresh:
+                    seen.add(pg.id_value(row, self._id_key, numeric=self._numeric))
+                    count += 1
+                    if self._progress is not None:
+                        self._progress(count, None)
+                    yield self._item(row)
+                    if count == self._limit:
+                        return
+        except _Closed:
+            return  # aclose() from another task: end quietly
+        finally:
+            stop.finished.set()

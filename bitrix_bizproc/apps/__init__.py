@@ -9,7 +9,9 @@
     async def md5(call: RobotCall) -> dict[str, str]:
         return {"hash": hashlib.md5(call.properties["text"].encode()).hexdigest()}
 
-Mount it with :func:`aiohttp_handler` / :func:`aiohttp_app` or :class:`AsgiApp`.
+Mount it with :func:`aiohttp_handler` / :func:`aiohttp_app` or :class:`AsgiApp`. Serving many portals next
+to fleet jobs: ``BitrixApp(..., fleet=Fleet(store, ..., auto_batch=True))`` keeps one store and one client
+per portal for both.
 """
 
 from ..models.activity import Property

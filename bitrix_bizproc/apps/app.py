@@ -2,9 +2,11 @@
 
 ``await app.handle(headers, body)`` is the framework-neutral entry point the adapters call
 (:mod:`.aiohttp`, :mod:`.asgi`): it parses the request, checks ``auth[application_token]`` against the one
-saved at install (constant time), and only then runs anything. Install saves the portal's tokens with the
-application token in the token store of that portal (keyed by ``member_id``); uninstall forgets them.
-Replies go through one client per portal, kept and reused, whose concurrent calls share ``batch`` requests.
+saved at install (constant time), and only then runs anything. The portals live in a
+:class:`~bitrix_bizproc.fleet.Fleet`, the app's own or one given to it: install saves the portal's tokens
+with the application token in the fleet's store (keyed by ``member_id``), uninstall removes them and closes
+the portal's client, and replies go through the fleet's one client per portal, whose concurrent calls share
+``batch`` requests.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from typing import Any
 
 import attrs
 
-from .._auth import MemoryTokenStore, TokenStore
+from .._auth import TokenStore
 from .._client import BizprocClient
+from ..fleet import Fleet, MemoryPortalStore, PortalTokenStore
+from ..fleet.stores import domain_of
 from ..models.activity import Property
 from ..models.converter import LocalizedText
 from ..protocol.auth import DEFAULT_TOKEN_URL, OAuthTokens
-from ..protocol.errors import BitrixError, ConfigurationError
+from ..protocol.errors import BitrixError, ConfigurationError, ConfigurationTypeError
 from ..protocol.limits import LimiterOption
 from .calls import RobotCall
 from .declarations import Declaration, RobotHandler, SyncReport, sync_declarations
@@ -65,9 +69,13 @@ class BitrixApp:
 
     ``client_id``/``client_secret`` are the app's OAuth credentials (each portal's client refreshes its
     tokens with them at ``token_url``); ``handler_url`` is where the portal POSTs (registered by
-    :meth:`sync`); ``token_store_for(member_id)`` makes each portal's token store (in memory by default);
-    replies wait up to ``reply_window`` seconds to share a ``batch`` with other replies to that portal;
-    ``sync_on_install`` registers the declared robots when a portal installs the app.
+    :meth:`sync`); ``sync_on_install`` registers the declared robots when a portal installs the app.
+
+    The portals' tokens and clients: give ``fleet`` (a :class:`Fleet` of the same ``client_id``, made with
+    ``auto_batch=True``) to share its store, clients, connection pool and per-portal plans and stats with
+    the rest of the process; it stays open when the app closes. Without one the app keeps a private fleet
+    over ``store`` (a :class:`PortalTokenStore`, in memory by default), paced at ``limiter``, whose
+    clients' replies wait up to ``reply_window`` seconds to share a ``batch``; the app closes it.
     """
 
     def __init__(
@@ -76,7 +84,8 @@ class BitrixApp:
         client_id: str,
         client_secret: str,
         handler_url: str,
-        token_store_for: Callable[[str], TokenStore] | None = None,
+        fleet: Fleet | None = None,
+        store: PortalTokenStore | None = None,
         token_url: str = DEFAULT_TOKEN_URL,
         limiter: LimiterOption = "standard",
         reply_window: float = 0.25,
@@ -96,9 +105,25 @@ class BitrixApp:
         self.limiter: LimiterOption = limiter
         self.reply_window = reply_window
         self.sync_on_install = sync_on_install
-        self._token_store_for = token_store_for
-        self._stores: dict[str, TokenStore] = {}
-        self._clients: dict[str, BizprocClient] = {}
+        if fleet is not None:
+            if store is not None and store is not fleet.store:
+                raise ConfigurationError("give the fleet or a store, not both: the fleet has its store")
+            if fleet.client_id != client_id:
+                raise ConfigurationError("the fleet serves another app: its client_id is not this app's")
+            if not fleet.auto_batch:
+                raise ConfigurationError(
+                    "the fleet's clients do not coalesce replies: make it with Fleet(..., auto_batch=True)"
+                )
+        if store is not None and not callable(getattr(store, "for_portal", None)):
+            raise ConfigurationTypeError(
+                f"store must be a PortalTokenStore of many portals (MemoryPortalStore, FilePortalStore, "
+                f"RedisPortalStore), not {type(store).__name__}"
+            )
+        if fleet is not None:
+            store = fleet.store
+        self.store: PortalTokenStore = store if store is not None else MemoryPortalStore()
+        self._given_fleet = fleet
+        self._own_fleet: Fleet | None = None
         self._declarations: dict[str, Declaration] = {}
         self._event_handlers: dict[str, list[EventHandler]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -168,44 +193,42 @@ class BitrixApp:
 
     # ---- portals -----------------------------------------------------------------------------------------
 
+    @property
+    def fleet(self) -> Fleet:
+        """The fleet holding the portals' tokens and clients: the one given, else the app's own."""
+        if self._given_fleet is not None:
+            return self._given_fleet
+        if self._own_fleet is None:
+            self._own_fleet = Fleet(
+                self.store,
+                client_id=self.client_id,
+                client_secret=self._client_secret,
+                token_url=self.token_url,
+                plan=self.limiter,
+                idle_timeout=None,
+                auto_batch=True,
+                auto_batch_window=self.reply_window,
+            )
+        return self._own_fleet
+
     def token_store(self, member_id: str) -> TokenStore:
-        """The token store of one portal (made by ``token_store_for``; in memory by default)."""
-        store = self._stores.get(member_id)
-        if store is None:
-            store = self._token_store_for(member_id) if self._token_store_for else MemoryTokenStore()
-            self._stores[member_id] = store
-        return store
+        """The single-portal token store of one portal (its slice of :attr:`store`)."""
+        return self.store.for_portal(member_id)
 
     async def installation(self, member_id: str) -> OAuthTokens | None:
         """The saved tokens (with the application token) of a portal, or ``None`` if not installed."""
-        return await self.token_store(member_id).load()
+        return await self.store.load(member_id)
 
-    def client_for(self, member_id: str) -> BizprocClient:
-        """The one client of that portal (from its saved tokens), made on first use and kept."""
-        client = self._clients.get(member_id)
-        if client is None:
-            client = BizprocClient.from_oauth(
-                client_id=self.client_id,
-                client_secret=self._client_secret,
-                token_store=self.token_store(member_id),
-                token_url=self.token_url,
-                limiter=self.limiter,
-                auto_batch=True,
-            )
-            client.auto_batch_window = self.reply_window
-            self._clients[member_id] = client
-        return client
+    async def client_for(self, member_id: str) -> BizprocClient:
+        """The fleet's one client of that portal (from its saved tokens), made on first use."""
+        return await self.fleet.client(member_id)
 
     async def sync(self, member_id: str, *, remove_stale: bool = False) -> SyncReport:
         """Register the declared robots/activities on that portal (idempotent: :func:`sync_declarations`)."""
-        return await sync_declarations(
-            self.client_for(member_id), self.declarations, self.handler_url, remove_stale=remove_stale
-        )
-
-    async def _forget_client(self, member_id: str) -> None:
-        client = self._clients.pop(member_id, None)
-        if client is not None:
-            await client.aclose()
+        async with self.fleet.lease(member_id) as client:
+            return await sync_declarations(
+                client, self.declarations, self.handler_url, remove_stale=remove_stale
+            )
 
     # ---- what the portal sends -------------------------------------------------------------------------
 
@@ -256,21 +279,20 @@ class BitrixApp:
             raise ForgedRequestError(
                 "this portal is installed with another application token", code="FORGED_REQUEST"
             )
-        await self._forget_client(event.auth.member_id)
-        await self.token_store(event.auth.member_id).save(tokens)
+        try:
+            domain = domain_of(tokens, event.auth.domain)
+        except ConfigurationError:
+            raise MalformedRequestError(
+                "auth[domain] is not a portal domain", code="MALFORMED_REQUEST"
+            ) from None
+        await self.fleet.save(event.auth.member_id, tokens, domain=domain)
         log.info("installed on portal %s", event.auth.member_id)
         if self.sync_on_install:
             await self.sync(event.auth.member_id)
 
     async def _uninstall(self, event: UninstallEvent) -> None:
-        member = event.auth.member_id
-        await self._forget_client(member)
-        store = self.token_store(member)
-        delete = getattr(store, "delete", None)
-        if not callable(delete):
-            raise ConfigurationError(f"{type(store).__name__} cannot delete tokens: add a delete() method")
-        await delete()
-        log.info("uninstalled from portal %s", member)
+        await self.fleet.remove(event.auth.member_id)
+        log.info("uninstalled from portal %s", event.auth.member_id)
 
     def _robot_call(self, request: RobotRequest) -> RobotCall:
         declaration = self._declarations.get(request.code)
@@ -282,8 +304,8 @@ class BitrixApp:
     async def _send_reply(
         self, request: RobotRequest, values: dict[str, Any] | None, log_message: str | None
     ) -> bool:
-        client = self.client_for(request.auth.member_id)
-        return await client.events.send(request.event_token, values, log_message=log_message)
+        async with self.fleet.lease(request.auth.member_id) as client:
+            return await client.events.send(request.event_token, values, log_message=log_message)
 
     def _start(self, call: RobotCall) -> None:
         task = asyncio.get_running_loop().create_task(self._run(call))
@@ -308,10 +330,11 @@ class BitrixApp:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def aclose(self) -> None:
-        """Finish running handlers, then close every portal's client."""
+        """Finish running handlers, then close the app's own fleet (a given fleet stays open)."""
         await self.drain()
-        for member in list(self._clients):
-            await self._forget_client(member)
+        own, self._own_fleet = self._own_fleet, None
+        if own is not None:
+            await own.aclose()
 
     def __repr__(self) -> str:
         return (

@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from ..fleet.stores import check_member_id
 from ..protocol.auth import OAuthTokens, check_base_url
 from ..protocol.encoding import parse_query
 from ..protocol.errors import ConfigurationError
@@ -76,6 +77,12 @@ class PortalAuth:
         member = _opt_str(raw.get("member_id"))
         if member is None:
             raise MalformedRequestError("auth[member_id] is missing", code="MALFORMED_REQUEST")
+        try:
+            check_member_id(member)
+        except ConfigurationError:
+            raise MalformedRequestError(
+                "auth[member_id] is not a portal id", code="MALFORMED_REQUEST"
+            ) from None
         return cls(
             member_id=member,
             application_token=token,

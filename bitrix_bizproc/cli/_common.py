@@ -34,6 +34,7 @@ from ..protocol.errors import (
     AccessDeniedError,
     AuthError,
     BitrixError,
+    JournalError,
     NotFoundError,
     RateLimitError,
     ServerError,
@@ -317,10 +318,14 @@ def _message(exc: BaseException) -> str:
 
 
 def exit_code_for(exc: BaseException) -> int:
-    """The exit code an error maps to."""
+    """The exit code an error maps to.
+
+    A ``--journal`` refused when opened (another file, unreadable, unwritable) is a usage error: nothing
+    was sent. A journal failing mid-run stops the job instead (:class:`JobAbortedError`).
+    """
     if isinstance(exc, UnsupportedOperationError):
         return EXIT_UNSUPPORTED
-    if isinstance(exc, UsageError | ValidationError | NotFoundError):
+    if isinstance(exc, UsageError | ValidationError | NotFoundError | JournalError):
         return EXIT_USAGE
     if isinstance(exc, AuthError | AccessDeniedError | TransportError | ServerError | RateLimitError):
         return EXIT_CONNECTION

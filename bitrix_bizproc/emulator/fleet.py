@@ -151,7 +151,9 @@ class EmulatedFleet:
             self._set_endpoints(member_id, portal)
 
     async def stop(self) -> None:
-        """Stop serving."""
+        """Stop serving, and every portal's robots runtime (its POSTs to app handlers)."""
+        for portal in self._portals.values():
+            await portal.robots.aclose()
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
@@ -167,5 +169,3 @@ class EmulatedFleet:
 
     def __repr__(self) -> str:
         return f"EmulatedFleet({self.base_url!r}, portals={len(self._portals)})"
-
-

@@ -37,6 +37,15 @@ def _admin_lookup(state: Any) -> Callable[[int], bool]:
     return admin_of
 
 
+def _reachable(host: str) -> str:
+    """The URL host a client can connect to for a bind address (a wildcard bind means every interface)."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
 class EmulatedPortal:
     """A Bitrix24 portal over real HTTP: ``async with EmulatedPortal() as portal: portal.webhook_url``."""
 
@@ -123,8 +132,8 @@ class EmulatedPortal:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        return f"http://{self._host}:{self._port}"
+        """``http://127.0.0.1:<port>``; a wildcard bind (``0.0.0.0``, ``::``) is reached on loopback."""
+        return f"http://{_reachable(self._host)}:{self._port}"
 
     @property
     def webhook_url(self) -> str:

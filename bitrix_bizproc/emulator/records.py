@@ -73,6 +73,11 @@ class PortalSettings:
     task_retention_seconds: float | None = 86_400.0  # cloud: tasks of finished workflows live one day
     delegate_partially: bool = True  # task.delegate moves the valid tasks even when others fail
     template_error_codes: bool = False  # template update/delete: the docs' codes instead of the server's ""
+    # Filter fields a portal drops: restservice.php (getWorkflowInstances) converts only MODIFIED and
+    # OWNED_UNTIL filter dates, not STARTED, so a <STARTED condition may be compared wrongly or not at
+    # all; {"STARTED"} emulates the worst case. The task setting is fault injection for the client's re-check.
+    instances_filter_ignores: frozenset[str] = frozenset()
+    tasks_filter_ignores: frozenset[str] = frozenset()
 
 
 @attrs.define(eq=False)

@@ -8,7 +8,7 @@ robot's ``HANDLER``. With ``USE_SUBSCRIPTION`` Y the workflow waits for ``bizpro
 values are kept on the event token and on the :class:`RobotRun`), or, once ``timeout_duration`` seconds
 pass on the portal's clock, times out and moves on; with N it moves on once the request is delivered.
 ``install(url)`` sends ``ONAPPINSTALL`` with fresh tokens and a new ``application_token``;
-``uninstall()`` sends ``ONAPPUNINSTALL``.
+``uninstall()`` sends ``ONAPPUNINSTALL`` and revokes the app's tokens.
 """
 
 from __future__ import annotations
@@ -125,6 +125,7 @@ class RobotsRuntime:
         }
         status = await self._post_event("ONAPPUNINSTALL", self.install_url, payload)
         self.application_token = self.install_url = None
+        portal.auth.revoke_tokens()  # as on a live portal, the app's tokens stop working
         return status
 
     async def _post_event(self, name: str, url: str, payload: Mapping[str, Any]) -> int:

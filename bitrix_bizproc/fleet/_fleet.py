@@ -61,6 +61,8 @@ class Fleet:
     several processes keep each portal under its limit together. All clients share one aiohttp connection
     pool of ``pool_size`` connections (waiting for one counts toward a request's ``timeout``). A client
     unused for ``idle_timeout`` seconds (and not leased) is closed; the next use makes a new one.
+    With ``auto_batch`` each client groups concurrent calls that arrive within ``auto_batch_window``
+    seconds into shared ``batch`` requests (what an app's replies to robot calls want).
     Per-portal stats outlive their clients.
     """
 
@@ -80,6 +82,8 @@ class Fleet:
         timeout: float | None = 30,
         retry: RetryPolicy | None = None,
         operating_limit: float | None = 480.0,
+        auto_batch: bool = False,
+        auto_batch_window: float = 0.005,
         idle_clock: Callable[[], float] = time.monotonic,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -87,6 +91,8 @@ class Fleet:
         if idle_timeout is not None and not idle_timeout > 0:
             raise ConfigurationError(f"idle_timeout must be positive or None, got {idle_timeout!r}")
         bucket_spec(plan)  # a bad default plan fails here, not at the first portal
+        if not 0 <= auto_batch_window <= 1:
+            raise ConfigurationError(f"auto_batch_window must be 0 to 1 second, got {auto_batch_window!r}")
         self.store = store
         self.client_id = client_id
         self.client_secret = client_secret
@@ -103,6 +109,8 @@ class Fleet:
         self._timeout = timeout
         self._retry = retry
         self._operating_limit = operating_limit
+        self.auto_batch = auto_batch
+        self.auto_batch_window = auto_batch_window
         self._idle_clock = idle_clock
         self._clock = clock
         self._sleep = sleep
@@ -196,9 +204,11 @@ class Fleet:
             timeout=self._timeout,
             http_session=self._http_session(),
             operating_limit=self._operating_limit,
+            auto_batch=self.auto_batch,
             clock=self._clock,
             sleep=self._sleep,
         )
+        client.auto_batch_window = self.auto_batch_window
         entry = _Entry(client, self._idle_clock())
         self._entries[member_id] = entry
         return entry

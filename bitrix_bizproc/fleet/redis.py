@@ -86,4 +86,3 @@ class RedisPortalStore:
 
     def __repr__(self) -> str:
         return f"RedisPortalStore(prefix={self.prefix!r})"
-

@@ -15,25 +15,46 @@ from typing import Any
 import attrs
 
 from .._client import BizprocClient
-from ..models.filters import WORKFLOW_SPEC, FilterLike
+from ..models.filters import TASK_SPEC, WORKFLOW_SPEC, FilterLike
 from ..models.user import User
 from ..models.workflow import WorkflowInstance
 from ..protocol.errors import ClientValidationError, NotFoundError
 from ..protocol.local_filters import DateCondition, split_filter
+from ._recheck import RowCheck
 from .progress import ProgressCallback, ProgressTracker
+from .report import Exclusion, JobReport
 
 __all__ = [
+    "Listing",
     "OpenTask",
     "UserRef",
     "check_instance_filter",
-    "count_instances",
     "find_dismissed_user",
+    "note_exclusions",
     "open_tasks",
     "snapshot_instance_ids",
 ]
 
 
-log = logging.getLogger("bitrix_bizproc")
+logger = logging.getLogger("bitrix_bizproc")
+
+
+@attrs.frozen
+class Listing:
+    """What a job's listing found: the items to act on, and the listed rows its re-check excluded."""
+
+    items: list[str]
+    excluded: list[Exclusion] = attrs.Factory(list)
+
+
+def note_exclusions(report: JobReport, listing: Listing) -> None:
+    """Put the excluded rows in the report and say loudly that the portal widened the filter."""
+    report.excluded = list(listing.excluded)
+    if listing.excluded:
+        warning = f"the portal ignored part of the filter; {len(listing.excluded)} rows excluded"
+        report.warnings.append(warning)
+        logger.warning("%s: %s", report.job, warning)
+
 
 _INSTANCES = "bizproc.workflow.instances"
 _DATES: dict[str, Callable[[WorkflowInstance], Any]] = {
@@ -45,8 +66,13 @@ _DATES: dict[str, Callable[[WorkflowInstance], Any]] = {
 def _split(
     client: BizprocClient, filter: Mapping[str, Any]
 ) -> tuple[dict[str, Any], tuple[DateCondition, ...]]:
-    """The filter the far side applies, and the date conditions checked here (the gateway lacks them)."""
+    """The filter the far side applies, and the date conditions only the client can (the gateway's)."""
     return split_filter(filter, client.session.dialect.served_filters(_INSTANCES), frozenset(_DATES))
+
+
+def _fails_locally(row: WorkflowInstance, conditions: tuple[DateCondition, ...]) -> bool:
+    """A date condition the far side never saw is known to fail (a missing date is left to the re-check)."""
+    return any(c.holds(_DATES[c.field](row)) is False for c in conditions)
 
 
 def check_instance_filter(filter: FilterLike) -> dict[str, Any]:
@@ -63,72 +89,42 @@ async def snapshot_instance_ids(
     client: BizprocClient,
     filter: Mapping[str, Any],
     *,
+    check: RowCheck | None = None,
     keep: Callable[[WorkflowInstance], bool] | None = None,
     progress: ProgressCallback | None = None,
     clock: Callable[[], float] = time.monotonic,
-) -> list[str]:
-    """Every matching running instance's ID, unique, read completely before anything is changed."""
+) -> Listing:
+    """Every matching running instance's ID, unique, read completely before anything is changed.
+
+    Each row is re-checked against ``filter`` (``check``, built from it when not given): a row that
+    fails it, or lacks a field to decide, is excluded with the reason. Date comparisons the far side
+    cannot filter on (the Vibecode gateway's ``<STARTED``) are not sent: rows they rule out are dropped
+    silently, and a row without a readable date is excluded by the re-check, never acted on. ``keep``
+    drops rows silently (conditions the portal cannot filter on, such as a smart-process type).
+    """
+    check = check or RowCheck.build(WORKFLOW_SPEC, filter)
     tracker = ProgressTracker("listing", None, progress, clock=clock)
 
     def on_rows(rows: int, total: int | None) -> None:
         tracker.total = total
         tracker.advance(rows - tracker.done)
 
-    served, conditions = _split(client, filter)
-    if conditions:
-        ids = await _matching_ids(client, served, conditions, keep, on_rows)
-    elif keep is None:
-        walk = client.workflows.instances(dict(filter), select=["ID"], progress=on_rows)
-        ids = [str(i) for i in dict.fromkeys(await walk.snapshot_ids())]
-    else:
-        walk = client.workflows.instances(dict(filter), select=["ID", "DOCUMENT_ID"], progress=on_rows)
-        rows = await walk.collect()
-        ids = list(dict.fromkeys(str(r.id) for r in rows if r.id is not None and keep(r)))
+    served, local = _split(client, filter)  # the gateway: date comparisons are applied here only
+    select = list(dict.fromkeys(["ID", "DOCUMENT_ID", *check.select, *(c.field for c in local)]))
+    rows = await client.workflows.instances(served, select=select, progress=on_rows).collect()
+    ids: dict[str, None] = {}
+    excluded: dict[str, Exclusion] = {}
+    for row in rows:
+        if row.id is None or (keep is not None and not keep(row)) or _fails_locally(row, local):
+            continue
+        why = check.why_not(row)
+        if why is None:
+            ids[str(row.id)] = None
+        else:
+            excluded.setdefault(str(row.id), Exclusion(str(row.id), why))
     tracker.done = tracker.total = len(ids)
     tracker.report()
-    return ids
-
-
-async def _matching_ids(
-    client: BizprocClient,
-    served: Mapping[str, Any],
-    conditions: tuple[DateCondition, ...],
-    keep: Callable[[WorkflowInstance], bool] | None,
-    on_rows: Callable[[int, int | None], None] | None = None,
-) -> list[str]:
-    """IDs of the rows matching ``served`` (on the far side) and ``conditions`` (here), before any change.
-
-    A row whose date is missing or unparsable is left out (and logged): it is not known to match.
-    """
-    fields = sorted({"ID", "DOCUMENT_ID", *(c.field for c in conditions)})
-    walk = client.workflows.instances(dict(served), select=fields, progress=on_rows)
-    ids: list[str] = []
-    unknown: list[str] = []
-    for row in await walk.collect():
-        if row.id is None:
-            continue
-        held = [c.holds(_DATES[c.field](row)) for c in conditions]
-        if None in held:
-            unknown.append(str(row.id))
-        elif all(held) and (keep is None or keep(row)):
-            ids.append(str(row.id))
-    if unknown:
-        log.warning(
-            "%d workflow(s) left alone: their %s is missing or unparsable (%s)",
-            len(unknown),
-            "/".join(sorted({c.field for c in conditions})),
-            ", ".join(unknown[:10]),
-        )
-    return list(dict.fromkeys(ids))
-
-
-async def count_instances(client: BizprocClient, filter: Mapping[str, Any]) -> int:
-    """How many running instances match ``filter`` now (one request: the first page's ``total``)."""
-    served, conditions = _split(client, filter)
-    if conditions:
-        return len(await _matching_ids(client, served, conditions, None))
-    page = await client.workflows.instances_page(dict(filter), select=["ID"])
-    return page.total if page.total is not None else len(page.items)
+    return Listing(list(ids), [e for i, e in excluded.items() if i not in ids])
 
 
 @attrs.frozen
@@ -186,17 +182,29 @@ async def open_tasks(
     *,
     progress: ProgressCallback | None = None,
     clock: Callable[[], float] = time.monotonic,
-) -> list[OpenTask]:
-    """All of the user's open (``STATUS`` 0) tasks, every page, unique by task ID."""
+) -> tuple[list[OpenTask], list[tuple[OpenTask, str]]]:
+    """All of the user's open (``STATUS`` 0) tasks, every page, unique by task ID; each row re-checked.
+
+    A listed task that is not the user's, not open, or lacks either field is returned with the reason in
+    the second list instead.
+    """
     tracker = ProgressTracker("listing", None, progress, clock=clock)
+    filter = {"USER_ID": user_id, "STATUS": 0}
+    check = RowCheck.build(TASK_SPEC, filter)
     seen: set[int] = set()
     tasks: list[OpenTask] = []
-    walk = client.tasks.list(filter={"USER_ID": user_id, "STATUS": 0}, select=["ID", "WORKFLOW_ID"])
+    excluded: list[tuple[OpenTask, str]] = []
+    walk = client.tasks.list(filter=filter, select=["ID", "WORKFLOW_ID", *check.select])
     async for task in walk:
         if task.id is None or task.workflow_id is None or task.id in seen:
             continue
         seen.add(task.id)
-        tasks.append(OpenTask(id=int(task.id), workflow_id=str(task.workflow_id)))
+        found = OpenTask(id=int(task.id), workflow_id=str(task.workflow_id))
+        why = check.why_not(task)
+        if why is None:
+            tasks.append(found)
+        else:
+            excluded.append((found, why))
     tracker.total = len(tasks)
     tracker.advance(len(tasks))
-    return tasks
+    return tasks, excluded

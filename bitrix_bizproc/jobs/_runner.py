@@ -44,7 +44,7 @@ from ..protocol.errors import (
 from ..protocol.retry import is_ambiguous
 from .journal import Journal, JournalEntry, JournalOutcome
 from .progress import ProgressCallback, ProgressTracker
-from .report import ItemFailure, JobReport, ReportOutcome
+from .report import Exclusion, ItemFailure, JobReport, ReportOutcome
 
 if TYPE_CHECKING:
     from .._batch import BatchComposer
@@ -263,11 +263,20 @@ def opened_journal(journal: JournalArg) -> Iterator[Journal | None]:
 
 
 def plan_items(
-    items: Iterable[str], action: str, journal: Journal | None, report: JobReport, *, retry_failed: bool
+    items: Iterable[str],
+    action: str,
+    journal: Journal | None,
+    report: JobReport,
+    *,
+    retry_failed: bool,
+    excluded: Iterable[str] = (),
 ) -> list[str]:
-    """The items still to do, in order: unfinished journal items first, then new ones; counts the skipped."""
+    """The items still to do, in order: unfinished journal items first, then new ones; counts the skipped.
+
+    Items excluded now (counted by the caller) or by an earlier run's re-check are never planned.
+    """
     todo: list[str] = []
-    seen: set[str] = set()
+    seen: set[str] = set(excluded)
     candidates = list(items)
     if journal is not None:
         carried = [e.item for e in journal.entries(action) if e.needs_retry]
@@ -277,7 +286,9 @@ def plan_items(
             continue
         seen.add(item)
         entry = journal.entry(item, action) if journal is not None else None
-        if entry is not None and entry.outcome.final:
+        if entry is not None and entry.outcome is JournalOutcome.EXCLUDED:
+            report.counts[ReportOutcome.EXCLUDED.value] += 1
+        elif entry is not None and entry.outcome.final:
             report.counts[ReportOutcome.SKIPPED_DONE.value] += 1
         elif (
             entry is not None
@@ -393,14 +404,22 @@ async def run_job(
     options: JobOptions,
     *,
     started: float,
+    excluded: Sequence[Exclusion] = (),
     **event: Any,
 ) -> bool:
-    """Plan ``items`` against the journal, then list them (dry run) or apply ``action``; True if it ran."""
+    """Plan ``items`` against the journal, then list them (dry run) or apply ``action``; True if it ran.
+
+    ``excluded`` rows (listed, but failing the job's filter re-check) are counted, never acted on, and
+    journaled as ``excluded`` so that no resume acts on them either.
+    """
     if log is not None:
         _check_same_job(log, report.job, action.name, event)
     report.matched = len(items)
+    if excluded:
+        report.counts[ReportOutcome.EXCLUDED.value] += len(excluded)
     requests_before = client.stats.requests
-    todo = plan_items(items, action.name, log, report, retry_failed=options.retry_failed)
+    skip = [e.item for e in excluded]
+    todo = plan_items(items, action.name, log, report, retry_failed=options.retry_failed, excluded=skip)
     if not options.dry_run and todo and options.confirm is not None:
         asked = options.clock()
         report.declined = not options.confirm(todo)
@@ -414,6 +433,11 @@ async def run_job(
     if log is not None:
         try:
             await log.commit_event("run_start", job=report.job, action=action.name, items=len(todo), **event)
+            if excluded:
+                await log.commit(
+                    JournalEntry(e.item, action.name, JournalOutcome.EXCLUDED, "FILTER_MISMATCH", e.reason)
+                    for e in excluded
+                )
         except JournalError as exc:  # nothing was sent
             report.aborted = str(exc)
             report.counts[ReportOutcome.NOT_ATTEMPTED.value] += len(todo)

@@ -11,8 +11,9 @@ Each line is one record. Item records say what happened to one item::
 last record is ``started`` was in flight when the process died, and one recorded ``unknown`` was sent but
 its answer was lost (a reset, a timeout, a 5xx page, a truncated body): either way its fate is unknown, so a
 resumed run sends it again, and an answer "not found" then means the earlier send did it: ``done``, not
-``already_gone``. Event records (``"event": "run_start"`` ...) carry no item. A torn last line (a kill
-mid-write) is dropped on open.
+``already_gone``. An item recorded ``excluded`` was listed but failed the job's own filter re-check: no
+run with this journal acts on it. Event records (``"event": "run_start"`` ...) carry no item. A torn
+last line (a kill mid-write) is dropped on open.
 
 Writes from a running job go through :meth:`Journal.commit`: the records are written and fsynced in a
 worker thread (the event loop never blocks on the disk), records of concurrent callers share one fsync, and
@@ -49,6 +50,7 @@ class JournalOutcome(enum.StrEnum):
     ALREADY_GONE = "already_gone"  # the portal no longer knew the item: nothing left to do
     FAILED = "failed"
     UNKNOWN = "unknown"  # sent, but the answer was lost: a resumed run settles it against the portal
+    EXCLUDED = "excluded"  # listed, but failed the job's own filter re-check: never acted on, not on resume
 
     @property
     def final(self) -> bool:
@@ -94,8 +96,8 @@ def _iter_records(raw: bytes) -> Iterator[Mapping[str, Any]]:
             continue
         try:
             record = json.loads(line)
-        except ValueError:
-            continue  # a torn line: treat as never written
+        except (ValueError, RecursionError):
+            continue  # a torn (or garbled) line: treat as never written
         if isinstance(record, Mapping):
             yield record
 
@@ -128,8 +130,13 @@ def _io_error(path: Path, doing: str, exc: OSError) -> JournalError:
 def _is_record(line: bytes) -> bool:
     try:
         return isinstance(json.loads(line), Mapping)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
+
+
+def _text(value: Any) -> str:
+    """A record's text field; a value of another shape (a garbled line) reads as empty."""
+    return value if isinstance(value, str) else str(value) if isinstance(value, int | float) and value else ""
 
 
 def _entry(record: Mapping[str, Any]) -> JournalEntry | None:
@@ -144,8 +151,8 @@ def _entry(record: Mapping[str, Any]) -> JournalEntry | None:
         item=item,
         action=action,
         outcome=parsed,
-        code=str(record.get("code") or ""),
-        description=str(record.get("description") or ""),
+        code=_text(record.get("code")),
+        description=_text(record.get("description")),
         transient=bool(record.get("transient", False)),
     )
 

@@ -8,10 +8,10 @@ from typing import Literal
 
 from .._client import BizprocClient
 from ..protocol.errors import BitrixError, NotFoundError, ValidationError
-from ._listing import OpenTask, find_dismissed_user, open_tasks
+from ._listing import Listing, OpenTask, find_dismissed_user, note_exclusions, open_tasks
 from ._runner import Action, Confirm, JobOptions, JournalArg, opened_journal, run_job
 from .progress import ProgressCallback
-from .report import JobReport
+from .report import Exclusion, JobReport
 from .terminate import workflow_action
 
 __all__ = ["delegate_action", "offboard_employee"]
@@ -48,10 +48,20 @@ async def _check_recipient(client: BizprocClient, to_user: int | None, from_user
     return int(to_user)
 
 
-def _items(tasks: list[OpenTask], action: str) -> list[str]:
+def _listing(tasks: list[OpenTask], excluded: list[tuple[OpenTask, str]], action: str) -> Listing:
+    """The items to act on (task IDs to delegate, or unique workflow IDs) and the excluded ones.
+
+    A workflow is excluded only if none of its tasks passed the re-check.
+    """
     if action == "delegate":
-        return [str(t.id) for t in tasks]
-    return list(dict.fromkeys(t.workflow_id for t in tasks))  # unique workflow IDs, first-seen order
+        return Listing([str(t.id) for t in tasks], [Exclusion(str(t.id), why) for t, why in excluded])
+    items = list(dict.fromkeys(t.workflow_id for t in tasks))  # unique workflow IDs, first-seen order
+    kept = set(items)
+    out: dict[str, Exclusion] = {}
+    for task, why in excluded:
+        if task.workflow_id not in kept:
+            out.setdefault(task.workflow_id, Exclusion(task.workflow_id, f"task {task.id}: {why}"))
+    return Listing(items, list(out.values()))
 
 
 async def offboard_employee(
@@ -91,10 +101,14 @@ async def offboard_employee(
     )
     options = JobOptions(dry_run, journal, progress, confirm, retry_failed, concurrency, clock)
     with opened_journal(journal) as log:
-        items = _items(await open_tasks(client, found.id, progress=progress, clock=clock), command.name)
-        ran = await run_job(client, items, command, report, log, options, started=started, user=found.id)
+        listing = _listing(*await open_tasks(client, found.id, progress=progress, clock=clock), command.name)
+        note_exclusions(report, listing)
+        ran = await run_job(
+            client, listing.items, command, report, log, options,
+            started=started, excluded=listing.excluded, user=found.id,
+        )  # fmt: skip
     if not ran:
         return report
     if verify:
-        report.remaining = len(await open_tasks(client, found.id, clock=clock))
+        report.remaining = len((await open_tasks(client, found.id, clock=clock))[0])
     return report

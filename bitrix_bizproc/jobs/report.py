@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["ItemFailure", "JobReport", "ReportOutcome"]
+__all__ = ["Exclusion", "ItemFailure", "JobReport", "ReportOutcome"]
 
 
 class ReportOutcome(enum.StrEnum):
@@ -22,6 +22,7 @@ class ReportOutcome(enum.StrEnum):
     SKIPPED_FAILED = "skipped_failed"  # failed for good in an earlier run; not retried
     NOT_ATTEMPTED = "not_attempted"  # the job stopped before reaching it
     PLANNED = "planned"  # dry run: would be done
+    EXCLUDED = "excluded"  # listed by the portal, but does not provably match the filter: never acted on
 
 
 @attrs.frozen
@@ -37,6 +38,17 @@ class ItemFailure:
     def __str__(self) -> str:
         code = self.code or "(no code)"
         return f"{self.item}: {code} {self.description}".rstrip()
+
+
+@attrs.frozen
+class Exclusion:
+    """A listed row the job did not act on: it fails (or cannot be shown to satisfy) the job's filter."""
+
+    item: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.item}: {self.reason}"
 
 
 @attrs.define
@@ -56,6 +68,8 @@ class JobReport:
     aborted: str | None = None  # why the job stopped early, if it did
     declined: bool = False  # the confirmation was answered "no": nothing was changed
     requests: int | None = None  # HTTP requests the client sent for the action phase (retries included)
+    excluded: list[Exclusion] = attrs.field(factory=list)  # listed rows failing the re-check
+    warnings: list[str] = attrs.field(factory=list)  # e.g. the portal ignored part of the filter
 
     def count(self, outcome: ReportOutcome) -> int:
         """How many items ended with ``outcome``."""
@@ -100,6 +114,8 @@ class JobReport:
             "remaining": self.remaining,
             "aborted": self.aborted,
             "requests": self.requests,
+            "excluded": [attrs.asdict(e) for e in self.excluded],
+            "warnings": list(self.warnings),
         }
 
     def lines(self, *, max_failures: int = 20) -> list[str]:
@@ -122,6 +138,12 @@ class JobReport:
             out.append(f"  left matching  {self.remaining}")
         if self.aborted:
             out.append(f"  ABORTED: {self.aborted}")
+        out.extend(f"  WARNING: {w}" for w in self.warnings)
+        if self.excluded:
+            out.append("  excluded (not acted on):")
+            out.extend(f"    {e}" for e in self.excluded[:max_failures])
+            if len(self.excluded) > max_failures:
+                out.append(f"    ... and {len(self.excluded) - max_failures} more")
         if self.failures:
             by_code = Counter(f.code or "(no code)" for f in self.failures)
             out.append("  failures by code: " + ", ".join(f"{c} x{n}" for c, n in by_code.most_common()))

@@ -12,7 +12,8 @@ from ..models.documents import DocumentType
 from ..models.filters import WORKFLOW_SPEC, FilterLike
 from ..models.workflow import WorkflowInstance
 from ..protocol.errors import BitrixError, ClientValidationError, ValidationError, WorkflowNotFoundError
-from ._listing import check_instance_filter, count_instances, snapshot_instance_ids
+from ._listing import check_instance_filter, note_exclusions, snapshot_instance_ids
+from ._recheck import RowCheck
 from ._runner import Action, Confirm, JobOptions, JournalArg, opened_journal, run_job
 from .progress import ProgressCallback
 from .report import JobReport
@@ -88,15 +89,14 @@ def _document_type_check(document_type: DocumentType | None) -> Callable[[Workfl
     return lambda instance: str(instance.document_id or "").startswith(prefix)
 
 
-def _exact_document_ids(checked: dict[str, Any]) -> Callable[[WorkflowInstance], bool] | None:
-    """Text conditions the portal reads as LIKE: DOCUMENT_ID values are re-checked per row; others refused.
+def _refuse_patterns(checked: dict[str, Any]) -> None:
+    """Text conditions the portal reads as LIKE: refused unless the row re-check can make them exact.
 
-    ``DEAL_1`` is a pattern there (``_`` is any one character), so the listed rows are kept only if their
+    ``DEAL_1`` is a pattern there (``_`` is any one character); the re-check keeps only rows whose
     DOCUMENT_ID is exactly one of the values given. A value with ``%``, or a pattern on another field,
     names no item the job could check: it is refused before anything is sent.
     """
-    keys = WORKFLOW_SPEC.patterns(checked)
-    for key in keys:
+    for key in WORKFLOW_SPEC.patterns(checked):
         value = checked[key]
         values = value if isinstance(value, list) else [value]
         if key != "DOCUMENT_ID" or any("%" in str(v) for v in values):
@@ -105,19 +105,6 @@ def _exact_document_ids(checked: dict[str, Any]) -> Callable[[WorkflowInstance],
                 "are wildcards) and may match more than it names; a destructive job acts only on what "
                 "its filter names exactly",
             )
-    if "DOCUMENT_ID" not in keys:
-        return None
-    value = checked["DOCUMENT_ID"]
-    wanted = {str(v) for v in (value if isinstance(value, list) else [value])}
-    return lambda instance: instance.document_id in wanted
-
-
-def _both(
-    first: Callable[[WorkflowInstance], bool] | None, second: Callable[[WorkflowInstance], bool] | None
-) -> Callable[[WorkflowInstance], bool] | None:
-    if first is None or second is None:
-        return first or second
-    return lambda instance: first(instance) and second(instance)
 
 
 async def terminate_workflows(
@@ -144,7 +131,9 @@ async def terminate_workflows(
     ``journal`` a rerun skips what is done, retries what failed transiently or was in flight when the
     process died, and counts an item the portal no longer knows as ``already_gone`` (or ``done`` when an
     earlier send of ours may have done it: its answer was lost, or it was in flight at a crash).
-    A filter the portal would read as a pattern is refused (or re-checked per row, for ``DOCUMENT_ID``).
+    Every listed row is re-checked against the filter first: one that fails it (the portal ignored part
+    of the filter) is reported ``excluded`` and journaled, never acted on. A condition that cannot be
+    checked on a row, or that the portal would read as a pattern, is refused before any request.
     Raises :class:`JobAbortedError` if credentials are refused or the portal stays down.
     """
     action = workflow_action(mode, status)
@@ -152,19 +141,24 @@ async def terminate_workflows(
     if document_type is not None:
         checked.setdefault("MODULE_ID", document_type.module)
         checked.setdefault("ENTITY", document_type.entity)
-    keep = _both(_document_type_check(document_type), _exact_document_ids(checked))
+    _refuse_patterns(checked)
+    check = RowCheck.build(WORKFLOW_SPEC, checked)  # refuses what it cannot evaluate, before any request
+    keep = _document_type_check(document_type)
     started = clock()
     report = JobReport(job="terminate_workflows", action=action.name, dry_run=dry_run)
     options = JobOptions(dry_run, journal, progress, confirm, retry_failed, concurrency, clock)
     with opened_journal(journal) as log:
-        ids = await snapshot_instance_ids(client, checked, keep=keep, progress=progress, clock=clock)
-        ran = await run_job(client, ids, action, report, log, options, started=started, filter=checked)
+        listing = await snapshot_instance_ids(
+            client, checked, check=check, keep=keep, progress=progress, clock=clock
+        )
+        note_exclusions(report, listing)
+        ran = await run_job(
+            client, listing.items, action, report, log, options,
+            started=started, excluded=listing.excluded, filter=checked,
+        )  # fmt: skip
     if not ran:
         return report
-    if verify:
-        report.remaining = (
-            await count_instances(client, checked)
-            if keep is None
-            else len(await snapshot_instance_ids(client, checked, keep=keep, clock=clock))
-        )
+    if verify:  # what provably matches is left: rows a portal lists wrongly are not counted
+        remaining = await snapshot_instance_ids(client, checked, check=check, keep=keep, clock=clock)
+        report.remaining = len(remaining.items)
     return report

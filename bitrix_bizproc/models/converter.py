@@ -27,6 +27,9 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 
+from ..protocol.envelope import short_text
+from ..protocol.errors import BitrixError, MalformedResponseError
+
 __all__ = ["LocalizedText", "assume_time_zone", "converter", "structure", "unstructure", "wire"]
 
 T = TypeVar("T")
@@ -234,6 +237,18 @@ def _wire_fields(cls: type[Any]) -> dict[str, attrs.Attribute[Any]]:
     return cached
 
 
+# What a value that does not fit its field may raise while converting (it is then kept in ``extra``).
+_UNCONVERTIBLE = (
+    ValueError,
+    TypeError,
+    KeyError,
+    OverflowError,
+    RecursionError,
+    BitrixError,
+    cattrs.BaseValidationError,
+)
+
+
 def _structure_model(value: Any, cls: type[T]) -> T:
     if isinstance(value, list) and not value:
         value = {}
@@ -250,7 +265,7 @@ def _structure_model(value: Any, cls: type[T]) -> T:
             continue
         try:
             kwargs[field.name] = converter.structure(raw, field.type or Any)
-        except (ValueError, TypeError, KeyError, cattrs.BaseValidationError):
+        except _UNCONVERTIBLE:
             extra[key] = raw  # kept reachable, never fatal
     factory: Any = cls
     result: T = factory(**kwargs, extra=extra)
@@ -276,8 +291,19 @@ converter.register_unstructure_hook_func(_is_wire_model, _unstructure_model)
 
 
 def structure(value: Any, cls: type[T]) -> T:
-    """Read a wire value (a row of a list, a ``result``) into ``cls``."""
-    return converter.structure(value, cls)
+    """Read a wire value (a row of a list, a ``result``) into ``cls``.
+
+    A value that cannot be read (a row that is not an object, say) is a :class:`MalformedResponseError`.
+    """
+    try:
+        return converter.structure(value, cls)
+    except BitrixError:
+        raise
+    except _UNCONVERTIBLE as exc:
+        name = getattr(cls, "__name__", str(cls))
+        raise MalformedResponseError(
+            f"the answer does not fit {name}: {short_text(value, 80)!r} ({type(exc).__name__})"
+        ) from None
 
 
 def unstructure(obj: Any) -> Any:

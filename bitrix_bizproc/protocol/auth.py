@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -176,13 +177,13 @@ class OAuthTokens:
                 client_endpoint=check_base_url(
                     str(data["client_endpoint"]), what="client_endpoint", allow_http=True
                 ),
-                expires_at=None if data.get("expires_at") is None else float(data["expires_at"]),
+                expires_at=None if data.get("expires_at") is None else _finite(float(data["expires_at"])),
                 member_id=data.get("member_id"),
                 scope=data.get("scope"),
-                user_id=None if data.get("user_id") is None else int(data["user_id"]),
+                user_id=None if data.get("user_id") is None else _id_number(int(data["user_id"])),
                 application_token=_opt_str(data.get("application_token")),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise _config_error(f"stored tokens are incomplete or malformed ({type(exc).__name__})") from None
 
     def __repr__(self) -> str:
@@ -211,7 +212,7 @@ def parse_token_response(
     """Read the token server's answer: new tokens, or :class:`InvalidGrantError` and friends."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ServerError("the token server answered with a body that is not JSON", status=status) from None
     if not isinstance(data, Mapping):
         raise ServerError("the token server answered with an unexpected body", status=status)
@@ -243,18 +244,36 @@ def parse_token_response(
     )
 
 
-def _expiry(data: Mapping[str, Any], now: float) -> float | None:
-    expires_in = data.get("expires_in")
-    if isinstance(expires_in, int | float | str) and str(expires_in).strip():
-        try:
-            return now + float(expires_in)  # relative: immune to clock skew with the token server
-        except ValueError:
-            pass
-    expires = data.get("expires")
-    try:
-        return float(expires) if expires is not None else None
-    except (TypeError, ValueError):
+_MAX_LIFETIME = 366 * 86400.0  # an expiry further away (or NaN, infinite, negative) is ignored as unknown
+
+
+def _finite(number: float) -> float:
+    if not math.isfinite(number):
+        raise ValueError("not a finite number")
+    return number
+
+
+def _id_number(number: int) -> int:
+    if abs(number) >= 2**63:
+        raise ValueError("out of range")
+    return number
+
+
+def _seconds(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
+    try:
+        return _finite(float(value))
+    except (ValueError, OverflowError):
+        return None
+
+
+def _expiry(data: Mapping[str, Any], now: float) -> float | None:
+    expires_in = _seconds(data.get("expires_in"))
+    if expires_in is not None and 0 <= expires_in <= _MAX_LIFETIME:
+        return now + expires_in  # relative: immune to clock skew with the token server
+    expires = _seconds(data.get("expires"))
+    return expires if expires is not None and 0 <= expires <= now + _MAX_LIFETIME else None
 
 
 def _opt_str(value: Any) -> str | None:
@@ -263,6 +282,7 @@ def _opt_str(value: Any) -> str | None:
 
 def _opt_int(value: Any) -> int | None:
     try:
-        return None if value is None or isinstance(value, bool) else int(value)
-    except (TypeError, ValueError):
+        number = None if value is None or isinstance(value, bool) else int(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if number is None or abs(number) < 2**63 else None

@@ -17,10 +17,11 @@ from typing import Any, Literal
 import attrs
 
 from .encoding import Verbatim, check_input_vars, encode_query
-from .envelope import ApiResponse, TimeInfo
+from .envelope import ApiResponse, TimeInfo, count_field, short_text
 from .errors import (
     BitrixError,
     ClientValidationError,
+    MalformedResponseError,
     NotExecutedError,
     ServerError,
     error_from_code,
@@ -320,21 +321,14 @@ def _section(data: Mapping[str, Any], name: str) -> dict[str, Any]:
     return {}
 
 
-def _opt_int(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _command_error(value: Any, method: str | None) -> BitrixError:
     if isinstance(value, Mapping):
         code = value.get("error")
         description = value.get("error_description") or ""
-        return error_from_code("" if code is None else str(code), str(description), method=method)
-    return error_from_code("", str(value), method=method)
+        return error_from_code(
+            "" if code is None else short_text(code, 100), short_text(description), method=method
+        )
+    return error_from_code("", short_text(value), method=method)
 
 
 def parse_batch_result(
@@ -342,6 +336,7 @@ def parse_batch_result(
 ) -> dict[str, CommandOutcome]:
     """Read a batch answer's ``result`` into one :class:`CommandOutcome` per key, in the order of ``keys``.
 
+    A command whose ``total``/``next`` is out of range gets a :class:`MalformedResponseError` of its own.
     A key absent from every section was not run: after ``halt=1`` stopped the batch, or (never seen, but
     possible) when the portal dropped it. Both give :class:`NotExecutedError` with ``executed=False``.
     """
@@ -358,8 +353,15 @@ def parse_batch_result(
     outcomes: dict[str, CommandOutcome] = {}
     for key in keys:
         method = methods.get(key)
-        total, next_ = _opt_int(totals.get(key)), _opt_int(nexts.get(key))
         time = TimeInfo.from_wire(times.get(key))
+        try:
+            total = count_field(totals.get(key), "total", method=method)
+            next_ = count_field(nexts.get(key), "next", method=method)
+        except MalformedResponseError as exc:  # this command's answer is unusable; the others stand
+            total = next_ = None
+            if key not in errors:
+                outcomes[key] = CommandOutcome(key, error=exc, time=time)
+                continue
         if key in errors:
             error = _command_error(errors[key], method)
             outcome = CommandOutcome(key, error=error, total=total, next=next_, time=time)

@@ -4,23 +4,48 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
-from .errors import BitrixError, ServerError, UnexpectedRedirectError, error_from_code
+from .errors import BitrixError, MalformedResponseError, ServerError, UnexpectedRedirectError, error_from_code
 
-__all__ = ["ApiResponse", "TimeInfo", "decode_json", "error_from_body", "parse_response"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_ROWS",
+    "MAX_WAIT",
+    "ApiResponse",
+    "TimeInfo",
+    "bounded_retry_after",
+    "count_field",
+    "decode_json",
+    "error_from_body",
+    "excerpt",
+    "parse_response",
+    "short_text",
+]
+
+MAX_WAIT = 660.0
+"""The longest wait (seconds) any answer can impose: the portal's 10-minute operating window plus slack."""
+
+MAX_DEPTH = 200
+"""The deepest nesting of lists and objects an answer may have (a deep template is a few dozen levels)."""
+
+MAX_ROWS = 2**31 - 1
+"""The largest ``total`` or ``next`` accepted (MySQL's INT ID range); anything above is a malformed answer."""
 
 
 def _opt_float(value: Any) -> float | None:
-    if value is None or value == "":
+    """A finite number, or ``None`` (missing, not a number, NaN or infinite: ignored, never trusted)."""
+    if value is None or value == "" or isinstance(value, bool):
         return None
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def _opt_dt(value: Any) -> _dt.datetime | None:
@@ -76,23 +101,84 @@ class ApiResponse:
     after_unknown: bool = False
 
 
-def _excerpt(body: bytes, limit: int = 200) -> str:
-    text = body[: limit * 4].decode("utf-8", "replace")
+def excerpt(value: bytes | str | object, limit: int = 200) -> str:
+    """A short one-line excerpt of a body or value for an error message (never the whole of it)."""
+    if isinstance(value, bytes):
+        text = value[: limit * 4].decode("utf-8", "replace")
+    elif isinstance(value, str):
+        text = value[: limit * 4]
+    else:
+        text = type(value).__name__
     text = " ".join(text.split())
     return text[:limit] + ("…" if len(text) > limit else "")
 
 
+def short_text(value: Any, limit: int = 1000) -> str:
+    """``value`` as text for an error message: a string cut to ``limit``, anything else by its JSON shape."""
+    if isinstance(value, str):
+        text = value
+    elif value is None or isinstance(value, bool | int | float):
+        text = str(value) if not isinstance(value, int) or abs(value) < 10**100 else "<huge number>"
+    else:
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _not_finite(constant: str) -> float:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{excerpt(text, 40)} is out of range")
+    return number
+
+
 def decode_json(body: bytes, *, status: int | None = None, method: str | None = None) -> Any:
-    """Decode a JSON body; anything else (an HTML 502 page) becomes a :class:`ServerError` with an excerpt."""
+    """Decode a JSON body; anything else becomes a :class:`MalformedResponseError` with a short excerpt.
+
+    Refused: non-JSON, truncated or non-UTF-8 bodies, ``NaN``/``Infinity`` and numbers out of a double's
+    range (``1e400``; PHP never sends them), and nesting deeper than :data:`MAX_DEPTH`. With an HTTP 5xx
+    status (an HTML 502 page) the error is the plain :class:`ServerError` of a failed portal.
+    """
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(body, parse_constant=_not_finite, parse_float=_finite_float)
+    except RecursionError:
+        data = _TOO_DEEP
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError included
         return _raise_not_json(body, status, method)
+    if data is _TOO_DEEP or (body.count(b"[") + body.count(b"{") > MAX_DEPTH and _too_deep(data)):
+        raise _unreadable(status)(
+            f"the portal answered with JSON nested deeper than {MAX_DEPTH} levels",
+            status=status,
+            method=method,
+        )
+    return data
+
+
+_TOO_DEEP = object()
+
+
+def _too_deep(data: Any) -> bool:
+    """Whether ``data`` nests lists and objects more than :data:`MAX_DEPTH` levels (without recursing)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        if depth >= MAX_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _unreadable(status: int | None) -> type[ServerError]:
+    return ServerError if status is not None and status >= 500 else MalformedResponseError
 
 
 def _raise_not_json(body: bytes, status: int | None, method: str | None) -> Any:
-    raise ServerError(
-        f"the portal answered with a body that is not JSON: {_excerpt(body)!r}" if body else "empty body",
+    raise _unreadable(status)(
+        f"the portal answered with a body that is not JSON: {excerpt(body)!r}" if body else "empty body",
         code="",
         status=status,
         method=method,
@@ -106,30 +192,54 @@ def error_from_body(
     code = data.get("error")
     description = data.get("error_description") or ""
     if isinstance(code, Mapping):  # some gateways nest it
-        description = str(code.get("message") or description)
+        description = code.get("message") or description
         code = code.get("code")
     return error_from_code(
-        str(code) if code is not None else "",
-        str(description),
+        short_text(code, 100) if code is not None else "",
+        short_text(description),
         status=status,
         method=method,
         retry_after=retry_after,
     )
 
 
-def _opt_int(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
+def bounded_retry_after(seconds: float | None) -> float | None:
+    """A ``Retry-After`` in ``0..MAX_WAIT``; ``None`` for NaN, infinite or negative values."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
         return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+    return min(seconds, MAX_WAIT)
+
+
+def count_field(value: Any, name: str, *, method: str | None = None) -> int | None:
+    """A ``total`` or ``next``: a whole number in ``0..MAX_ROWS`` (``"120"`` too), ``None`` when absent.
+
+    Anything else (``Infinity``, ``1e400``, ``10**30``, ``-5``, ``2.5``, ``"abc"``, a list) would end a walk
+    early or plan it without limit, so it is a :class:`MalformedResponseError`.
+    """
+    if value is None or value == "" or isinstance(value, bool):
         return None
+    number: int | None = None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
+        number = int(value.strip())
+    if number is None or not 0 <= number <= MAX_ROWS:
+        raise MalformedResponseError(
+            f"the answer's {name!r} is not a row count: {short_text(value, 40)!r}", method=method
+        )
+    return number
 
 
 def parse_response(
     status: int, body: bytes, *, method: str | None = None, retry_after: float | None = None
 ) -> ApiResponse:
-    """Turn an HTTP status and body into an :class:`ApiResponse`, or raise the typed error."""
+    """Turn an HTTP status and body into an :class:`ApiResponse`, or raise the typed error.
+
+    ``retry_after`` (a ``Retry-After`` header's seconds) is kept only if finite, at most :data:`MAX_WAIT`.
+    """
+    retry_after = bounded_retry_after(retry_after)
     if 300 <= status < 400:  # a transport that does not follow redirects: never guess what came next
         raise UnexpectedRedirectError(
             f"the portal answered with a redirect (HTTP {status}); the call was not sent there",
@@ -141,17 +251,17 @@ def parse_response(
     if isinstance(data, Mapping) and "error" in data and "result" not in data:
         raise error_from_body(data, status=status, method=method, retry_after=retry_after)
     if status >= 500:
-        raise ServerError(f"HTTP {status}: {_excerpt(body)!r}", status=status, method=method)
+        raise ServerError(f"HTTP {status}: {excerpt(body)!r}", status=status, method=method)
     if not isinstance(data, Mapping) or "result" not in data:
         if status >= 400:
-            raise error_from_code("", _excerpt(body), status=status, method=method)
+            raise error_from_code("", excerpt(body), status=status, method=method)
         raise ServerError(
-            f"unexpected answer without 'result': {_excerpt(body)!r}", status=status, method=method
+            f"unexpected answer without 'result': {excerpt(body)!r}", status=status, method=method
         )
     return ApiResponse(
         result=data["result"],
-        total=_opt_int(data.get("total")),
-        next=_opt_int(data.get("next")),
+        total=count_field(data.get("total"), "total", method=method),
+        next=count_field(data.get("next"), "next", method=method),
         time=TimeInfo.from_wire(data.get("time")),
         method=method,
     )

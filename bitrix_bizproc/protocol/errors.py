@@ -8,10 +8,11 @@
     ├── AuthError
     │   ├── ExpiredTokenError        expired_token (refreshed and retried by the session)
     │   ├── InvalidCredentialsError  INVALID_CREDENTIALS, NO_AUTH_FOUND, invalid_token, ...
-    │   ├── InsufficientScopeError   insufficient_scope
+    │   ├── InsufficientScopeError   insufficient_scope, invalid_scope, INVALID_SCOPE
     │   ├── InvalidGrantError        invalid_grant, invalid_client (the token server refused)
     │   └── TokenStoreError          a refreshed token pair could not be saved to the token store
     ├── AccessDeniedError            ACCESS_DENIED, user_access_error, SCOPE_DENIED, ...
+    │   └── PortalDeletedError       PORTAL_DELETED, HTTP 410 (never retried; stops a job)
     ├── RateLimitError
     │   ├── QueryLimitError          QUERY_LIMIT_EXCEEDED, RATE_LIMITED (retried)
     │   ├── OperationTimeLimitError  OPERATION_TIME_LIMIT (waits for operating_reset_at)
@@ -20,7 +21,8 @@
     │   └── WorkflowNotFoundError    kill/terminate of a workflow that is not running: "WorkflowNotFound"
     ├── ValidationError              the portal or the client refused the parameters
     │   └── UnsupportedOperationError   the transport cannot express the operation
-    ├── ServerError                  5xx, INTERNAL_SERVER_ERROR, a non-JSON body
+    ├── ServerError                  5xx, INTERNAL_SERVER_ERROR
+    │   └── MalformedResponseError   a body that is not JSON, too deep, or has a field out of range
     ├── UnexpectedRedirectError      a 3xx answer that is not the portal's REST path on a new host
     ├── NotExecutedError             a batch command the portal skipped (halt=True)
     ├── JournalError                 a job journal cannot be read or written (disk full, read-only, foreign)
@@ -55,11 +57,13 @@ __all__ = [
     "InvalidCredentialsError",
     "InvalidGrantError",
     "JournalError",
+    "MalformedResponseError",
     "NotExecutedError",
     "NotFoundError",
     "OperationTimeLimitError",
     "OutcomeUnknownError",
     "OverloadError",
+    "PortalDeletedError",
     "QueryLimitError",
     "RateLimitError",
     "ServerError",
@@ -191,6 +195,10 @@ class AccessDeniedError(BitrixError):
     """The user behind the credentials may not do this (``ACCESS_DENIED``)."""
 
 
+class PortalDeletedError(AccessDeniedError):
+    """The portal was deleted or its public part closed (``PORTAL_DELETED``, HTTP 410): never retried."""
+
+
 class RateLimitError(BitrixError):
     """The portal refused the call because of one of its limits."""
 
@@ -248,6 +256,13 @@ class UnexpectedRedirectError(BitrixError):
     """The portal answered with a redirect that is not a domain change of the same REST path; not re-sent."""
 
 
+class MalformedResponseError(ServerError):
+    """The portal's answer could not be read: not JSON, truncated, too deep, or a field out of range.
+
+    The message keeps a short excerpt of the body, never the whole of it.
+    """
+
+
 class NotExecutedError(BitrixError):
     """A batch command the portal did not run because an earlier one failed with ``halt=True``."""
 
@@ -278,6 +293,7 @@ _CODE_CLASSES: dict[str, type[BitrixError]] = {
     "invalid_credentials": InvalidCredentialsError,
     "insufficient_scope": InsufficientScopeError,
     "invalid_scope": InsufficientScopeError,
+    "INVALID_SCOPE": InsufficientScopeError,  # b24pysdk/error/__init__.py (bitrix24/b24pysdk): upper case
     "invalid_grant": InvalidGrantError,
     "invalid_client": InvalidGrantError,
     "wrong_client": InvalidGrantError,  # token server, HTTP 200 (b24phpsdk ApiLevelErrorHandlerTest)
@@ -289,6 +305,7 @@ _CODE_CLASSES: dict[str, type[BitrixError]] = {
     "TOKEN_EXPIRED": ExpiredTokenError,
     # access
     "ACCESS_DENIED": AccessDeniedError,
+    "PORTAL_DELETED": PortalDeletedError,  # HTTP 410 Gone (docs table: 500); permanent either way
     "user_access_error": AccessDeniedError,
     "PAYMENT_REQUIRED": AccessDeniedError,
     "SCOPE_DENIED": AccessDeniedError,
@@ -334,7 +351,6 @@ _CODE_CLASSES: dict[str, type[BitrixError]] = {
     # server
     "INTERNAL_SERVER_ERROR": ServerError,
     "ERROR_UNEXPECTED_ANSWER": ServerError,
-    "PORTAL_DELETED": ServerError,
     "BITRIX_UNAVAILABLE": ServerError,
     "ERROR_CORE": ServerError,
 }
@@ -382,6 +398,8 @@ def _status_class(status: int | None) -> type[BitrixError]:
         return AccessDeniedError
     if status == 404:
         return NotFoundError
+    if status == 410:
+        return PortalDeletedError
     if status == 429:
         return QueryLimitError
     if 400 <= status < 500:

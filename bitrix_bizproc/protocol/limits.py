@@ -6,6 +6,10 @@ Both take the current time as an argument; nothing here sleeps or reads a clock.
   *sent* (not when its answer arrives), so a crowd of concurrent callers can never overfill it.
 * :class:`OperatingBudget` follows ``time.operating`` / ``operating_reset_at`` per method and says how
   long a method should wait before its next call; other methods are unaffected.
+
+No answer can make a wait longer than :data:`MAX_WAIT` (the portal's 10-minute operating window plus a
+minute of slack): a reset time or ``Retry-After`` further away is clamped to it, and NaN or infinite
+figures are ignored.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ from typing import Any, Literal
 
 import attrs
 
-from .envelope import TimeInfo
+from .envelope import MAX_WAIT, TimeInfo
 from .errors import ConfigurationError, ConfigurationTypeError
 
 __all__ = [
+    "MAX_WAIT",
     "PRESETS",
     "BucketSpec",
     "LeakyBucket",
@@ -27,6 +32,13 @@ __all__ = [
     "OperatingBudget",
     "bucket_spec",
 ]
+
+
+def _bounded_wait(seconds: float) -> float:
+    """``seconds`` within ``0..MAX_WAIT`` (NaN counts as the maximum: the safe side of an unknown)."""
+    if seconds != seconds:  # NaN
+        return MAX_WAIT
+    return min(MAX_WAIT, max(0.0, seconds))
 
 
 def _number(value: object, name: str) -> float:
@@ -245,8 +257,8 @@ class OperatingBudget:
         """The portal answered 429 ``OPERATION_TIME_LIMIT``: block ``method`` and return the wait."""
         state = self._methods.setdefault(method.lower(), MethodBudget())
         until = _to_local(time.operating_reset_at, time, now) if time is not None else None
-        if until is None and retry_after is not None:
-            until = now + retry_after
+        if until is None and retry_after is not None and math.isfinite(retry_after) and retry_after > 0:
+            until = now + _bounded_wait(retry_after)
         if until is None and state.reset_at is not None and state.reset_at > now:
             until = state.reset_at
         if until is None or until <= now:
@@ -261,14 +273,14 @@ class OperatingBudget:
             return 0.0
         if state.blocked_until is not None:
             if state.blocked_until > now:
-                return state.blocked_until - now
+                return _bounded_wait(state.blocked_until - now)
             state.blocked_until = None
         if self.limit is None or state.operating < self.limit * self.near:
             return 0.0
         if state.reset_at is None:
             state.reset_at = now + self.DEFAULT_WAIT
         if state.reset_at > now:
-            return state.reset_at - now
+            return _bounded_wait(state.reset_at - now)
         # The oldest bucket has expired: let one call through to learn the new figure.
         state.operating = 0.0
         return 0.0
@@ -278,11 +290,11 @@ def _to_local(reset_at: float | None, time: TimeInfo | None, now: float) -> floa
     """Turn the portal's ``operating_reset_at`` into local-clock time.
 
     Measured from the call's ``start`` on the portal's own clock, which cancels clock skew and errs on the
-    safe side (by the call's duration at most).
+    safe side (by the call's duration at most). At most :data:`MAX_WAIT` ahead of ``now``.
     """
-    if reset_at is None:
+    if reset_at is None or not math.isfinite(reset_at):
         return None
     reference = now
     if time is not None:
         reference = time.start if time.start is not None else time.finish if time.finish is not None else now
-    return now + max(0.0, reset_at - reference)
+    return now + _bounded_wait(reset_at - reference)

@@ -13,24 +13,26 @@ other processes add or remove rows (every strategy also drops rows it has alread
 
 When the caller gives no ``order``, offset walks are ordered by ``ID ASC`` too: an immutable sort key, so
 rows created during the walk (with larger IDs) do not shift earlier ones, and duplicates are detected in
-constant memory. A walk whose consumer removes rows (terminations) must not page by offset: collect the
-IDs first, or drain by re-reading from ``start=0`` (see ``bitrix_bizproc._paging``).
+bounded memory (the latest :data:`DEDUPE_WINDOW` IDs; IDs are looked up, never compared, so the portal's
+collation does not matter). A walk whose consumer removes rows (terminations) must not page by offset:
+collect the IDs first, or drain by re-reading from ``start=0`` (see ``bitrix_bizproc._paging``).
 """
 
 from __future__ import annotations
 
 import enum
-import itertools
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
 
-from .errors import ClientValidationError, ValidationError
+from .envelope import excerpt
+from .errors import ClientValidationError, MalformedResponseError, ValidationError
 from .methods import Paging, method_info
 
 __all__ = [
+    "DEDUPE_WINDOW",
     "MAX_BATCH_COMMANDS",
     "PAGE_SIZE",
     "ListParams",
@@ -91,17 +93,21 @@ def batch_starts(
 
 @attrs.define
 class OffsetPlan:
-    """The ``start`` values a parallel walk has still to fetch, in batches, capped at ``limit`` rows."""
+    """The ``start`` values a parallel walk has still to fetch, in batches, capped at ``limit`` rows.
+
+    Made lazily: the plan holds the next offset and the end, so any ``total`` costs constant memory.
+    """
 
     limit: int | None
     per_batch: int = MAX_BATCH_COMMANDS
     rows: int = 0  # rows received so far
-    _batches: deque[range] = attrs.field(factory=deque)
+    _next: int = 0
+    _end: int = 0
 
     @property
     def exhausted(self) -> bool:
         """Whether every planned offset has been handed out."""
-        return not self._batches
+        return self._next >= self._end
 
     def extend(self, next_start: int | None, total: int | None, rows: int) -> None:
         """Plan the offsets from ``next_start`` up to ``total`` (or the rows ``limit`` still allows)."""
@@ -111,11 +117,22 @@ class OffsetPlan:
         if room is not None and room <= 0:
             return
         end = total if room is None else min(total, next_start + room)
-        self._batches.extend(batch_starts(end, first=next_start, per_batch=self.per_batch))
+        if self.exhausted:
+            self._next, self._end = next_start, end
+        else:
+            self._end = max(self._end, end)
+
+    def stop(self) -> None:
+        """Plan nothing more (the list ended before the ``total`` it reported)."""
+        self._end = self._next
 
     def take(self) -> range | None:
         """The next batch of offsets, or None when the plan is exhausted."""
-        return self._batches.popleft() if self._batches else None
+        if self.exhausted:
+            return None
+        lo = self._next
+        self._next = min(lo + self.per_batch * PAGE_SIZE, self._end)
+        return range(lo, self._next, PAGE_SIZE)
 
 
 def split_filter_key(key: str) -> tuple[str, str]:
@@ -283,7 +300,10 @@ def keyset_params(params: ListParams, after: Any, *, id_key: str = "ID") -> dict
 
 
 def id_value(row: Any, id_key: str, *, numeric: bool) -> Any:
-    """A row's ID, as an ``int`` when IDs are numeric (the portal may send ``"17"``), else unchanged."""
+    """A row's ID, as an ``int`` when IDs are numeric (the portal may send ``"17"``), else unchanged.
+
+    An ID must be a string or a whole number; anything else is a :class:`MalformedResponseError`.
+    """
     if not isinstance(row, Mapping):
         raise ValidationError(f"list rows must be objects with {id_key!r}, got {type(row).__name__}", code="")
     value = row.get(id_key)
@@ -294,44 +314,70 @@ def id_value(row: Any, id_key: str, *, numeric: bool) -> Any:
                 break
         else:
             raise ValidationError(f"a list row carries no {id_key!r}; select it", code="")
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise MalformedResponseError(
+            f"a list row's {id_key} is a {type(value).__name__}, not a string or number"
+        )
     if not numeric:
         return value
     try:
         return int(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{id_key} {value!r} is not numeric; pass numeric_id=False", code="") from None
+    except ValueError:
+        raise ValidationError(
+            f"{id_key} {excerpt(value)!r} is not numeric; pass numeric_id=False", code=""
+        ) from None
+
+
+DEDUPE_WINDOW = 10_000
+"""How many of the latest IDs an ``ID ASC`` walk remembers to drop repeats (see :class:`SeenIds`)."""
 
 
 @attrs.define
 class SeenIds:
-    """Which IDs a walk has yielded: constant memory while rows arrive in ascending ID order, else a set.
+    """Which IDs a walk has yielded; a repeat is dropped, nothing else ever is.
 
-    In ascending mode a row whose ID is not above the last one yielded is either a repeat or a row created
-    behind the walk's position during the walk (it did not match throughout), so dropping it is safe.
+    IDs are never compared with each other, only looked up, so the portal's collation (MySQL's
+    case-insensitive one, numbers stored as text) cannot make a row vanish. Walks ordered by ``ID ASC``
+    remember the latest :data:`DEDUPE_WINDOW` IDs: a row repeated by an offset shift is one of the rows
+    yielded just before (rows created behind the walk move later ones by that many). Walks in another order
+    (rows may move anywhere) remember every ID.
     """
 
-    ascending: bool
-    last: Any = None
+    window: int | None
     _seen: set[Any] = attrs.field(factory=set)
+    _latest: deque[Any] = attrs.field(factory=deque)
 
     @classmethod
     def for_order(cls, order: Mapping[str, str], id_key: str) -> SeenIds:
         """The bookkeeping that fits rows sorted by ``order``."""
-        return cls(ascending=_orders_by_id_asc(order, id_key))
+        return cls(window=DEDUPE_WINDOW if _orders_by_id_asc(order, id_key) else None)
 
-    def check_page(self, ids: Sequence[Any]) -> None:
-        """Fall back to a set if the portal's order disagrees with Python's (an odd collation)."""
-        if self.ascending and any(a > b for a, b in itertools.pairwise(ids)):
-            self.ascending = False
+    def remembered(self) -> int:
+        """How many IDs are remembered now."""
+        return len(self._seen)
+
+    def all_new(self, ids: list[Any]) -> bool:
+        """Record ``ids`` and return True if none was yielded before and none repeats; else record nothing.
+
+        The fast way for the common page (every row new): set operations instead of a lookup per row.
+        """
+        too_many = self.window is not None and len(ids) > self.window
+        if too_many or not self._seen.isdisjoint(ids) or len(set(ids)) != len(ids):
+            return False
+        self._seen.update(ids)
+        if self.window is not None:
+            self._latest.extend(ids)
+            while len(self._latest) > self.window:
+                self._seen.discard(self._latest.popleft())
+        return True
 
     def first_time(self, row_id: Any) -> bool:
-        """Record ``row_id``; False if it was yielded before."""
-        if self.ascending:
-            if self.last is not None and row_id <= self.last:
-                return False
-            self.last = row_id
-            return True
+        """Record ``row_id``; False if it was yielded before (within the window)."""
         if row_id in self._seen:
             return False
         self._seen.add(row_id)
+        if self.window is not None:
+            self._latest.append(row_id)
+            if len(self._latest) > self.window:
+                self._seen.discard(self._latest.popleft())
         return True

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .envelope import ApiResponse, decode_json
+from .envelope import ApiResponse, bounded_retry_after, count_field, decode_json, short_text
 from .errors import BitrixError, ServerError, error_from_code
 from .vibecode import GatewayRequest
 
@@ -47,15 +47,18 @@ def rest_rows(rows: list[Any], select: tuple[str, ...] | None) -> list[Any]:
 
 
 def retry_after_seconds(header: str | None, body_value: Any = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta seconds) or the envelope's ``retryAfter``."""
+    """Seconds to wait from a ``Retry-After`` header (delta seconds) or the envelope's ``retryAfter``.
+
+    At most :data:`~bitrix_bizproc.protocol.envelope.MAX_WAIT`; NaN, infinite or negative values are ignored.
+    """
     for value in (header, body_value):
         if value is None or isinstance(value, bool):
             continue
         try:
-            seconds = float(value)
-        except (TypeError, ValueError):
+            seconds = bounded_retry_after(float(value))
+        except (TypeError, ValueError, OverflowError):
             continue
-        if seconds >= 0:
+        if seconds is not None:
             return seconds
     return None
 
@@ -66,11 +69,12 @@ def error_from_envelope(
     """The typed error for ``{"success": false, "error": {code, message, hint?, retryAfter?}}``."""
     err = data.get("error") if isinstance(data, Mapping) else None
     if isinstance(err, Mapping):
-        code, message = str(err.get("code") or ""), str(err.get("message") or "")
+        code, message = short_text(err.get("code") or "", 100), short_text(err.get("message") or "")
         hint, body_retry = err.get("hint"), err.get("retryAfter")
     else:
-        code, message, hint, body_retry = "", "" if err is None else str(err), None, None
-    details = {"hint": str(hint)} if hint else None
+        code, message, hint, body_retry = "", "" if err is None else short_text(err), None, None
+    hint = short_text(hint) if hint else None
+    details = {"hint": hint} if hint else None
     description = f"{message} (hint: {hint})" if hint else message
     retry_after = retry_after_seconds(retry_after_header, body_retry)
     return error_from_code(
@@ -78,9 +82,9 @@ def error_from_envelope(
     )
 
 
-def _total(meta: Any) -> int | None:
+def _total(meta: Any, method: str) -> int | None:
     value = meta.get("total") if isinstance(meta, Mapping) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return count_field(value, "total", method=method)
 
 
 def answer_to_response(request: GatewayRequest, data: Any, meta: Any = None) -> ApiResponse:
@@ -98,7 +102,7 @@ def answer_to_response(request: GatewayRequest, data: Any, meta: Any = None) -> 
     if not isinstance(data, list):
         raise ServerError(f"expected a list of rows, got {type(data).__name__}", method=method)
     rows = rest_rows(data, request.select)
-    total = _total(meta)
+    total = _total(meta, method)
     end = request.offset + len(rows)
     more = total is not None and end < total and bool(rows)
     return ApiResponse(result=rows, total=total, next=end if more else None, method=method)

@@ -13,8 +13,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bitrix_bizproc import JsonFileTokenStore, ValidationError
+from bitrix_bizproc import ValidationError
 from bitrix_bizproc.apps import BitrixApp, Property, RobotCall
+from bitrix_bizproc.fleet import FilePortalStore
 
 from .conftest import Harness
 from .fixtures import (
@@ -37,12 +38,11 @@ RECORDED_INSTALL_FOR_ACTIVITY = dict(
 
 def recorded_app(tmp_path: Path | None = None) -> tuple[BitrixApp, list[RobotCall]]:
     """An app declaring the recorded activity ``test_activity`` (comment: string, amount: int)."""
-    stores: Any = (lambda m: JsonFileTokenStore(tmp_path / f"{m}.json")) if tmp_path else None
     app = BitrixApp(
         client_id="local.app",
         client_secret="secret",
         handler_url="https://app.example.com/b24",
-        token_store_for=stores,
+        store=FilePortalStore(tmp_path) if tmp_path else None,
     )
     calls: list[RobotCall] = []
 
@@ -88,6 +88,7 @@ async def test_recorded_call_after_install_runs_the_handler() -> None:
         ({"auth[application_token]": "0" * 32}, 401, "FORGED_REQUEST"),
         ({"auth[application_token]": None}, 401, "FORGED_REQUEST"),
         ({"auth[member_id]": "another-portal"}, 401, "FORGED_REQUEST"),
+        ({"auth[member_id]": "../portal"}, 400, "MALFORMED_REQUEST"),  # not a member_id: no store lookup
         ({"workflow_id": None}, 400, "MALFORMED_REQUEST"),
         ({"properties[amount]": "lots"}, 400, "MALFORMED_REQUEST"),
         ({"code": "no_such_robot"}, 404, "UNKNOWN_ROBOT"),
@@ -183,12 +184,12 @@ async def test_reply_is_checked_before_sending(harness: Harness) -> None:
     await harness.portal.robots.drain()
     await harness.app.drain()
     (call,) = harness.calls
-    requests = harness.app.client_for(harness.portal.config.member_id).stats.requests
+    requests = (await harness.app.client_for(harness.portal.config.member_id)).stats.requests
     with pytest.raises(ValidationError, match="declares no return properties"):
         await call.reply({"y": 1})
     with pytest.raises(ValidationError, match="'x'"):
         await call.reply({"x": "one"})
-    assert harness.app.client_for(harness.portal.config.member_id).stats.requests == requests
+    assert (await harness.app.client_for(harness.portal.config.member_id)).stats.requests == requests
     assert await call.reply({"x": 1}, log_message="done") is True
     with pytest.raises(ValidationError, match="answered already"):
         await call.reply({"x": 2})

@@ -49,7 +49,7 @@ async def test_sync_is_idempotent(harness: Harness) -> None:
         ["echo", "md5", "notify", "silent"],
         [],
     )
-    client = harness.app.client_for(member)
+    client = await harness.app.client_for(member)
     await client.robots.add(code="old", handler=harness.url, name="Old one")
     pruned = await harness.app.sync(member, remove_stale=True)
     assert pruned.removed == ["old"]
@@ -81,7 +81,7 @@ async def test_timeout_moves_the_workflow_on(portal_factory: PortalFactory) -> N
         record = portal.state.instance(wid)
         assert record is not None and record.state == "Completed"
         token = portal.robots.runs_of(wid)[0].token.token
-        client = app.client_for(portal.config.member_id)
+        client = await app.client_for(portal.config.member_id)
         with pytest.raises(AccessDeniedError):  # a late answer: the token is spent
             await client.events.send(token, {"x": 1})
 

@@ -95,7 +95,7 @@ async def test_plain_http_to_another_host_needs_allow_http(
     except OSError:
         pytest.skip(f"this machine's name {name!r} does not resolve: no non-loopback name to reach it by")
     portal = await portal_factory(host="0.0.0.0")
-    url = portal.webhook_url.replace("0.0.0.0", name)
+    url = portal.webhook_url.replace("127.0.0.1", name)  # bound to every interface
     refused = await bizproc("instances", "list", "--webhook", url)
     assert refused.code == 2 and "--allow-http" in refused.err
     allowed = await bizproc("instances", "list", "--webhook", url, "--allow-http")

@@ -170,6 +170,23 @@ async def test_a_journal_path_holding_another_file_is_refused_untouched(
     result = await bizproc(
         "terminate", "--webhook", portal.webhook_url, *BEFORE, "--yes", "--journal", str(foreign)
     )
-    assert result.code != 0 and "not a job journal" in result.err
+    assert result.code == 2 and "not a job journal" in result.err  # a usage error, like any bad option
     assert foreign.read_text() == "my notes\nline two\n"
     assert portal.state.running_count == 5
+
+
+async def test_rows_the_portal_should_not_have_listed_are_shown_as_excluded(
+    portal: EmulatedPortal, bizproc: Run
+) -> None:
+    """A portal that ignores the STARTED filter (restservice.php converts only MODIFIED and OWNED_UNTIL
+    filter dates; avshatalov48/bitrix-core-business, modules/bizproc/lib/restservice.php)."""
+    portal.state.settings.instances_filter_ignores = frozenset({"STARTED"})
+    seeded = seed_instances(portal, old=4, new=3)
+    result = await bizproc("terminate", "--webhook", portal.webhook_url, *BEFORE, "--yes")
+    assert result.code == 0, result.err
+    assert "excluded       3" in result.out
+    assert "WARNING: the portal ignored part of the filter; 3 rows excluded" in result.out
+    assert sum(i in result.out for i in seeded.new) == 3 and "does not satisfy <STARTED" in result.out
+    assert portal.state.running_count == 3
+    as_json = await bizproc("terminate", "--webhook", portal.webhook_url, *BEFORE, "--yes", "--json")
+    assert json.loads(as_json.out)["warnings"] == ["the portal ignored part of the filter; 3 rows excluded"]

@@ -176,3 +176,19 @@ async def test_closing_the_fleet_closes_every_client(
     assert client.session._closed  # type: ignore[attr-defined]
     with pytest.raises(RuntimeError, match="closed"):
         await fleet.client("member-a")
+
+
+async def test_auto_batch_clients_share_batches(
+    emulated: EmulatedFleet, store: MemoryPortalStore, make_fleet: FleetFactory
+) -> None:
+    """With ``auto_batch`` the fleet's clients coalesce concurrent calls (what an app's replies need)."""
+    a = await install(emulated, store, "member-a")
+    fleet = await make_fleet(auto_batch=True, auto_batch_window=0.05)
+    client = await fleet.client("member-a")
+    assert (client.auto_batch, client.auto_batch_window) == (True, 0.05)
+    users = await asyncio.gather(*(client.users.get(1) for _ in range(10)))
+    assert len(users) == 10 and a.counters.requests == 1  # ten calls, one batch request
+    plain = await make_fleet(store=store)
+    assert (await plain.client("member-a")).auto_batch is False  # off unless asked for
+    with pytest.raises(ConfigurationError, match="auto_batch_window"):
+        await make_fleet(auto_batch=True, auto_batch_window=2)

@@ -146,10 +146,10 @@ def test_id_value() -> None:
         pg.id_value({"NAME": "x"}, "ID", numeric=False)
 
 
-def test_seen_ids_ascending_uses_the_last_id() -> None:
+def test_seen_ids_ascending_drops_repeats_in_a_bounded_window() -> None:
     seen = pg.SeenIds.for_order({"ID": "ASC"}, "ID")
     assert [seen.first_time(i) for i in [1, 2, 2, 1, 3]] == [True, True, False, False, True]
-    assert seen.ascending and not seen._seen
+    assert seen.window == pg.DEDUPE_WINDOW
 
 
 def test_seen_ids_other_orders_use_a_set() -> None:
@@ -157,10 +157,8 @@ def test_seen_ids_other_orders_use_a_set() -> None:
     assert [seen.first_time(i) for i in ["b", "a", "b", "c", "a"]] == [True, True, False, True, False]
 
 
-def test_seen_ids_falls_back_when_the_portal_orders_differently() -> None:
+def test_seen_ids_keep_rows_when_the_portal_orders_differently() -> None:
     seen = pg.SeenIds.for_order({"ID": "ASC"}, "ID")
-    seen.check_page(["b", "a"])
-    assert not seen.ascending
     assert [seen.first_time(i) for i in ["b", "a", "a"]] == [True, True, False]
 
 

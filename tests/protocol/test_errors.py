@@ -129,7 +129,7 @@ DOCUMENTED_CODES: dict[str, type[e.BitrixError]] = {
     "insufficient_scope": e.InsufficientScopeError,
     "expired_token": e.ExpiredTokenError,
     "user_access_error": e.AccessDeniedError,
-    "PORTAL_DELETED": e.ServerError,
+    "PORTAL_DELETED": e.PortalDeletedError,
     "ERROR_HANDLER_ALREADY_EXIST": e.ValidationError,
     "invalid_request": e.ValidationError,
     "invalid_client": e.InvalidGrantError,

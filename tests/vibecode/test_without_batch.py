@@ -80,6 +80,7 @@ async def test_started_before_is_applied_on_the_client_before_anything_is_termin
     report = await terminate_workflows(client, filter=instance_filter(started_before=cutoff))
 
     assert report.matched == 60 and report.count(ReportOutcome.DONE) == 60
+    assert report.excluded == [] and report.warnings == []  # not sent, so not "ignored by the portal"
     assert report.remaining == 0  # verified with the same client-side filter
     assert set(portal.state.finished) == old
     assert {w.id for w in await client.workflows.instances().collect()} == young

@@ -103,8 +103,10 @@ def _coerce(field: Field, value: Any, settings: PortalSettings) -> Any:
     return as_str(value)
 
 
-def parse_filter(raw: Any, fields: Mapping[str, Field], settings: PortalSettings) -> tuple[Condition, ...]:
-    """FILTER as conditions; unknown fields and operators are dropped, as the portal does."""
+def parse_filter(
+    raw: Any, fields: Mapping[str, Field], settings: PortalSettings, ignored: frozenset[str] = frozenset()
+) -> tuple[Condition, ...]:
+    """FILTER as conditions; unknown fields and operators (and ``ignored`` fields) are dropped."""
     mapping = as_mapping(raw) if isinstance(raw, Mapping) else None
     if not mapping:
         return ()
@@ -114,7 +116,7 @@ def parse_filter(raw: Any, fields: Mapping[str, Field], settings: PortalSettings
         prefix, name = _PREFIX.match(key).groups()  # type: ignore[union-attr]
         op = ops.get(prefix)
         field = fields.get(name.upper())
-        if op is None or field is None:
+        if op is None or field is None or name.upper() in ignored:
             continue
         coerced = _coerce(field, value, settings)
         if isinstance(coerced, tuple) and op not in ("=", "!="):

@@ -73,7 +73,7 @@ def list_tasks(state: PortalState, ctx: CallContext, params: dict[str, Any]) -> 
     names = parse_select(params.get("SELECT"), TASK_FIELDS, _DEFAULT_SELECT)
     if names is None:
         raise PortalError("ERROR_SELECT_VALIDATION_FAILURE", "Invalid data in SELECT parameter", 400)
-    conditions = parse_filter(params.get("FILTER"), TASK_FIELDS, settings)
+    conditions = parse_filter(params.get("FILTER"), TASK_FIELDS, settings, settings.tasks_filter_ignores)
     if not ctx.is_admin:
         asked = [c for c in conditions if c.attr == "user_id"]
         if not asked:

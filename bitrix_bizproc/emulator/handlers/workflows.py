@@ -41,7 +41,7 @@ def instances(state: PortalState, ctx: CallContext, params: dict[str, Any]) -> H
     settings = state.settings
     names = parse_select(params.get("SELECT"), INSTANCE_FIELDS, _DEFAULT_SELECT) or list(_DEFAULT_SELECT)
     query = Query(
-        parse_filter(params.get("FILTER"), INSTANCE_FIELDS, settings),
+        parse_filter(params.get("FILTER"), INSTANCE_FIELDS, settings, settings.instances_filter_ignores),
         parse_order(params.get("ORDER"), INSTANCE_FIELDS, _DEFAULT_ORDER),
     )
     no_count = settings.instances_support_start_minus_one

@@ -1,0 +1,57 @@
+"""Fuzz the models converter with every wire model: a model (odd fields in ``extra``) or a typed error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bitrix_bizproc import models
+from bitrix_bizproc.models import structure, unstructure
+from bitrix_bizproc.models.converter import _wire_fields
+from bitrix_bizproc.protocol.envelope import MAX_DEPTH
+
+from ._support import FUZZ, check_error, count, deep, json_values, numberish
+
+WIRE_MODELS = sorted(
+    (
+        cls
+        for name in models.__all__
+        if isinstance(cls := getattr(models, name), type) and attrs.has(cls) and _wire_fields(cls)
+    ),
+    key=lambda c: c.__name__,
+)
+assert len(WIRE_MODELS) >= 8, WIRE_MODELS  # every row model: workflows, templates, tasks, users, activities
+
+
+# decode_json refuses deeper answers (MAX_DEPTH), so no model ever holds a deeper value.
+as_deep_as_an_answer_gets = st.integers(1, MAX_DEPTH - 2).map(lambda n: deep(n, obj=n % 2 == 0))
+
+
+@st.composite
+def wire_rows(draw: st.DrawFn, cls: type[Any]) -> Any:
+    """A row for ``cls``: its own wire keys (any casing) holding any kind of value, or anything at all."""
+    if draw(st.integers(0, 4)) == 0:
+        return draw(json_values)
+    names = list(_wire_fields(cls))
+    row: dict[str, Any] = {}
+    for name in draw(st.lists(st.sampled_from(names), max_size=len(names), unique=True)):
+        key = draw(st.sampled_from([name, name.lower(), name.upper()]))
+        row[key] = draw(st.one_of(numberish, json_values, as_deep_as_an_answer_gets))
+    return row
+
+
+@FUZZ
+@given(data=st.data(), cls=st.sampled_from(WIRE_MODELS))
+def test_structure_every_model(data: st.DataObject, cls: type[Any]) -> None:
+    count(f"models.structure[{cls.__name__}]")
+    row = data.draw(wire_rows(cls))
+    try:
+        model = structure(row, cls)
+    except Exception as exc:
+        check_error(exc)
+        return
+    assert isinstance(model, cls)
+    unstructure(model)  # what was read can be written back
