@@ -9,6 +9,7 @@ resume each portal where it stopped). ``portals_at_once`` bounds how many portal
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections import Counter
@@ -25,6 +26,8 @@ from ..protocol.errors import BitrixError, ValidationError
 from ._fleet import Fleet
 
 __all__ = ["FleetReport", "PortalFailure", "offboard_fleet", "run_on_fleet", "terminate_fleet"]
+
+logger = logging.getLogger("bitrix_bizproc")
 
 PortalJob = Callable[[str, BizprocClient, Path | None], Awaitable[JobReport]]
 
@@ -163,6 +166,9 @@ async def run_on_fleet(
                     journal = journal_path(journal_dir, member_id)
                     report.portals[member_id] = await run(member_id, client, journal)
             except (BitrixError, JobAbortedError) as exc:
+                report.failures[member_id] = failure_of(exc)
+            except Exception as exc:  # a bug or an OS error: this portal's failure, not the others'
+                logger.exception("the %s job on portal %s failed", job, member_id)
                 report.failures[member_id] = failure_of(exc)
 
     await asyncio.gather(*(one(m) for m in dict.fromkeys(chosen)))
