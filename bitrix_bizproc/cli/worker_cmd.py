@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 from collections.abc import Mapping
@@ -83,6 +84,8 @@ def run(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
         job_timeout=float(args.job_timeout),
         token_url=env.get(TOKEN_URL_ENV) or DEFAULT_TOKEN_URL,
     )
+    loop = asyncio.new_event_loop()  # arq runs on the current loop; ours, so it is closed however it ends
+    asyncio.set_event_loop(loop)
     try:
         worker = Worker(**worker_settings(config, burst=args.burst, poll_delay=0.1))
         worker.run()
@@ -91,6 +94,9 @@ def run(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
             raise
         print(f"bizproc worker: {unreachable_message(config.redis_url, exc)}", file=sys.stderr)
         return EXIT_CONNECTION
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
     return 0
 
 
