@@ -167,14 +167,16 @@ class Session:
         inner = batch_methods(wire) if method == "batch" else {}
         while True:
             waited = 0.0
-            await self._wait_blocked(inner.values())
+            blocked = await self._wait_blocked(inner.values())
             if not self.limiter.try_acquire(method):
                 held = self._clock()
                 await self.limiter.acquire(method)
                 waited = self._clock() - held
             request, used = await self.auth.request(method, wire)
-            if observed:
-                host, request_id = host_of(request.url), next(self._request_ids)
+            if observed:  # the host it goes to: a renamed portal's new one once the transport knows it
+                host, request_id = host_of(self._current_url(request.url)), next(self._request_ids)
+                for held_method, held in blocked.items():  # a method's operating budget held the batch
+                    self.hooks.emit(ThrottleEvent(held_method, host, held))
                 if waited > 0:
                     self.hooks.emit(ThrottleEvent(method, host, waited))
                 self.hooks.emit(RequestEvent(method, host, attempt + 1, request_id))
@@ -237,12 +239,22 @@ class Session:
                 self._observe_batch_blocks(inner, result.result.get("result_error"))
             return attrs.evolve(result, after_unknown=True) if lost[0] else result
 
-    async def _wait_blocked(self, methods: Iterable[str]) -> None:
-        """A batch first waits out the operating block of each method it holds (other methods go on)."""
+    def _current_url(self, url: str) -> str:
+        current = getattr(self.transport, "current_url", None)
+        return current(url) if callable(current) else url
+
+    async def _wait_blocked(self, methods: Iterable[str]) -> dict[str, float]:
+        """A batch first waits out the operating block of each method it holds (other methods go on).
+
+        Returns the seconds waited per blocked method.
+        """
+        waited: dict[str, float] = {}
         for method in set(methods):
             while (wait := self.limiter.budget.delay(method, self._clock())) > 0:
                 logger.info("%s is blocked by its operating time limit: waiting %.1f s", method, wait)
                 await self._sleep(wait)
+                waited[method] = waited.get(method, 0.0) + wait
+        return waited
 
     def _observe_batch_blocks(self, methods: Mapping[str, str], errors: object) -> None:
         """``OPERATION_TIME_LIMIT`` on a command inside a batch blocks that command's method (only)."""

@@ -10,8 +10,8 @@ import sys
 from typing import Any
 
 from ..jobs import instance_filter
-from ._common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, iso_date, positive_int
-from .worker_cmd import REDIS_ENV
+from ._common import EXIT_CONNECTION, EXIT_FAILED, EXIT_OK, EXIT_USAGE, iso_date, positive_int
+from .worker_cmd import REDIS_ENV, redis_unreachable, unreachable_message
 
 __all__ = ["register"]
 
@@ -56,6 +56,15 @@ def _run(args: argparse.Namespace) -> int:
         print(f"bizproc fleet: needs arq and redis-py: pip install 'bitrix_bizproc[worker]' ({exc})",
               file=sys.stderr)
         return EXIT_USAGE
+    except Exception as exc:
+        if not redis_unreachable(exc):
+            raise
+        print(f"bizproc fleet: {unreachable_message(_redis_url(args), exc)}", file=sys.stderr)
+        return EXIT_CONNECTION
+
+
+def _redis_url(args: argparse.Namespace) -> str:
+    return str(args.redis or os.environ.get(REDIS_ENV) or "redis://localhost:6379/0")
 
 
 async def _queue(args: argparse.Namespace, criteria: dict[str, Any]) -> int:
@@ -64,8 +73,7 @@ async def _queue(args: argparse.Namespace, criteria: dict[str, Any]) -> int:
     from ..fleet.redis import RedisPortalStore
     from ..fleet.worker import DEFAULT_QUEUE, collect, enqueue_terminate
 
-    url = args.redis or os.environ.get(REDIS_ENV) or "redis://localhost:6379/0"
-    pool = await create_pool(RedisSettings.from_dsn(url))
+    pool = await create_pool(RedisSettings.from_dsn(_redis_url(args)))
     try:
         members = args.member or await RedisPortalStore(pool, args.prefix).members()
         jobs = await enqueue_terminate(

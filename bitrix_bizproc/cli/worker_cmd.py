@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
-from ..protocol.auth import DEFAULT_TOKEN_URL
-from ._common import EXIT_USAGE, OAUTH_ENV, TOKEN_URL_ENV, positive_int
+from ..protocol.auth import DEFAULT_TOKEN_URL, redact
+from ._common import EXIT_CONNECTION, EXIT_USAGE, OAUTH_ENV, TOKEN_URL_ENV, positive_int
 
 __all__ = ["register", "run"]
 
@@ -82,6 +84,34 @@ def run(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
         job_timeout=float(args.job_timeout),
         token_url=env.get(TOKEN_URL_ENV) or DEFAULT_TOKEN_URL,
     )
-    worker = Worker(**worker_settings(config, burst=args.burst, poll_delay=0.1))
-    worker.run()
+    loop = asyncio.new_event_loop()  # arq runs on the current loop; ours, so it is closed however it ends
+    asyncio.set_event_loop(loop)
+    try:
+        worker = Worker(**worker_settings(config, burst=args.burst, poll_delay=0.1))
+        worker.run()
+    except Exception as exc:
+        if not redis_unreachable(exc):
+            raise
+        print(f"bizproc worker: {unreachable_message(config.redis_url, exc)}", file=sys.stderr)
+        return EXIT_CONNECTION
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
     return 0
+
+
+def redis_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says Redis could not be reached (or answered with an error)."""
+    try:
+        from redis.exceptions import RedisError
+    except ImportError:
+        return isinstance(exc, OSError)
+    return isinstance(exc, RedisError | OSError)
+
+
+def unreachable_message(url: str, exc: BaseException) -> str:
+    """One line naming Redis's host and port (never the URL's password) and the reason."""
+    parts = urlsplit(url)
+    where = f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"cannot reach Redis at {where}: {redact(reason)}"

@@ -9,6 +9,7 @@ resume each portal where it stopped). ``portals_at_once`` bounds how many portal
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections import Counter
@@ -26,6 +27,8 @@ from ._fleet import Fleet
 
 __all__ = ["FleetReport", "PortalFailure", "offboard_fleet", "run_on_fleet", "terminate_fleet"]
 
+logger = logging.getLogger("bitrix_bizproc")
+
 PortalJob = Callable[[str, BizprocClient, Path | None], Awaitable[JobReport]]
 
 
@@ -40,7 +43,7 @@ class PortalFailure:
 
 @attrs.define
 class FleetReport:
-    """Per-portal :class:`JobReport` s (or failures) and their total."""
+    """Per-portal :class:`JobReport` s, failures and their total; a job aborted part way has both."""
 
     job: str
     portals: dict[str, JobReport] = attrs.field(factory=dict)
@@ -80,9 +83,9 @@ class FleetReport:
         remaining = [r.remaining for r in self.portals.values() if r.remaining is not None]
         return {
             "job": self.job,
-            "portals": len(self.portals) + len(self.failures),
-            "portals_ok": sum(1 for r in self.portals.values() if r.ok),
-            "portals_failed": len(self.failures) + sum(1 for r in self.portals.values() if not r.ok),
+            "portals": len(self.portals.keys() | self.failures.keys()),
+            "portals_ok": sum(1 for m, r in self.portals.items() if r.ok and m not in self.failures),
+            "portals_failed": len(self.failures.keys() | {m for m, r in self.portals.items() if not r.ok}),
             "matched": self.matched,
             "counts": dict(self.counts),
             "processed": self.processed,
@@ -113,7 +116,7 @@ class FleetReport:
         for member_id, failure in sorted(self.failures.items()):
             out.append(f"  {member_id}: {failure.error} {failure.code}: {failure.message}")
         for member_id, report in sorted(self.portals.items()):
-            if not report.ok:
+            if not report.ok and member_id not in self.failures:
                 out.append(f"  {member_id}: " + (report.aborted or f"{dict(report.counts)}"))
         return out
 
@@ -124,7 +127,7 @@ class FleetReport:
 def failure_of(exc: BaseException) -> PortalFailure:
     """What a portal's failed job reports."""
     if isinstance(exc, JobAbortedError):
-        cause = exc.__cause__ or exc
+        cause = exc.cause
         return PortalFailure(type(cause).__name__, getattr(cause, "code", "") or "", str(exc))
     return PortalFailure(type(exc).__name__, getattr(exc, "code", "") or "", str(exc))
 
@@ -162,7 +165,13 @@ async def run_on_fleet(
                 async with fleet.lease(member_id) as client:
                     journal = journal_path(journal_dir, member_id)
                     report.portals[member_id] = await run(member_id, client, journal)
-            except (BitrixError, JobAbortedError) as exc:
+            except JobAbortedError as exc:  # stopped part way: what it did before still counts
+                report.portals[member_id] = exc.report
+                report.failures[member_id] = failure_of(exc)
+            except BitrixError as exc:
+                report.failures[member_id] = failure_of(exc)
+            except Exception as exc:  # a bug or an OS error: this portal's failure, not the others'
+                logger.exception("the %s job on portal %s failed", job, member_id)
                 report.failures[member_id] = failure_of(exc)
 
     await asyncio.gather(*(one(m) for m in dict.fromkeys(chosen)))

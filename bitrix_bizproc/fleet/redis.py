@@ -33,6 +33,20 @@ def _text(value: bytes | str | None) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
 
 
+class _RedisPortalView(RedisTokenStore):
+    """One portal's :class:`RedisTokenStore`; ``delete()`` also drops it from the members and domains."""
+
+    def __init__(self, owner: RedisPortalStore, member_id: str) -> None:
+        key = f"{owner.prefix}:tokens:{check_member_id(member_id)}"
+        super().__init__(owner.redis, key, lock_timeout=owner.lock_timeout)
+        self._owner = owner
+        self._member_id = member_id
+
+    async def delete(self) -> None:
+        """Forget the portal (the app was uninstalled): as ``store.remove(member_id)``."""
+        await self._owner.remove(self._member_id)
+
+
 class RedisPortalStore:
     """A :class:`~bitrix_bizproc.fleet.stores.PortalTokenStore` in Redis; the Redis client stays yours."""
 
@@ -43,8 +57,7 @@ class RedisPortalStore:
 
     def for_portal(self, member_id: str) -> RedisTokenStore:
         """The portal's :class:`RedisTokenStore` (with its own refresh lock)."""
-        key = f"{self.prefix}:tokens:{check_member_id(member_id)}"
-        return RedisTokenStore(self.redis, key, lock_timeout=self.lock_timeout)
+        return _RedisPortalView(self, member_id)
 
     async def load(self, member_id: str) -> OAuthTokens | None:
         """The portal's tokens."""

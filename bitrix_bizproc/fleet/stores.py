@@ -90,12 +90,29 @@ class _PortalView:
         await self.save(tokens)
         return tokens
 
+    async def delete(self) -> None:
+        """Forget the portal (the app was uninstalled): as ``store.remove(member_id)``."""
+        await self.store.remove(self.member_id)
+
     async def _domain(self) -> str | None:
         finder = getattr(self.store, "domain_of_member", None)
         return await finder(self.member_id) if finder is not None else None
 
     def __repr__(self) -> str:
         return f"{type(self.store).__name__}.for_portal({self.member_id!r})"
+
+
+class _FilePortalView(JsonFileTokenStore):
+    """One portal's file of a :class:`FilePortalStore`; ``delete()`` also drops its domain entry."""
+
+    def __init__(self, owner: FilePortalStore, member_id: str) -> None:
+        super().__init__(owner.directory / f"{check_member_id(member_id)}.json")
+        self._owner = owner
+        self._member_id = member_id
+
+    async def delete(self) -> None:
+        """Forget the portal (the app was uninstalled): as ``store.remove(member_id)``."""
+        await self._owner.remove(self._member_id)
 
 
 class MemoryPortalStore:
@@ -204,8 +221,8 @@ class FilePortalStore:
         return None
 
     def for_portal(self, member_id: str) -> TokenStore:
-        """The portal's file as a single-portal store (the domain index is left alone)."""
-        return self._file(member_id)
+        """The portal's file as a single-portal store (a save leaves the domain index alone)."""
+        return _FilePortalView(self, member_id)
 
     def __repr__(self) -> str:
         return f"FilePortalStore({str(self.directory)!r})"

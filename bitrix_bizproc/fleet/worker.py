@@ -38,6 +38,7 @@ from .jobs import FleetReport, PortalFailure, failure_of, journal_path
 from .redis import RedisPortalStore
 
 __all__ = [
+    "AbortedRun",
     "WorkerConfig",
     "collect",
     "enqueue_offboard",
@@ -63,6 +64,14 @@ class WorkerConfig:
     max_jobs: int = 16
     job_timeout: float = 3600.0
     max_tries: int = 5
+
+
+@attrs.frozen
+class AbortedRun:
+    """A portal's job that stopped part way: its report so far and why it stopped."""
+
+    report: JobReport
+    failure: PortalFailure
 
 
 def _fleet(ctx: Mapping[str, Any]) -> Fleet:
@@ -108,7 +117,7 @@ async def terminate_portal(
     status: str | None = None,
     plan: LimiterOption | None = None,
     concurrency: int = 2,
-) -> JobReport | PortalFailure:
+) -> JobReport | PortalFailure | AbortedRun:
     """The arq job: :func:`~bitrix_bizproc.jobs.terminate_workflows` on one portal, with its journal."""
     fleet = _fleet(ctx)
     if plan is not None:
@@ -123,7 +132,9 @@ async def terminate_portal(
                 journal=_journal(ctx, run_id, member_id),
                 concurrency=concurrency,
             )
-    except (BitrixError, JobAbortedError) as exc:
+    except JobAbortedError as exc:  # stopped part way: what it did before still counts
+        return AbortedRun(exc.report, failure_of(exc))
+    except BitrixError as exc:
         return failure_of(exc)
 
 
@@ -136,7 +147,7 @@ async def offboard_portal(
     to_user: int | None = None,
     plan: LimiterOption | None = None,
     concurrency: int = 2,
-) -> JobReport | PortalFailure:
+) -> JobReport | PortalFailure | AbortedRun:
     """The arq job: :func:`~bitrix_bizproc.jobs.offboard_employee` on one portal, with its journal."""
     fleet = _fleet(ctx)
     if plan is not None:
@@ -151,7 +162,9 @@ async def offboard_portal(
                 journal=_journal(ctx, run_id, member_id),
                 concurrency=concurrency,
             )
-    except (BitrixError, JobAbortedError) as exc:
+    except JobAbortedError as exc:  # stopped part way: what it did before still counts
+        return AbortedRun(exc.report, failure_of(exc))
+    except BitrixError as exc:
         return failure_of(exc)
 
 
@@ -247,7 +260,11 @@ async def collect(
         except Exception as exc:  # the job failed on the worker (or timed out here)
             report.failures[member_id] = failure_of(exc)
             continue
-        if isinstance(outcome, JobReport):
+        if isinstance(outcome, AbortedRun):
+            report.portals[member_id] = outcome.report
+            report.failures[member_id] = outcome.failure
+            report.elapsed = max(report.elapsed, outcome.report.elapsed)
+        elif isinstance(outcome, JobReport):
             report.portals[member_id] = outcome
             report.elapsed = max(report.elapsed, outcome.elapsed)
         elif isinstance(outcome, PortalFailure):

@@ -11,7 +11,8 @@ Registered as a ``pytest11`` entry point (active once ``bitrix_bizproc`` is inst
 
 ``bitrix_portal`` runs in a thread of its own, so it works in sync and async tests alike;
 ``bitrix_client`` is async and needs pytest-asyncio (without it, that fixture fails with a clear message
-and the rest of the plugin keeps working).
+and the rest of the plugin keeps working). pytest-asyncio's default (strict) mode runs an ``async def``
+test only with ``asyncio_mode = auto`` in the pytest configuration or a ``@pytest.mark.asyncio`` mark.
 """
 
 from __future__ import annotations

@@ -95,6 +95,7 @@ def test_plan_skips_done_and_permanent_failures_and_carries_unfinished_items(tmp
     again = plan_items(
         snapshot, "kill", journal, JobReport(job="t", action="kill", dry_run=False), retry_failed=True
     )
+    journal.close()
     assert "denied" in again
 
 

@@ -138,7 +138,9 @@ class _DiskFills(Journal):
     room = 3
 
     def _open(self) -> IO[bytes]:
-        if self.room <= 0:
+        if self.room <= 0 and getattr(self._file, "name", None) != "/dev/full":
+            if self._file is not None:
+                self._file.close()  # the real file: closed, not left to the garbage collector
             self._file = open("/dev/full", "ab")  # noqa: SIM115 - every write fails with ENOSPC
         self.room -= 1
         return super()._open()
@@ -149,8 +151,7 @@ async def test_disk_full_mid_run_is_typed_and_the_report_survives(
 ) -> None:
     """Item 9: the run stops with a typed error; the report says how far it got; run_end cannot mask it."""
     seed_instances(portal, old=200)
-    log = _DiskFills(tmp_path / "j.jsonl", durable=False)
-    with pytest.raises(JobAbortedError) as caught:
+    with _DiskFills(tmp_path / "j.jsonl", durable=False) as log, pytest.raises(JobAbortedError) as caught:
         await terminate_workflows(client, filter=BEFORE, journal=log, concurrency=1)
     assert isinstance(caught.value.cause, JournalError)
     report = caught.value.report
