@@ -7,15 +7,16 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
 import aiohttp
 import attrs
 
-from .._client import BizprocClient
+from .._client import BizprocClient, SslOption, _check_allow_http, _ssl_context
 from .._limiter import SharedBucket
+from .._observe import Hook
 from .._stats import Stats
 from ..protocol.auth import DEFAULT_TOKEN_URL, OAuthTokens
 from ..protocol.errors import ConfigurationError, NotFoundError
@@ -64,6 +65,12 @@ class Fleet:
     With ``auto_batch`` each client groups concurrent calls that arrive within ``auto_batch_window``
     seconds into shared ``batch`` requests (what an app's replies to robot calls want).
     Per-portal stats outlive their clients.
+
+    Every client it builds gets ``hooks`` (observers of each request, answer, retry and wait, as on
+    :class:`BizprocClient`) and ``allow_http`` (plain ``http://`` endpoints and ``token_url`` for hosts other
+    than loopback: self-hosted portals on an intranet). ``ssl`` (an ``ssl.SSLContext`` or the path of a
+    CA bundle) goes on the shared connection pool, so every portal is reached with it (portals behind a
+    custom CA); with your own ``http_session``, set it there instead.
     """
 
     def __init__(
@@ -87,7 +94,13 @@ class Fleet:
         idle_clock: Callable[[], float] = time.monotonic,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        hooks: Iterable[Hook] = (),
+        allow_http: bool = False,
+        ssl: SslOption = None,
     ) -> None:
+        self.allow_http = _check_allow_http(allow_http)
+        self._ssl = _ssl_context(ssl, http_session)
+        self._hooks = tuple(hooks)
         if idle_timeout is not None and not idle_timeout > 0:
             raise ConfigurationError(f"idle_timeout must be positive or None, got {idle_timeout!r}")
         bucket_spec(plan)  # a bad default plan fails here, not at the first portal
@@ -207,6 +220,8 @@ class Fleet:
             auto_batch=self.auto_batch,
             clock=self._clock,
             sleep=self._sleep,
+            allow_http=self.allow_http,
+            hooks=self._hooks,
         )
         client.auto_batch_window = self.auto_batch_window
         entry = _Entry(client, self._idle_clock())
@@ -215,7 +230,9 @@ class Fleet:
 
     def _http_session(self) -> aiohttp.ClientSession:
         if self._http is None:
-            connector = aiohttp.TCPConnector(limit=self._pool_size, ttl_dns_cache=300)
+            connector = aiohttp.TCPConnector(
+                limit=self._pool_size, ttl_dns_cache=300, ssl=self._ssl if self._ssl is not None else True
+            )
             self._http = aiohttp.ClientSession(
                 connector=connector, timeout=aiohttp.ClientTimeout(total=self._timeout)
             )
