@@ -31,6 +31,7 @@ from bitrix_bizproc.cli._common import (
     EXIT_CONNECTION,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
+    EXIT_JOURNAL,
     EXIT_NOT_CONFIRMED,
     EXIT_OK,
     EXIT_UNSUPPORTED,
@@ -362,6 +363,7 @@ def test_the_exit_codes_and_variables_are_the_cli_s() -> None:
         EXIT_CONNECTION,
         EXIT_NOT_CONFIRMED,
         EXIT_UNSUPPORTED,
+        EXIT_JOURNAL,
         EXIT_INTERRUPTED,
     ]
     named = set(re.findall(r"`(BITRIX24_[A-Z_]+)`", section))

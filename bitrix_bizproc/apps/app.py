@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 
 from .._auth import TokenStore
-from .._client import BizprocClient
+from .._client import BizprocClient, _check_allow_http
 from ..fleet import Fleet, MemoryPortalStore, PortalTokenStore
 from ..fleet.stores import domain_of
 from ..models.activity import Property
@@ -76,6 +76,8 @@ class BitrixApp:
     the rest of the process; it stays open when the app closes. Without one the app keeps a private fleet
     over ``store`` (a :class:`PortalTokenStore`, in memory by default), paced at ``limiter``, whose
     clients' replies wait up to ``reply_window`` seconds to share a ``batch``; the app closes it.
+    ``allow_http`` accepts installs of self-hosted portals whose ``client_endpoint`` is plain http (off by
+    default: an http endpoint is refused as malformed); a given fleet must allow http too.
     """
 
     def __init__(
@@ -90,6 +92,7 @@ class BitrixApp:
         limiter: LimiterOption = "standard",
         reply_window: float = 0.25,
         sync_on_install: bool = False,
+        allow_http: bool = False,
     ) -> None:
         for name, value in (("client_id", client_id), ("client_secret", client_secret)):
             if not isinstance(value, str) or not value:
@@ -105,11 +108,14 @@ class BitrixApp:
         self.limiter: LimiterOption = limiter
         self.reply_window = reply_window
         self.sync_on_install = sync_on_install
+        self.allow_http = _check_allow_http(allow_http)
         if fleet is not None:
             if store is not None and store is not fleet.store:
                 raise ConfigurationError("give the fleet or a store, not both: the fleet has its store")
             if fleet.client_id != client_id:
                 raise ConfigurationError("the fleet serves another app: its client_id is not this app's")
+            if allow_http and not fleet.allow_http:
+                raise ConfigurationError("allow_http=True needs a fleet made with allow_http=True too")
             if not fleet.auto_batch:
                 raise ConfigurationError(
                     "the fleet's clients do not coalesce replies: make it with Fleet(..., auto_batch=True)"
@@ -208,6 +214,7 @@ class BitrixApp:
                 idle_timeout=None,
                 auto_batch=True,
                 auto_batch_window=self.reply_window,
+                allow_http=self.allow_http,
             )
         return self._own_fleet
 
@@ -271,7 +278,7 @@ class BitrixApp:
         return saved
 
     async def _install(self, event: InstallEvent) -> None:
-        tokens = event.auth.tokens()
+        tokens = event.auth.tokens(allow_http=self.allow_http)
         if tokens is None:
             raise MalformedRequestError("the install event carries no token pair", code="MALFORMED_REQUEST")
         saved = await self.installation(event.auth.member_id)

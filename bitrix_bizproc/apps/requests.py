@@ -98,12 +98,17 @@ class PortalAuth:
             user_id=_opt_int(raw.get("user_id"), "auth[user_id]"),
         )
 
-    def tokens(self) -> OAuthTokens | None:
-        """The token pair with the application token, or ``None`` if the block holds no usable pair."""
+    def tokens(self, *, allow_http: bool = False) -> OAuthTokens | None:
+        """The token pair with the application token, or ``None`` if the block holds no usable pair.
+
+        ``client_endpoint`` must be https (or loopback) unless ``allow_http`` (a self-hosted portal).
+        """
         if not (self.access_token and self.refresh_token and self.client_endpoint):
             return None
         try:
-            endpoint = check_base_url(self.client_endpoint, what="auth[client_endpoint]")
+            endpoint = check_base_url(
+                self.client_endpoint, what="auth[client_endpoint]", allow_http=allow_http
+            )
         except ConfigurationError:
             raise MalformedRequestError("auth[client_endpoint] is not an https URL") from None
         return OAuthTokens(

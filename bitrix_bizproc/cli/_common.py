@@ -8,6 +8,8 @@ Exit codes (stable; scripts may rely on them):
 2     usage or bad input: unknown option, bad date or filter, no credentials, user not found
 3     connection or authentication: portal unreachable, credentials refused, job stopped early
 4     not confirmed: a destructive command without a terminal and without ``--yes`` only listed
+5     the ``--journal`` failed mid-run (disk full, I/O error): the job stopped, the report says how far
+      it got; rerun with the same journal once it is writable to resume
 130   interrupted (Ctrl+C); a job run with ``--journal FILE`` resumes when rerun with the same FILE
 ====  ===========================================================================
 """
@@ -50,6 +52,7 @@ __all__ = [
     "EXIT_CONNECTION",
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
+    "EXIT_JOURNAL",
     "EXIT_NOT_CONFIRMED",
     "EXIT_OK",
     "EXIT_UNSUPPORTED",
@@ -73,6 +76,7 @@ EXIT_USAGE = 2
 EXIT_CONNECTION = 3
 EXIT_NOT_CONFIRMED = 4
 EXIT_UNSUPPORTED = 5  # the connection (the Vibecode gateway) cannot do this at all; nothing was changed
+EXIT_JOURNAL = 6  # the journal failed mid-run (disk full, I/O error): the job stopped; resume with it
 EXIT_INTERRUPTED = 130
 
 WEBHOOK_ENV = "BITRIX24_WEBHOOK_URL"
@@ -321,7 +325,8 @@ def exit_code_for(exc: BaseException) -> int:
     """The exit code an error maps to.
 
     A ``--journal`` refused when opened (another file, unreadable, unwritable) is a usage error: nothing
-    was sent. A journal failing mid-run stops the job instead (:class:`JobAbortedError`).
+    was sent. A journal failing mid-run stops the job instead (:class:`JobAbortedError` caused by a
+    :class:`JournalError`): :data:`EXIT_JOURNAL`, not a connection error.
     """
     if isinstance(exc, UnsupportedOperationError):
         return EXIT_UNSUPPORTED
@@ -330,7 +335,7 @@ def exit_code_for(exc: BaseException) -> int:
     if isinstance(exc, AuthError | AccessDeniedError | TransportError | ServerError | RateLimitError):
         return EXIT_CONNECTION
     if isinstance(exc, JobAbortedError):
-        return EXIT_CONNECTION
+        return EXIT_JOURNAL if isinstance(exc.cause, JournalError) else EXIT_CONNECTION
     return EXIT_FAILED
 
 
@@ -355,7 +360,7 @@ def run_async(
     except JobAbortedError as exc:
         err.write("\n".join(exc.report.lines()) + "\n")
         err.write(f"{prog}: stopped early: {_message(exc.cause)}\n")
-        return EXIT_CONNECTION
+        return exit_code_for(exc)
     except (UsageError, BitrixError) as exc:
         err.write(f"{prog}: error: {_message(exc)}\n")
         return exit_code_for(exc)

@@ -45,6 +45,7 @@ EPILOG = (
     "exit codes: 0 all done (or a --dry-run), 1 some items failed, 2 bad input or no credentials, "
     "3 connection or authentication error, 4 not confirmed (no terminal and no --yes: only listed), "
     "5 the connection (the Vibecode gateway) cannot do this at all, "
+    "6 the journal failed mid-run (disk full: rerun with the same --journal once it is writable), "
     "130 interrupted (rerun with the same --journal to resume)"
 )
 

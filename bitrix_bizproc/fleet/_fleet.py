@@ -7,15 +7,16 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
 import aiohttp
 import attrs
 
-from .._client import BizprocClient
+from .._client import BizprocClient, SslOption, _check_allow_http, _ssl_context
 from .._limiter import SharedBucket
+from .._observe import Hook
 from .._stats import Stats
 from ..protocol.auth import DEFAULT_TOKEN_URL, OAuthTokens
 from ..protocol.errors import ConfigurationError, NotFoundError
@@ -34,11 +35,12 @@ class PortalNotFoundError(NotFoundError):
     """The token store knows no portal by that ``member_id`` or domain (never installed, or uninstalled)."""
 
 
-@attrs.define
+@attrs.define(eq=False)
 class _Entry:
     client: BizprocClient
     last_used: float
     leases: int = 0
+    retired: bool = False  # replaced by a reinstall while leased: closed when its last lease ends
 
 
 def add_stats(into: Stats, other: Stats) -> None:
@@ -64,6 +66,12 @@ class Fleet:
     With ``auto_batch`` each client groups concurrent calls that arrive within ``auto_batch_window``
     seconds into shared ``batch`` requests (what an app's replies to robot calls want).
     Per-portal stats outlive their clients.
+
+    Every client it builds gets ``hooks`` (observers of each request, answer, retry and wait, as on
+    :class:`BizprocClient`) and ``allow_http`` (plain ``http://`` endpoints and ``token_url`` for hosts other
+    than loopback: self-hosted portals on an intranet). ``ssl`` (an ``ssl.SSLContext`` or the path of a
+    CA bundle) goes on the shared connection pool, so every portal is reached with it (portals behind a
+    custom CA); with your own ``http_session``, set it there instead.
     """
 
     def __init__(
@@ -87,7 +95,13 @@ class Fleet:
         idle_clock: Callable[[], float] = time.monotonic,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        hooks: Iterable[Hook] = (),
+        allow_http: bool = False,
+        ssl: SslOption = None,
     ) -> None:
+        self.allow_http = _check_allow_http(allow_http)
+        self._ssl = _ssl_context(ssl, http_session)
+        self._hooks = tuple(hooks)
         if idle_timeout is not None and not idle_timeout > 0:
             raise ConfigurationError(f"idle_timeout must be positive or None, got {idle_timeout!r}")
         bucket_spec(plan)  # a bad default plan fails here, not at the first portal
@@ -117,6 +131,7 @@ class Fleet:
         self._entries: dict[str, _Entry] = {}
         self._making: dict[str, asyncio.Future[_Entry]] = {}
         self._retired: dict[str, Stats] = {}
+        self._retiring: dict[str, list[_Entry]] = {}  # replaced while leased, still serving their leases
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -140,13 +155,16 @@ class Fleet:
         self, member_id: str | None = None, *, domain: str | None = None
     ) -> AsyncIterator[BizprocClient]:
         """``async with fleet.lease(m) as client:`` the client is not closed as idle while leased."""
-        entry = await self._entry(await self.resolve(member_id, domain=domain))
+        member = await self.resolve(member_id, domain=domain)
+        entry = await self._entry(member)
         entry.leases += 1
         try:
             yield entry.client
         finally:
             entry.leases -= 1
             entry.last_used = self._idle_clock()
+            if entry.retired and entry.leases == 0:
+                await self._close_retiring(member, entry)
 
     async def resolve(self, member_id: str | None = None, *, domain: str | None = None) -> str:
         """The ``member_id`` named directly or by ``domain``."""
@@ -207,6 +225,8 @@ class Fleet:
             auto_batch=self.auto_batch,
             clock=self._clock,
             sleep=self._sleep,
+            allow_http=self.allow_http,
+            hooks=self._hooks,
         )
         client.auto_batch_window = self.auto_batch_window
         entry = _Entry(client, self._idle_clock())
@@ -215,7 +235,9 @@ class Fleet:
 
     def _http_session(self) -> aiohttp.ClientSession:
         if self._http is None:
-            connector = aiohttp.TCPConnector(limit=self._pool_size, ttl_dns_cache=300)
+            connector = aiohttp.TCPConnector(
+                limit=self._pool_size, ttl_dns_cache=300, ssl=self._ssl if self._ssl is not None else True
+            )
             self._http = aiohttp.ClientSession(
                 connector=connector, timeout=aiohttp.ClientTimeout(total=self._timeout)
             )
@@ -223,8 +245,18 @@ class Fleet:
 
     # -- install, uninstall, idle ---------------------------------------------------------------
     async def save(self, member_id: str, tokens: OAuthTokens, *, domain: str | None = None) -> None:
-        """Store a portal's new tokens (an install or reinstall); a live client of it is replaced."""
+        """Store a portal's new tokens (an install or reinstall); a live client of it is replaced.
+
+        New leases get a new client; a leased one keeps serving its jobs (it takes the new pair from the
+        store when the old one is refused) and is closed when its last lease ends.
+        """
         await self.store.save(check_member_id(member_id), tokens, domain=domain)
+        entry = self._entries.get(member_id)
+        if entry is not None and entry.leases > 0:
+            del self._entries[member_id]
+            entry.retired = True
+            self._retiring.setdefault(member_id, []).append(entry)
+            return
         await self._close(member_id)
 
     async def remove(self, member_id: str) -> None:
@@ -242,10 +274,20 @@ class Fleet:
             await self._close(member_id)
         return len(idle)
 
+    async def _close_retiring(self, member_id: str, entry: _Entry) -> None:
+        retiring = self._retiring.get(member_id, [])
+        if entry in retiring:
+            retiring.remove(entry)
+            if not retiring:
+                del self._retiring[member_id]
+            await self._close_entry(member_id, entry)
+
     async def _close(self, member_id: str) -> None:
         entry = self._entries.pop(member_id, None)
-        if entry is None:
-            return
+        if entry is not None:
+            await self._close_entry(member_id, entry)
+
+    async def _close_entry(self, member_id: str, entry: _Entry) -> None:
         add_stats(self._retired.setdefault(member_id, Stats()), entry.client.stats)
         try:
             await entry.client.aclose()
@@ -274,14 +316,14 @@ class Fleet:
         retired = self._retired.get(member_id)
         if retired is not None:
             add_stats(total, retired)
-        entry = self._entries.get(member_id)
-        if entry is not None:
+        live = [self._entries[member_id]] if member_id in self._entries else []
+        for entry in [*live, *self._retiring.get(member_id, [])]:
             add_stats(total, entry.client.stats)
         return total
 
     def stats_by_portal(self) -> dict[str, dict[str, Any]]:
         """Every portal's counters as JSON-ready snapshots."""
-        members = sorted(set(self._retired) | set(self._entries))
+        members = sorted(set(self._retired) | set(self._entries) | set(self._retiring))
         return {m: self.stats(m).snapshot() for m in members}
 
     # -- closing --------------------------------------------------------------------------------
@@ -295,6 +337,10 @@ class Fleet:
                 await sweeper
         for member_id in list(self._entries):
             await self._close(member_id)
+        for member_id, entries in list(self._retiring.items()):
+            for entry in entries:
+                await self._close_entry(member_id, entry)
+        self._retiring.clear()
         if self._owns_http and self._http is not None:
             await self._http.close()
         self._http = None if self._owns_http else self._http

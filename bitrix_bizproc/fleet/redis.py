@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from ..protocol.auth import OAuthTokens
 from ..redis import RedisTokenStore
 from ..redis._common import check_client, check_key, redis_failures
-from .stores import check_member_id, domain_of
+from .stores import check_member_id, domain_of, unindexed_domain
 
 __all__ = ["RedisPortalStore"]
 
@@ -42,6 +42,17 @@ class _RedisPortalView(RedisTokenStore):
         self._owner = owner
         self._member_id = member_id
 
+    async def save(self, tokens: OAuthTokens) -> None:
+        """Store the portal's tokens and register it (a member; its domain if none is recorded yet)."""
+        await super().save(tokens)
+        await self._owner.register(self._member_id, tokens)
+
+    async def save_if_empty(self, tokens: OAuthTokens) -> OAuthTokens:
+        """Store ``tokens`` only if the portal has none yet; registered as :meth:`save` does."""
+        stored = await super().save_if_empty(tokens)
+        await self._owner.register(self._member_id, stored)
+        return stored
+
     async def delete(self) -> None:
         """Forget the portal (the app was uninstalled): as ``store.remove(member_id)``."""
         await self._owner.remove(self._member_id)
@@ -66,10 +77,18 @@ class RedisPortalStore:
     async def save(self, member_id: str, tokens: OAuthTokens, *, domain: str | None = None) -> None:
         """Store the portal's tokens and index its domain."""
         found = domain_of(tokens, domain)
-        await self.for_portal(member_id).save(tokens)
+        await RedisTokenStore.save(self.for_portal(member_id), tokens)  # indexed here, not as a view save
         with redis_failures("indexing a portal"):
             await _done(self.redis.sadd(f"{self.prefix}:members", member_id))
             await _done(self.redis.hset(f"{self.prefix}:domains", found, member_id))
+
+    async def register(self, member_id: str, tokens: OAuthTokens) -> None:
+        """After a save through the portal's view: a member, with the endpoint's host if it has no domain."""
+        domain = await unindexed_domain(self, member_id, tokens)
+        with redis_failures("indexing a portal"):
+            await _done(self.redis.sadd(f"{self.prefix}:members", member_id))
+            if domain is not None:
+                await _done(self.redis.hsetnx(f"{self.prefix}:domains", domain, member_id))
 
     async def remove(self, member_id: str) -> None:
         """Forget the portal: its tokens, its membership and its domain."""

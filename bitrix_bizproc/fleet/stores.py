@@ -18,7 +18,14 @@ from .._auth import JsonFileTokenStore, TokenStore
 from ..protocol.auth import OAuthTokens
 from ..protocol.errors import ConfigurationError
 
-__all__ = ["FilePortalStore", "MemoryPortalStore", "PortalTokenStore", "check_member_id", "domain_of"]
+__all__ = [
+    "FilePortalStore",
+    "MemoryPortalStore",
+    "PortalTokenStore",
+    "check_member_id",
+    "domain_of",
+    "unindexed_domain",
+]
 
 _MEMBER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _DOMAIN = re.compile(r"[A-Za-z0-9.-]{1,253}")
@@ -67,6 +74,26 @@ class PortalTokenStore(Protocol):
         ...
 
 
+class _DomainIndex(Protocol):
+    async def member_for_domain(self, domain: str) -> str | None: ...
+
+    async def domain_of_member(self, member_id: str) -> str | None: ...
+
+
+async def unindexed_domain(store: _DomainIndex, member_id: str, tokens: OAuthTokens) -> str | None:
+    """The endpoint's host to index for a portal saved through its view, if it has no domain recorded yet.
+
+    A rotation keeps the domain the install recorded, and a host another portal holds is left to it.
+    """
+    try:
+        host = domain_of(tokens)
+    except ConfigurationError:  # an endpoint without a usable host: the tokens still count, unindexed
+        return None
+    if await store.member_for_domain(host) is not None or await store.domain_of_member(member_id) is not None:
+        return None
+    return host
+
+
 class _PortalView:
     """One portal's slice of a :class:`PortalTokenStore`, as a :class:`TokenStore`."""
 
@@ -109,6 +136,17 @@ class _FilePortalView(JsonFileTokenStore):
         super().__init__(owner.directory / f"{check_member_id(member_id)}.json")
         self._owner = owner
         self._member_id = member_id
+
+    async def save(self, tokens: OAuthTokens) -> None:
+        """Write the portal's file (a member from then on) and index its domain if none is yet."""
+        await super().save(tokens)
+        await self._owner.index_domain(self._member_id, tokens)
+
+    async def save_if_empty(self, tokens: OAuthTokens) -> OAuthTokens:
+        """Write ``tokens`` only if the portal has none yet (indexed as :meth:`save` does)."""
+        stored = await super().save_if_empty(tokens)
+        await self._owner.index_domain(self._member_id, stored)
+        return stored
 
     async def delete(self) -> None:
         """Forget the portal (the app was uninstalled): as ``store.remove(member_id)``."""
@@ -181,6 +219,12 @@ class FilePortalStore:
         await self._file(member_id).save(tokens)
         await asyncio.to_thread(self._write_domain, found, member_id)
 
+    async def index_domain(self, member_id: str, tokens: OAuthTokens) -> None:
+        """After a save through the portal's view: index the endpoint's host if the portal has no domain."""
+        domain = await unindexed_domain(self, member_id, tokens)
+        if domain is not None:
+            await asyncio.to_thread(self._write_domain, domain, member_id)
+
     def _write_domain(self, domain: str, member_id: str) -> None:
         folder = self.directory / "domains"
         folder.mkdir(parents=True, exist_ok=True)
@@ -221,7 +265,7 @@ class FilePortalStore:
         return None
 
     def for_portal(self, member_id: str) -> TokenStore:
-        """The portal's file as a single-portal store (a save leaves the domain index alone)."""
+        """The portal's file as a single-portal store (a save indexes the domain only if none is yet)."""
         return _FilePortalView(self, member_id)
 
     def __repr__(self) -> str:

@@ -197,3 +197,29 @@ async def test_reply_is_checked_before_sending(harness: Harness) -> None:
     assert record.state == "Completed"
     assert harness.portal.robots.runs_of(wid)[0].return_values == {"x": 1}
     assert [e.message for e in harness.portal.state.activity_log if e.workflow_id == wid] == ["done"]
+
+
+def _self_hosted_install() -> list[tuple[str, str]]:
+    """The recorded install event, as a self-hosted portal on plain http would send it."""
+    swap = {"auth[client_endpoint]": "http://portal.intranet/rest/", "auth[domain]": "portal.intranet"}
+    return [(k, swap.get(k, v)) for k, v in INSTALL_EVENT]
+
+
+async def test_a_plain_http_install_is_refused_unless_the_app_allows_http(tmp_path: Path) -> None:
+    strict = BitrixApp(
+        client_id="local.app", client_secret="secret", handler_url="https://app.example.com/b24"
+    )
+    assert (await strict.handle(FORM, body(_self_hosted_install()))).status == 400
+    assert await strict.installation(INSTALL_MEMBER) is None
+    opted_in = BitrixApp(
+        client_id="local.app",
+        client_secret="secret",
+        handler_url="http://app.intranet/b24",
+        store=FilePortalStore(tmp_path),
+        allow_http=True,
+    )
+    assert opted_in.fleet.allow_http is True  # its portals' clients accept the http endpoint too
+    assert (await opted_in.handle(FORM, body(_self_hosted_install()))).status == 200
+    saved = await opted_in.installation(INSTALL_MEMBER)
+    assert saved is not None and saved.client_endpoint == "http://portal.intranet/rest/"
+    await opted_in.aclose()

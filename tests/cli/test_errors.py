@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from jobs._seed import seed_instances
 
-from bitrix_bizproc.cli._common import run_async
+from bitrix_bizproc.cli._common import EXIT_JOURNAL, exit_code_for, run_async
 from bitrix_bizproc.emulator import EmulatedPortal
+from bitrix_bizproc.jobs import JobAbortedError, JobReport
+from bitrix_bizproc.protocol.errors import InvalidCredentialsError, JournalError
 
 from .conftest import Run
 
@@ -187,3 +189,27 @@ async def test_a_reader_that_stops_early_gets_no_error_message(portal: EmulatedP
     err = await proc.stderr.read()
     assert await proc.wait() == 0  # the reader had what it wanted: `| head` is not a failure
     assert b"Broken pipe" not in err and b"Traceback" not in err and b"Exception ignored" not in err
+
+
+def _stopped_by(cause: BaseException) -> JobAbortedError:
+    report = JobReport(job="terminate_workflows", action="terminate", dry_run=False, matched=3)
+    report.counts["done"] = 1
+    return JobAbortedError(report, cause)
+
+
+def test_a_journal_failing_mid_run_has_its_own_exit_code_not_connection() -> None:
+    """A disk that fills up mid-run is no connection problem (3): scripts must tell it apart."""
+    full = JournalError("cannot write the journal 'run.jsonl': No space left on device", code="JOURNAL_IO")
+    assert exit_code_for(_stopped_by(full)) == EXIT_JOURNAL == 6
+    unusable = JournalError("the journal is a directory", code="JOURNAL_IO")
+    assert exit_code_for(unusable) == 2  # refused when opened: nothing was sent
+    refused = InvalidCredentialsError("invalid_token", code="invalid_token")
+    assert exit_code_for(_stopped_by(refused)) == 3
+
+    async def stops(cause: BaseException) -> int:
+        raise _stopped_by(cause)
+
+    err = io.StringIO()
+    assert run_async(lambda: stops(full), err=err) == 6
+    assert "No space left on device" in err.getvalue() and "done" in err.getvalue()
+    assert run_async(lambda: stops(refused), err=io.StringIO()) == 3

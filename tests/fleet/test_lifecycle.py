@@ -140,6 +140,37 @@ async def test_a_reinstall_replaces_the_live_client(
     await new.call("user.get")  # the new pair works; the old client would get invalid_token
 
 
+async def test_a_reinstall_during_a_lease_keeps_the_leased_client_until_its_last_lease_ends(
+    emulated: EmulatedFleet,
+    store: MemoryPortalStore,
+    make_fleet: FleetFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from .conftest import tokens_of
+
+    await install(emulated, store, "member-a")
+    fleet = await make_fleet()
+    closed: list[str] = []
+    async with fleet.lease("member-a") as old, fleet.lease("member-a") as again:
+        assert again is old
+        real_close = old.aclose
+
+        async def spy() -> None:
+            closed.append("old")
+            await real_close()
+
+        monkeypatch.setattr(old, "aclose", spy)
+        await old.call("user.get")
+        await fleet.save("member-a", tokens_of(emulated.issue_tokens("member-a")), domain="a.bitrix24.local")
+        assert closed == []  # two jobs still hold it
+        async with fleet.lease("member-a") as new:
+            assert new is not old
+            await new.call("user.get")  # new leases get the new pair
+        await old.call("user.get")  # the running job carries on with its client, not closed under it
+    assert closed == ["old"]  # closed once its last lease ended
+    assert fleet.stats("member-a").requests >= 3  # the retired client's counters are kept
+
+
 async def test_per_portal_stats_and_plans(
     emulated: EmulatedFleet, store: MemoryPortalStore, make_fleet: FleetFactory
 ) -> None:

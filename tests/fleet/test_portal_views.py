@@ -27,3 +27,24 @@ async def test_each_portal_view_fills_only_an_empty_slot_and_deletes_the_portal(
     assert await any_store.members() == ["m2"]  # a fleet-wide job no longer visits it
     assert await any_store.member_for_domain("alpha.bitrix24.com") is None
     assert await any_store.member_for_domain("beta.bitrix24.com") == "m2"
+
+
+async def test_a_portal_saved_through_its_view_is_a_member_and_found_by_domain(
+    any_store: PortalTokenStore,  # noqa: F811
+) -> None:
+    """A client seeded through ``for_portal`` (e.g. ``from_oauth(token_store=store.for_portal(m), ...)``)
+    installs the portal: fleet-wide jobs (``members()``) and lookups by domain must find it."""
+    await any_store.for_portal("m1").save(pair(1, "alpha.bitrix24.com"))
+    assert await any_store.members() == ["m1"]
+    assert await any_store.member_for_domain("alpha.bitrix24.com") == "m1"
+    assert await any_store.for_portal("m2").save_if_empty(pair(2, "beta.bitrix24.com")) == pair(
+        2, "beta.bitrix24.com"
+    )
+    assert await any_store.members() == ["m1", "m2"]
+    assert await any_store.member_for_domain("beta.bitrix24.com") == "m2"
+    # A rotation keeps the domain the install recorded; the endpoint's host does not take it over.
+    await any_store.save("m3", pair(3, "gamma.bitrix24.com"), domain="custom.example.com")
+    await any_store.for_portal("m3").save(pair(4, "gamma.bitrix24.com"))
+    assert await any_store.load("m3") == pair(4, "gamma.bitrix24.com")
+    assert await any_store.member_for_domain("custom.example.com") == "m3"
+    assert await any_store.member_for_domain("gamma.bitrix24.com") is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import signal
@@ -189,7 +190,7 @@ async def test_bizproc_fleet_terminate_queues_every_portal_once_and_waits_for_th
     async with EmulatedFleet() as emulated:
         await installed(emulated, pool, sizes, Plan.named("unlimited"))
         argv = ["fleet", "terminate", "--redis", f"redis://127.0.0.1:{redis_port}/2", "--run-id", "cli-1",
-                "--started-before", "2024-01-01"]
+                "--started-before", "2024-01-01", "--yes"]
         assert await asyncio.to_thread(main, argv) == 0
         assert await asyncio.to_thread(main, argv) == 0  # the same run again: nothing new queued
         assert await pool.zcard("bizproc:fleet:queue") == 2
@@ -200,3 +201,77 @@ async def test_bizproc_fleet_terminate_queues_every_portal_once_and_waits_for_th
         assert report["total"]["counts"] == {"done": 5}
         assert {m: p["counts"]["done"] for m, p in report["portals"].items()} == sizes
         assert await asyncio.to_thread(main, ["fleet", "terminate", "--run-id", "x"]) == 2  # no criteria
+
+
+class _Terminal(io.StringIO):
+    """A stdin that says it is a terminal, holding the user's answer."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _app_env(monkeypatch: pytest.MonkeyPatch, emulated: EmulatedFleet) -> None:
+    monkeypatch.setenv("BITRIX24_CLIENT_ID", emulated.app.client_id)
+    monkeypatch.setenv("BITRIX24_CLIENT_SECRET", emulated.app.client_secret)
+    monkeypatch.setenv("BITRIX24_TOKEN_URL", emulated.token_url)
+
+
+async def test_bizproc_fleet_terminate_without_a_terminal_or_yes_lists_per_portal_and_exits_4(
+    pool: ArqRedis, redis_port: int, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    from bitrix_bizproc.cli import main
+
+    async with EmulatedFleet() as emulated:
+        await installed(emulated, pool, {"p1": 3, "p2": 2}, Plan.named("unlimited"))
+        _app_env(monkeypatch, emulated)
+        argv = ["fleet", "terminate", "--redis", f"redis://127.0.0.1:{redis_port}/2", "--run-id", "cli-2",
+                "--started-before", "2024-01-01"]
+        assert await asyncio.to_thread(main, argv) == 4
+        captured = capsys.readouterr()
+        assert "p1: 3 to terminate" in captured.out and "p2: 2 to terminate" in captured.out
+        assert "--yes" in captured.err
+        assert await pool.zcard("bizproc:fleet:queue") == 0  # nothing queued
+        assert all(emulated.portal(m).state.terminated_count == 0 for m in ("p1", "p2"))
+
+
+async def test_bizproc_fleet_terminate_dry_run_lists_ids_in_json_and_with_verbose(
+    pool: ArqRedis, redis_port: int, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    from bitrix_bizproc.cli import main
+
+    async with EmulatedFleet() as emulated:
+        await installed(emulated, pool, {"p1": 3, "p2": 0}, Plan.named("unlimited"))
+        ids = sorted(w.id for w in emulated.portal("p1").state.instances)
+        _app_env(monkeypatch, emulated)
+        argv = ["fleet", "terminate", "--redis", f"redis://127.0.0.1:{redis_port}/2", "--run-id", "cli-3",
+                "--started-before", "2024-01-01", "--dry-run"]
+        assert await asyncio.to_thread(main, [*argv, "--format", "json"]) == 0
+        listing = json.loads(capsys.readouterr().out)
+        assert listing["dry_run"] is True
+        assert sorted(listing["portals"]["p1"]["ids"]) == ids and listing["portals"]["p2"]["count"] == 0
+        assert await asyncio.to_thread(main, argv) == 0
+        assert ids[0] not in capsys.readouterr().out  # counts only without --verbose
+        assert await asyncio.to_thread(main, [*argv, "--verbose"]) == 0
+        out = capsys.readouterr().out
+        assert all(i in out for i in ids) and "dry run: nothing was queued" in out
+        assert await pool.zcard("bizproc:fleet:queue") == 0
+        assert emulated.portal("p1").state.terminated_count == 0
+
+
+async def test_bizproc_fleet_terminate_asks_on_a_terminal(
+    pool: ArqRedis, redis_port: int, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    from bitrix_bizproc.cli import main
+
+    async with EmulatedFleet() as emulated:
+        await installed(emulated, pool, {"p1": 3, "p2": 2}, Plan.named("unlimited"))
+        _app_env(monkeypatch, emulated)
+        argv = ["fleet", "terminate", "--redis", f"redis://127.0.0.1:{redis_port}/2", "--run-id", "cli-4",
+                "--started-before", "2024-01-01"]
+        monkeypatch.setattr(sys, "stdin", _Terminal("n\n"))
+        assert await asyncio.to_thread(main, argv) == 0
+        assert "Terminate 5 running workflows on 2 portal(s)?" in capsys.readouterr().err
+        assert await pool.zcard("bizproc:fleet:queue") == 0
+        monkeypatch.setattr(sys, "stdin", _Terminal("y\n"))
+        assert await asyncio.to_thread(main, argv) == 0
+        assert await pool.zcard("bizproc:fleet:queue") == 2
