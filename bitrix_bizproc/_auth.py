@@ -416,7 +416,12 @@ class OAuthAuth:
             self._reloading = asyncio.get_running_loop().create_future()
             task = asyncio.create_task(self._do_reload(refused, self._reloading))
             task.add_done_callback(_consume)
-        tokens = await asyncio.shield(self._reloading)
+        try:
+            tokens = await asyncio.shield(self._reloading)
+        except Exception as exc:  # the portal's refusal stays the error; the store's failure is logged
+            reason = exc.description if isinstance(exc, BitrixError) else type(exc).__name__
+            logger.warning("could not read the token store after a refused access token (%s)", reason)
+            return False
         return tokens.access_token != refused.access_token
 
     async def _do_reload(self, refused: OAuthTokens, outcome: asyncio.Future[OAuthTokens]) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import stat
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -477,3 +479,62 @@ async def test_a_creating_call_refused_with_invalid_token_is_sent_again_with_the
         answer = await client.call("bizproc.workflow.start", params)
         assert CREATED["bizproc.workflow.start"] == before + 1
         assert not answer.after_unknown
+
+
+class _LoadFailsAfterFirst(_CountingStore):
+    """A store that can be read once (the first call), then fails (Redis went away)."""
+
+    async def load(self) -> OAuthTokens | None:
+        if self.loads >= 1:
+            self.loads += 1
+            raise OSError("connection refused")
+        return await super().load()
+
+
+async def test_a_store_that_cannot_be_read_after_invalid_token_leaves_the_portal_refusal(
+    emu: EmuFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    portal = await emu()
+    store = _LoadFailsAfterFirst()
+    async with oauth_client(portal, RecordingTransport(), token_store=store) as client:
+        await client.call("user.get")
+        stored = await MemoryTokenStore.load(store)  # not counted
+        assert stored is not None
+        portal.auth.revoke_tokens()
+        with pytest.raises(InvalidCredentialsError) as caught:
+            await client.call("user.get")
+        assert caught.value.code == "invalid_token"
+        assert store.loads == 2
+    assert "OSError" in caplog.text  # the store's failure is logged (the portal's refusal is what is raised)
+    assert stored.access_token not in caplog.text and stored.refresh_token not in caplog.text
+
+
+class _LockingStore(_CountingStore):
+    """A store shared between processes: its reads after a refused token happen under its refresh lock."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.locked = False
+        self.loads_under_lock = 0
+
+    @contextlib.asynccontextmanager
+    async def refresh_lock(self) -> AsyncIterator[None]:
+        self.locked = True
+        try:
+            yield
+        finally:
+            self.locked = False
+
+    async def load(self) -> OAuthTokens | None:
+        self.loads_under_lock += self.locked
+        return await super().load()
+
+
+async def test_a_shared_store_is_reloaded_under_its_refresh_lock(emu: EmuFactory) -> None:
+    portal = await emu()
+    store = _LockingStore()
+    async with oauth_client(portal, RecordingTransport(), token_store=store) as client:
+        await client.call("user.get")
+        await _reinstall(portal, store)
+        await asyncio.gather(*(client.call("user.get") for _ in range(50)))
+    assert (store.loads, store.loads_under_lock) == (2, 1)  # the first read, then one reload under the lock
