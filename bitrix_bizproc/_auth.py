@@ -5,6 +5,10 @@ at once, exactly one refresh request is made; everyone else awaits its outcome. 
 reported to the calls that waited for it and forgotten, so the next call may try again; a refresh token
 the token server refused (``invalid_grant``) is remembered and never sent again.
 
+An access token the portal refuses as not valid (``invalid_token``: the app was reinstalled, which revokes
+the old pair) is never refreshed; instead the store is read again, once for every call it refused, and a
+different pair found there (the reinstall saved it) is adopted for the calls to be sent again.
+
 Across processes, a store that also offers ``refresh_lock()`` (:class:`LockingTokenStore`, e.g.
 ``bitrix_bizproc.redis.RedisTokenStore``) is locked around "reload, decide, refresh, save", so a worker
 that finds the pair already rotated by another one uses it instead of refreshing again.
@@ -59,6 +63,7 @@ __all__ = [
     "MemoryTokenStore",
     "OAuthAuth",
     "TokenCallback",
+    "TokenReloader",
     "TokenStore",
     "WebhookAuth",
 ]
@@ -245,6 +250,25 @@ class Authenticator(Protocol):
         ...
 
 
+@runtime_checkable
+class TokenReloader(Protocol):
+    """An authenticator that can take a newer pair from its token store after the portal refused one."""
+
+    async def on_refused(self, used: object) -> bool:
+        """The portal refused ``used`` as not valid: whether a different pair is in use now (send again)."""
+        ...
+
+
+class _Sent:
+    """The pair a request carried, and how many store reloads had finished when it was built."""
+
+    __slots__ = ("reloads", "tokens")
+
+    def __init__(self, tokens: OAuthTokens, reloads: int) -> None:
+        self.tokens = tokens
+        self.reloads = reloads
+
+
 def _encode(params: Mapping[str, Any]) -> bytes:
     return json.dumps(params, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -307,6 +331,8 @@ class OAuthAuth:
         self._sleep = sleep
         self._unsaved: OAuthTokens | None = None  # a refreshed pair the store has not taken yet
         self._save_lock = asyncio.Lock()
+        self._reloading: asyncio.Future[OAuthTokens] | None = None
+        self._reloads = 0  # store reloads finished after a refused access token
 
     async def tokens(self) -> OAuthTokens:
         """The current tokens, refreshed first if they expire within the leeway."""
@@ -363,14 +389,66 @@ class OAuthAuth:
         tokens = await self.tokens()
         body = dict(params)
         body["auth"] = tokens.access_token
-        return HttpRequest("POST", tokens.method_url(method), _encode(body)), tokens
+        return HttpRequest("POST", tokens.method_url(method), _encode(body)), _Sent(tokens, self._reloads)
 
     async def on_expired(self, used: object) -> bool:
         """Refresh (once, shared) unless someone already replaced the token that expired."""
-        if isinstance(used, OAuthTokens):
-            await self.refresh(used)
+        if isinstance(used, _Sent):
+            await self.refresh(used.tokens)
             return True
         return False
+
+    async def on_refused(self, used: object) -> bool:
+        """Adopt a different pair from the store after the portal refused ``used`` (one read for everyone).
+
+        False (raise as is) if the store holds the refused pair, none, or a pair rotated away; also if the
+        store was read again after ``used`` was sent, so a wave of refused calls reads it once.
+        """
+        if not isinstance(used, _Sent):
+            return False
+        refused = used.tokens
+        current = self._tokens
+        if current is not None and current.access_token != refused.access_token:
+            return True  # adopted or refreshed already
+        if self._reloading is None:
+            if self._reloads > used.reloads:
+                return False  # the store was read after this call was sent: nothing newer there
+            self._reloading = asyncio.get_running_loop().create_future()
+            task = asyncio.create_task(self._do_reload(refused, self._reloading))
+            task.add_done_callback(_consume)
+        try:
+            tokens = await asyncio.shield(self._reloading)
+        except Exception as exc:  # the portal's refusal stays the error; the store's failure is logged
+            reason = exc.description if isinstance(exc, BitrixError) else type(exc).__name__
+            logger.warning("could not read the token store after a refused access token (%s)", reason)
+            return False
+        return tokens.access_token != refused.access_token
+
+    async def _do_reload(self, refused: OAuthTokens, outcome: asyncio.Future[OAuthTokens]) -> None:
+        try:
+            await _settle(outcome, self._reload_once(refused), "the token store reload was cancelled")
+        finally:
+            self._reloads += 1
+            self._reloading = None
+
+    async def _reload_once(self, refused: OAuthTokens) -> OAuthTokens:
+        store = self.store
+        lock = store.refresh_lock() if isinstance(store, LockingTokenStore) else contextlib.nullcontext()
+        async with lock:  # a worker refreshing right now saves first
+            stored = self._allowed(await store.load())
+        current = self._tokens
+        if current is not None and current.access_token != refused.access_token:
+            return current  # refreshed meanwhile
+        if (
+            stored is None
+            or stored.access_token == refused.access_token
+            or stored.refresh_token in self._dead_refresh_tokens
+        ):
+            logger.warning("the portal refused the OAuth access token; the token store holds no newer pair")
+            return refused
+        self._tokens = stored
+        logger.info("the portal refused the OAuth access token; using the newer pair from the token store")
+        return stored
 
     async def refresh(self, stale: OAuthTokens) -> OAuthTokens:
         """Replace ``stale``: one request however many callers ask; everyone gets the same outcome."""
@@ -385,17 +463,11 @@ class OAuthAuth:
 
     async def _do_refresh(self, stale: OAuthTokens, outcome: asyncio.Future[OAuthTokens]) -> None:
         try:
-            outcome.set_result(await self._refresh_once(stale))
-        except asyncio.CancelledError:
-            outcome.set_exception(TransportError("the token refresh was cancelled", code="CANCELLED"))
-            raise
-        except Exception as exc:
-            self._stats.refresh_failures += 1
-            outcome.set_exception(exc)
+            await _settle(outcome, self._refresh_once(stale), "the token refresh was cancelled")
         finally:
             self._refreshing = None
-            if outcome.done() and not outcome.cancelled():
-                outcome.exception()  # mark it retrieved: every waiter may have gone
+        if outcome.exception() is not None:
+            self._stats.refresh_failures += 1
 
     async def _refresh_once(self, stale: OAuthTokens) -> OAuthTokens:
         store = self.store
@@ -475,6 +547,20 @@ class OAuthAuth:
         tokens = self._tokens or self._initial
         endpoint = repr(redact_url(tokens.client_endpoint)) if tokens else "<in the token store>"
         return f"OAuthAuth(client_id={self.app.client_id!r}, client_endpoint={endpoint})"
+
+
+async def _settle(outcome: asyncio.Future[OAuthTokens], work: Awaitable[OAuthTokens], cancelled: str) -> None:
+    """Give ``outcome`` the result or the error of ``work`` (a cancelled one as a typed error)."""
+    try:
+        outcome.set_result(await work)
+    except asyncio.CancelledError:
+        outcome.set_exception(TransportError(cancelled, code="CANCELLED"))
+        raise
+    except Exception as exc:
+        outcome.set_exception(exc)
+    finally:
+        if outcome.done() and not outcome.cancelled():
+            outcome.exception()  # mark it retrieved: every waiter may have gone
 
 
 def _consume(task: asyncio.Task[None]) -> None:

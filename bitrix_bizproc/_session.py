@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ._auth import Authenticator
+from ._auth import Authenticator, TokenReloader
 from ._limiter import Limiter
 from ._observe import AnswerEvent, Hooks, RequestEvent, RetryEvent, ThrottleEvent, host_of
 from ._stats import Stats
@@ -27,6 +27,7 @@ from .protocol.errors import (
     BitrixError,
     ClientValidationError,
     ExpiredTokenError,
+    InvalidCredentialsError,
     OperationTimeLimitError,
     QueryLimitError,
     ValidationError,
@@ -39,6 +40,9 @@ __all__ = ["Session"]
 logger = logging.getLogger("bitrix_bizproc")
 
 MAX_REFRESHES = 3  # expired_token answers one call may refresh after (tokens that expire very fast)
+# The portal's "this access token is not valid" answers (docs: _includes/system-errors.md; protocol-facts.md
+# section 6): a reinstall revokes the old pair, so the token store may hold a newer one.
+REFUSED_TOKEN_CODES = frozenset({"invalid_token", "NO_AUTH_FOUND"})
 
 _METHOD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*")
 
@@ -162,6 +166,7 @@ class Session:
     ) -> ApiResponse:
         attempt = 0
         refreshed = 0
+        reloaded = False  # one store reload per call after a refused token: never a loop
         debug = logger.isEnabledFor(logging.DEBUG)
         observed = bool(self.hooks)
         inner = batch_methods(wire) if method == "batch" else {}
@@ -213,6 +218,12 @@ class Session:
                 logger.info("%s: access token expired, refreshed; sending the call again", method)
                 continue
             except BitrixError as exc:
+                if not reloaded and await self._reloaded(exc, used):
+                    reloaded = True  # a definite refusal: the portal ran nothing, any call may go again
+                    logger.info(
+                        "%s: access token refused, a newer one is stored; sending the call again", method
+                    )
+                    continue
                 exc.method = exc.method or method
                 lost[0] = lost[0] or is_ambiguous(exc)
                 wait_hint = self._on_failure(method, exc, response)
@@ -238,6 +249,12 @@ class Session:
                 self.limiter.budget.observe_batch(inner, result.result.get("result_time"), self._clock())
                 self._observe_batch_blocks(inner, result.result.get("result_error"))
             return attrs.evolve(result, after_unknown=True) if lost[0] else result
+
+    async def _reloaded(self, exc: BitrixError, used: object) -> bool:
+        """The portal refused the access token: whether the auth took a different one from its store."""
+        if not isinstance(exc, InvalidCredentialsError) or exc.code not in REFUSED_TOKEN_CODES:
+            return False
+        return isinstance(self.auth, TokenReloader) and await self.auth.on_refused(used)
 
     def _current_url(self, url: str) -> str:
         current = getattr(self.transport, "current_url", None)

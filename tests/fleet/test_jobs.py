@@ -9,7 +9,7 @@ import pytest
 from jobs._seed import CUTOFF, seed_dismissed_employee, seed_instances
 
 from bitrix_bizproc.emulator import EmulatedFleet, Plan, PortalConfig
-from bitrix_bizproc.fleet import MemoryPortalStore, offboard_fleet, terminate_fleet
+from bitrix_bizproc.fleet import MemoryPortalStore, offboard_fleet, run_on_fleet, terminate_fleet
 from bitrix_bizproc.jobs import instance_filter
 
 from .conftest import FleetFactory, install
@@ -82,3 +82,32 @@ async def test_offboard_across_portals(
         assert emulated.portal(member_id).state.terminated_count == len(employee.workflows)
     with pytest.raises(Exception, match="to_users"):
         await offboard_fleet(fleet, users, action="delegate")
+
+
+async def test_a_job_leased_before_a_reinstall_finishes_with_the_new_pair(
+    emulated: EmulatedFleet, store: MemoryPortalStore, make_fleet: FleetFactory
+) -> None:
+    from bitrix_bizproc import BizprocClient
+    from bitrix_bizproc.jobs import JobReport, terminate_workflows
+
+    from .conftest import tokens_of
+
+    portal = await install(emulated, store, "member-a")
+    seed_instances(portal, 7, 2)
+    fleet = await make_fleet()
+
+    async def run(member_id: str, client: BizprocClient, journal: Path | None) -> JobReport:
+        await client.call("user.get")  # the job is under way with the old pair
+        emulated.uninstall(member_id)  # reinstalled: the portal revokes the old pair...
+        new = tokens_of(emulated.issue_tokens(member_id))
+        await fleet.save(member_id, new, domain=portal.config.domain)  # ...the install handler saves the new
+        return await terminate_workflows(client, filter=OLD_ONLY, journal=journal)
+
+    report = await run_on_fleet(fleet, "terminate", run)
+    assert report.ok, str(report)
+    assert report.failures == {}
+    one = report.portals["member-a"]
+    assert one.matched == one.counts["done"] == 7
+    assert portal.state.terminated_count == 7 and portal.state.running_count == 2
+    assert portal.counters.rejections["invalid_token"] == 1  # refused once, then the stored pair was used
+    assert portal.counters.token_refreshes == 0

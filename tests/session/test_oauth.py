@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import stat
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,8 +27,9 @@ from bitrix_bizproc import (
 )
 from bitrix_bizproc._session import MAX_REFRESHES
 from bitrix_bizproc.emulator import EmulatedPortal, PortalConfig
+from bitrix_bizproc.protocol.auth import parse_token_response
 
-from .conftest import EmuFactory, RecordingTransport
+from .conftest import CREATED, EmuFactory, RecordingTransport
 
 
 def oauth_client(portal: EmulatedPortal, transport: RecordingTransport, **kwargs: object) -> BizprocClient:
@@ -351,3 +355,186 @@ async def test_a_second_expired_token_inside_one_call_is_refreshed_again(emu: Em
         transport.inner.send = send  # type: ignore[method-assign]
         assert (await client.call("user.get")).result["method"] == "user.get"
     assert portal.counters.token_refreshes == 2
+
+
+# -- invalid_token after a reinstall: the newer pair in the store is adopted, once for everyone -------------
+
+
+class _CountingStore(MemoryTokenStore):
+    """A memory store counting its reads (each a file read or a Redis GET in real life)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads = 0
+
+    async def load(self) -> OAuthTokens | None:
+        self.loads += 1
+        await asyncio.sleep(0)
+        return await super().load()
+
+
+def _pair(answer: dict[str, object]) -> OAuthTokens:
+    """The token server's JSON answer as the client keeps it."""
+    return parse_token_response(200, json.dumps(answer).encode(), now=time.time(), allow_http=True)
+
+
+async def _reinstall(portal: EmulatedPortal, store: MemoryTokenStore) -> OAuthTokens:
+    """The app reinstalled: the portal revokes every token, the install handler saves the new pair."""
+    portal.auth.revoke_tokens()
+    new = _pair(portal.issue_tokens())
+    await store.save(new)
+    return new
+
+
+async def test_after_a_reinstall_the_new_pair_in_the_store_is_adopted_on_invalid_token(
+    emu: EmuFactory,
+) -> None:
+    # protocol-facts.md section 6 / bitrix24-docs/_includes/system-errors.md: a revoked token is refused
+    # with 401 invalid_token (NO_AUTH_FOUND "Wrong authorization data" for an invalid one).
+    portal = await emu()
+    store = _CountingStore()
+    transport = RecordingTransport()
+    async with oauth_client(portal, transport, token_store=store) as client:
+        await client.call("user.get")
+        assert store.loads == 1
+        await _reinstall(portal, store)
+        assert (await client.call("user.get", {"ID": 7})).result["params"] == {"ID": 7}
+        assert store.loads == 2  # one reload
+        await client.call("user.get")  # the adopted pair stays in use
+        assert store.loads == 2
+    assert portal.counters.rejections["invalid_token"] == 1
+    assert transport.paths()["/oauth/token/"] == 0  # a refused token is never "refreshed"
+    assert client.stats.refreshes == 0
+
+
+async def test_invalid_token_with_nothing_newer_in_the_store_raises_after_one_reload(emu: EmuFactory) -> None:
+    portal = await emu()
+    store = _CountingStore()
+    transport = RecordingTransport()
+    async with oauth_client(portal, transport, token_store=store) as client:
+        await client.call("user.get")
+        portal.auth.revoke_tokens()  # uninstalled; nothing new saved
+        with pytest.raises(InvalidCredentialsError) as caught:
+            await client.call("user.get")
+        assert caught.value.code == "invalid_token"
+        assert store.loads == 2
+    assert portal.counters.rejections["invalid_token"] == 1  # sent once: no second try with the same pair
+    assert transport.paths()["/oauth/token/"] == 0
+
+
+async def test_an_adopted_pair_that_is_refused_too_is_not_reloaded_again_in_the_same_call(
+    emu: EmuFactory,
+) -> None:
+    portal = await emu()
+    store = _CountingStore()
+    async with oauth_client(portal, RecordingTransport(), token_store=store) as client:
+        await client.call("user.get")
+        await _reinstall(portal, store)
+        portal.auth.revoke_tokens()  # and the new pair is revoked as well (uninstalled again)
+        with pytest.raises(InvalidCredentialsError):
+            await client.call("user.get")
+        assert store.loads == 2
+    assert portal.counters.rejections["invalid_token"] == 2  # the old pair, then the adopted one: no loop
+
+
+async def test_a_thousand_calls_refused_at_once_reload_the_store_once(emu: EmuFactory) -> None:
+    portal = await emu()
+    store = _CountingStore()
+    async with oauth_client(portal, RecordingTransport(), token_store=store) as client:
+        await client.call("user.get")
+        await _reinstall(portal, store)
+        results = await asyncio.gather(*(client.call("user.get", {"ID": i}) for i in range(1000)))
+        assert [r.result["params"]["ID"] for r in results] == list(range(1000))
+        assert store.loads == 2
+
+
+async def test_a_thousand_calls_refused_with_nothing_newer_reload_the_store_once(emu: EmuFactory) -> None:
+    portal = await emu()
+    store = _CountingStore()
+    async with oauth_client(portal, RecordingTransport(), token_store=store) as client:
+        await client.call("user.get")
+        portal.auth.revoke_tokens()
+        outcomes = await asyncio.gather(
+            *(client.call("user.get") for _ in range(1000)), return_exceptions=True
+        )
+        assert all(isinstance(o, InvalidCredentialsError) for o in outcomes)
+        assert store.loads == 2
+        # A pair saved later is still picked up by the next refused call.
+        await _reinstall(portal, store)
+        await client.call("user.get")
+        assert store.loads == 3
+
+
+async def test_a_creating_call_refused_with_invalid_token_is_sent_again_with_the_new_pair(
+    emu: EmuFactory,
+) -> None:
+    # invalid_token is a definite refusal: the portal ran nothing, so even a creating call may go again.
+    portal = await emu()
+    store = _CountingStore()
+    async with oauth_client(portal, RecordingTransport(), token_store=store) as client:
+        await client.call("user.get")
+        await _reinstall(portal, store)
+        before = CREATED["bizproc.workflow.start"]
+        params = {"TEMPLATE_ID": 1, "DOCUMENT_ID": ["a", "b", "c"]}
+        answer = await client.call("bizproc.workflow.start", params)
+        assert CREATED["bizproc.workflow.start"] == before + 1
+        assert not answer.after_unknown
+
+
+class _LoadFailsAfterFirst(_CountingStore):
+    """A store that can be read once (the first call), then fails (Redis went away)."""
+
+    async def load(self) -> OAuthTokens | None:
+        if self.loads >= 1:
+            self.loads += 1
+            raise OSError("connection refused")
+        return await super().load()
+
+
+async def test_a_store_that_cannot_be_read_after_invalid_token_leaves_the_portal_refusal(
+    emu: EmuFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    portal = await emu()
+    store = _LoadFailsAfterFirst()
+    async with oauth_client(portal, RecordingTransport(), token_store=store) as client:
+        await client.call("user.get")
+        stored = await MemoryTokenStore.load(store)  # not counted
+        assert stored is not None
+        portal.auth.revoke_tokens()
+        with pytest.raises(InvalidCredentialsError) as caught:
+            await client.call("user.get")
+        assert caught.value.code == "invalid_token"
+        assert store.loads == 2
+    assert "OSError" in caplog.text  # the store's failure is logged (the portal's refusal is what is raised)
+    assert stored.access_token not in caplog.text and stored.refresh_token not in caplog.text
+
+
+class _LockingStore(_CountingStore):
+    """A store shared between processes: its reads after a refused token happen under its refresh lock."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.locked = False
+        self.loads_under_lock = 0
+
+    @contextlib.asynccontextmanager
+    async def refresh_lock(self) -> AsyncIterator[None]:
+        self.locked = True
+        try:
+            yield
+        finally:
+            self.locked = False
+
+    async def load(self) -> OAuthTokens | None:
+        self.loads_under_lock += self.locked
+        return await super().load()
+
+
+async def test_a_shared_store_is_reloaded_under_its_refresh_lock(emu: EmuFactory) -> None:
+    portal = await emu()
+    store = _LockingStore()
+    async with oauth_client(portal, RecordingTransport(), token_store=store) as client:
+        await client.call("user.get")
+        await _reinstall(portal, store)
+        await asyncio.gather(*(client.call("user.get") for _ in range(50)))
+    assert (store.loads, store.loads_under_lock) == (2, 1)  # the first read, then one reload under the lock
