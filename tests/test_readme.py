@@ -303,9 +303,7 @@ async def test_fleet(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
         assert capsys.readouterr().out.split("\n")[:2] == ["3", "{'done': 6}"]
         assert [emulated.portal(m).state.running_count for m in installs] == [0, 0, 0]
         assert await namespace["store"].members() == ["a1b2c3", "d4e5f6"]
-        assert sorted(p.name for p in (in_tmp / "journals").iterdir()) == [
-            f"{m}.jsonl" for m in installs
-        ]
+        assert sorted(p.name for p in (in_tmp / "journals").iterdir()) == [f"{m}.jsonl" for m in installs]
 
 
 def _section(title: str) -> str:
@@ -408,6 +406,8 @@ async def test_bitrix24_app(portal: EmulatedPortal) -> None:
     (run,) = portal.robots.runs_of(record.id)
     assert run.return_values == {"hash": "5d41402abc4b2a76b9719d911017c592"}  # md5("hello")
     assert [e.message for e in portal.state.activity_log if e.workflow_id == record.id] == ["hashed"]
+
+
 def test_testing_your_code(pytester: pytest.Pytester) -> None:
     _line, source = block("plugin")
     pytester.makepyfile(test_users_code=source)
