@@ -22,7 +22,7 @@ from ._transport import HttpRequest, HttpResponse, Transport
 from .protocol.auth import redact
 from .protocol.dialect import PORTAL, Dialect
 from .protocol.encoding import check_input_vars, normalize
-from .protocol.envelope import ApiResponse, TimeInfo, parse_response
+from .protocol.envelope import ApiResponse, TimeInfo, by_command_key, parse_response
 from .protocol.errors import (
     BitrixError,
     ClientValidationError,
@@ -258,12 +258,8 @@ class Session:
 
     def _observe_batch_blocks(self, methods: Mapping[str, str], errors: object) -> None:
         """``OPERATION_TIME_LIMIT`` on a command inside a batch blocks that command's method (only)."""
-        if isinstance(errors, list):
-            errors = {str(i): v for i, v in enumerate(errors)}
-        if not isinstance(errors, Mapping):
-            return
-        for key, error in errors.items():
-            method = methods.get(str(key))
+        for key, error in by_command_key(errors).items():
+            method = methods.get(key)
             if method and isinstance(error, Mapping) and error.get("error") == "OPERATION_TIME_LIMIT":
                 self.limiter.on_operation_blocked(method)
 
