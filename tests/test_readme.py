@@ -342,7 +342,7 @@ def test_the_command_line_synopsis_matches_the_parser() -> None:
         words = line.split()
         assert words[0] == "bizproc", line
         path = [w for w in words[1:] if w.isidentifier()][
-            : 2 if words[1] in ("instances", "templates", "tasks", "users") else 1
+            : 2 if words[1] in ("instances", "templates", "tasks", "users", "fleet") else 1
         ]
         usage = _subparser(build_parser(), path).format_help()
         for option in re.findall(r"--[a-z][a-z-]*", line):
