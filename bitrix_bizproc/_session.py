@@ -192,20 +192,11 @@ class Session:
                     result = self._read(request, response, method)
                 except BitrixError as exc:
                     if observed:
-                        status = response.status if response is not None else 0
-                        answer = (method, host, attempt + 1, request_id, status, time.monotonic() - sent_at)
-                        self.hooks.emit(AnswerEvent(*answer, exc.code or type(exc).__name__))
+                        error = exc.code or type(exc).__name__
+                        self._answered(method, host, attempt, request_id, response, sent_at, error)
                     raise
                 if observed:
-                    answer = (
-                        method,
-                        host,
-                        attempt + 1,
-                        request_id,
-                        response.status,
-                        time.monotonic() - sent_at,
-                    )
-                    self.hooks.emit(AnswerEvent(*answer))
+                    self._answered(method, host, attempt, request_id, response, sent_at)
             except ExpiredTokenError:
                 if refreshed >= MAX_REFRESHES or not await self.auth.on_expired(used):
                     raise
@@ -238,6 +229,21 @@ class Session:
                 self.limiter.budget.observe_batch(inner, result.result.get("result_time"), self._clock())
                 self._observe_batch_blocks(inner, result.result.get("result_error"))
             return attrs.evolve(result, after_unknown=True) if lost[0] else result
+
+    def _answered(
+        self,
+        method: str,
+        host: str,
+        attempt: int,
+        request_id: int,
+        response: HttpResponse | None,
+        sent_at: float,
+        error: str | None = None,
+    ) -> None:
+        """Emit the :class:`AnswerEvent` of one try (status 0: no HTTP answer came back)."""
+        status = response.status if response is not None else 0
+        seconds = time.monotonic() - sent_at
+        self.hooks.emit(AnswerEvent(method, host, attempt + 1, request_id, status, seconds, error))
 
     def _current_url(self, url: str) -> str:
         current = getattr(self.transport, "current_url", None)
