@@ -143,7 +143,7 @@ class Paginator(Generic[T]):
     offset walks can skip rows when earlier rows are removed (use :meth:`drain` or :meth:`snapshot_ids`).
     Without an ``order`` of the caller's, offset walks order by ``ID ASC`` and dedupe against the latest
     10,000 IDs (looked up, never compared: the portal's collation cannot hide a row); with one, every ID
-    seen is kept. At most ``max_buffered_pages`` pages are fetched ahead.
+    seen is kept.
 
     Parallel walks keep as many batches in flight as the limiter's rate times the measured latency (and
     its free slots) call for, so the bucket stays busy at any latency; ``max_buffered_pages`` is the

@@ -22,7 +22,7 @@ from ._transport import HttpRequest, HttpResponse, Transport
 from .protocol.auth import redact
 from .protocol.dialect import PORTAL, Dialect
 from .protocol.encoding import check_input_vars, normalize
-from .protocol.envelope import ApiResponse, TimeInfo, parse_response
+from .protocol.envelope import ApiResponse, TimeInfo, by_command_key, parse_response
 from .protocol.errors import (
     BitrixError,
     ClientValidationError,
@@ -197,20 +197,11 @@ class Session:
                     result = self._read(request, response, method)
                 except BitrixError as exc:
                     if observed:
-                        status = response.status if response is not None else 0
-                        answer = (method, host, attempt + 1, request_id, status, time.monotonic() - sent_at)
-                        self.hooks.emit(AnswerEvent(*answer, exc.code or type(exc).__name__))
+                        error = exc.code or type(exc).__name__
+                        self._answered(method, host, attempt, request_id, response, sent_at, error)
                     raise
                 if observed:
-                    answer = (
-                        method,
-                        host,
-                        attempt + 1,
-                        request_id,
-                        response.status,
-                        time.monotonic() - sent_at,
-                    )
-                    self.hooks.emit(AnswerEvent(*answer))
+                    self._answered(method, host, attempt, request_id, response, sent_at)
             except ExpiredTokenError:
                 if refreshed >= MAX_REFRESHES or not await self.auth.on_expired(used):
                     raise
@@ -256,6 +247,21 @@ class Session:
             return False
         return isinstance(self.auth, TokenReloader) and await self.auth.on_refused(used)
 
+    def _answered(
+        self,
+        method: str,
+        host: str,
+        attempt: int,
+        request_id: int,
+        response: HttpResponse | None,
+        sent_at: float,
+        error: str | None = None,
+    ) -> None:
+        """Emit the :class:`AnswerEvent` of one try (status 0: no HTTP answer came back)."""
+        status = response.status if response is not None else 0
+        seconds = time.monotonic() - sent_at
+        self.hooks.emit(AnswerEvent(method, host, attempt + 1, request_id, status, seconds, error))
+
     def _current_url(self, url: str) -> str:
         current = getattr(self.transport, "current_url", None)
         return current(url) if callable(current) else url
@@ -275,12 +281,8 @@ class Session:
 
     def _observe_batch_blocks(self, methods: Mapping[str, str], errors: object) -> None:
         """``OPERATION_TIME_LIMIT`` on a command inside a batch blocks that command's method (only)."""
-        if isinstance(errors, list):
-            errors = {str(i): v for i, v in enumerate(errors)}
-        if not isinstance(errors, Mapping):
-            return
-        for key, error in errors.items():
-            method = methods.get(str(key))
+        for key, error in by_command_key(errors).items():
+            method = methods.get(key)
             if method and isinstance(error, Mapping) and error.get("error") == "OPERATION_TIME_LIMIT":
                 self.limiter.on_operation_blocked(method)
 

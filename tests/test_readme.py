@@ -303,9 +303,7 @@ async def test_fleet(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
         assert capsys.readouterr().out.split("\n")[:2] == ["3", "{'done': 6}"]
         assert [emulated.portal(m).state.running_count for m in installs] == [0, 0, 0]
         assert await namespace["store"].members() == ["a1b2c3", "d4e5f6"]
-        assert sorted(p.name for p in (in_tmp / "journals").iterdir()) == [
-            f"{m}.jsonl" for m in installs
-        ]
+        assert sorted(p.name for p in (in_tmp / "journals").iterdir()) == [f"{m}.jsonl" for m in installs]
 
 
 def _section(title: str) -> str:
@@ -344,7 +342,7 @@ def test_the_command_line_synopsis_matches_the_parser() -> None:
         words = line.split()
         assert words[0] == "bizproc", line
         path = [w for w in words[1:] if w.isidentifier()][
-            : 2 if words[1] in ("instances", "templates", "tasks", "users") else 1
+            : 2 if words[1] in ("instances", "templates", "tasks", "users", "fleet") else 1
         ]
         usage = _subparser(build_parser(), path).format_help()
         for option in re.findall(r"--[a-z][a-z-]*", line):
@@ -408,6 +406,8 @@ async def test_bitrix24_app(portal: EmulatedPortal) -> None:
     (run,) = portal.robots.runs_of(record.id)
     assert run.return_values == {"hash": "5d41402abc4b2a76b9719d911017c592"}  # md5("hello")
     assert [e.message for e in portal.state.activity_log if e.workflow_id == record.id] == ["hashed"]
+
+
 def test_testing_your_code(pytester: pytest.Pytester) -> None:
     _line, source = block("plugin")
     pytester.makepyfile(test_users_code=source)

@@ -30,7 +30,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
             "workers as you like: together they keep every portal under its limit."
         ),
     )
-    parser.add_argument("--redis", metavar="URL", help=f"Redis URL (default ${REDIS_ENV} or redis://localhost)")
+    parser.add_argument(
+        "--redis", metavar="URL", help=f"Redis URL (default ${REDIS_ENV} or redis://localhost)"
+    )
     parser.add_argument("--prefix", default="bizproc:fleet", help="Redis key prefix of the fleet's tokens")
     parser.add_argument("--queue", default=None, help="arq queue name (default bizproc:fleet:queue)")
     parser.add_argument(
@@ -62,8 +64,10 @@ def run(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
 
         from ..fleet.worker import DEFAULT_QUEUE, WorkerConfig, default_journal_dir, worker_settings
     except ImportError as exc:
-        print(f"bizproc worker: needs arq and redis-py: pip install 'bitrix_bizproc[worker]' ({exc})",
-              file=sys.stderr)
+        print(
+            f"bizproc worker: needs arq and redis-py: pip install 'bitrix_bizproc[worker]' ({exc})",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     client_id, secret = env.get(OAUTH_ENV["client_id"]), env.get(OAUTH_ENV["client_secret"])
     if not client_id or not secret:

@@ -18,7 +18,7 @@ Why killing a worker loses and doubles nothing:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,6 +27,7 @@ from arq.connections import ArqRedis, RedisSettings
 from arq.jobs import Job
 from arq.worker import Function, func
 
+from .._client import BizprocClient
 from ..jobs import JobAbortedError, JobReport, offboard_employee, terminate_workflows
 from ..models.filters import FilterLike
 from ..protocol.auth import DEFAULT_TOKEN_URL
@@ -108,6 +109,26 @@ def _journal(ctx: Mapping[str, Any], run_id: str, member_id: str) -> Path | None
     return journal_path(Path(config.journal_dir) / run_id, member_id)
 
 
+async def _on_portal(
+    ctx: dict[str, Any],
+    member_id: str,
+    run_id: str,
+    plan: LimiterOption | None,
+    job: Callable[[BizprocClient, Path | None], Awaitable[JobReport]],
+) -> JobReport | PortalFailure | AbortedRun:
+    """Run ``job`` on a leased client of ``member_id`` with the run's journal; failures become results."""
+    fleet = _fleet(ctx)
+    if plan is not None:
+        fleet.set_plan(member_id, plan)
+    try:
+        async with fleet.lease(member_id) as client:
+            return await job(client, _journal(ctx, run_id, member_id))
+    except JobAbortedError as exc:  # stopped part way: what it did before still counts
+        return AbortedRun(exc.report, failure_of(exc))
+    except BitrixError as exc:
+        return failure_of(exc)
+
+
 async def terminate_portal(
     ctx: dict[str, Any],
     member_id: str,
@@ -119,23 +140,13 @@ async def terminate_portal(
     concurrency: int = 2,
 ) -> JobReport | PortalFailure | AbortedRun:
     """The arq job: :func:`~bitrix_bizproc.jobs.terminate_workflows` on one portal, with its journal."""
-    fleet = _fleet(ctx)
-    if plan is not None:
-        fleet.set_plan(member_id, plan)
-    try:
-        async with fleet.lease(member_id) as client:
-            return await terminate_workflows(
-                client,
-                filter=filter,
-                mode=mode,
-                status=status,
-                journal=_journal(ctx, run_id, member_id),
-                concurrency=concurrency,
-            )
-    except JobAbortedError as exc:  # stopped part way: what it did before still counts
-        return AbortedRun(exc.report, failure_of(exc))
-    except BitrixError as exc:
-        return failure_of(exc)
+
+    async def job(client: BizprocClient, journal: Path | None) -> JobReport:
+        return await terminate_workflows(
+            client, filter=filter, mode=mode, status=status, journal=journal, concurrency=concurrency
+        )
+
+    return await _on_portal(ctx, member_id, run_id, plan, job)
 
 
 async def offboard_portal(
@@ -149,23 +160,13 @@ async def offboard_portal(
     concurrency: int = 2,
 ) -> JobReport | PortalFailure | AbortedRun:
     """The arq job: :func:`~bitrix_bizproc.jobs.offboard_employee` on one portal, with its journal."""
-    fleet = _fleet(ctx)
-    if plan is not None:
-        fleet.set_plan(member_id, plan)
-    try:
-        async with fleet.lease(member_id) as client:
-            return await offboard_employee(
-                client,
-                user=user,
-                action=action,
-                to_user=to_user,
-                journal=_journal(ctx, run_id, member_id),
-                concurrency=concurrency,
-            )
-    except JobAbortedError as exc:  # stopped part way: what it did before still counts
-        return AbortedRun(exc.report, failure_of(exc))
-    except BitrixError as exc:
-        return failure_of(exc)
+
+    async def job(client: BizprocClient, journal: Path | None) -> JobReport:
+        return await offboard_employee(
+            client, user=user, action=action, to_user=to_user, journal=journal, concurrency=concurrency
+        )
+
+    return await _on_portal(ctx, member_id, run_id, plan, job)
 
 
 def worker_settings(config: WorkerConfig, **overrides: Any) -> dict[str, Any]:

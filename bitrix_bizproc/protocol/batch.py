@@ -17,7 +17,7 @@ from typing import Any, Literal
 import attrs
 
 from .encoding import Verbatim, check_input_vars, encode_query
-from .envelope import ApiResponse, TimeInfo, count_field, short_text
+from .envelope import ApiResponse, TimeInfo, by_command_key, count_field, short_text
 from .errors import (
     BitrixError,
     ClientValidationError,
@@ -313,12 +313,7 @@ class CommandOutcome:
 
 
 def _section(data: Mapping[str, Any], name: str) -> dict[str, Any]:
-    value = data.get(name)
-    if isinstance(value, Mapping):
-        return {str(k): v for k, v in value.items()}
-    if isinstance(value, list):  # PHP: keys 0..n-1 become a list; an empty section is []
-        return {str(i): v for i, v in enumerate(value)}
-    return {}
+    return by_command_key(data.get(name))
 
 
 def _command_error(value: Any, method: str | None) -> BitrixError:

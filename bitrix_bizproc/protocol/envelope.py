@@ -19,6 +19,7 @@ __all__ = [
     "ApiResponse",
     "TimeInfo",
     "bounded_retry_after",
+    "by_command_key",
     "count_field",
     "decode_json",
     "error_from_body",
@@ -111,6 +112,18 @@ def excerpt(value: bytes | str | object, limit: int = 200) -> str:
         text = type(value).__name__
     text = " ".join(text.split())
     return text[:limit] + ("…" if len(text) > limit else "")
+
+
+def by_command_key(section: object) -> dict[str, Any]:
+    """A batch answer's section (``result``, ``result_time``, ...) by command key, as strings.
+
+    PHP sends keys ``0..n-1`` as a list, and an empty section as ``[]``; anything else reads as empty.
+    """
+    if isinstance(section, Mapping):
+        return {str(k): v for k, v in section.items()}
+    if isinstance(section, list):
+        return {str(i): v for i, v in enumerate(section)}
+    return {}
 
 
 def short_text(value: Any, limit: int = 1000) -> str:

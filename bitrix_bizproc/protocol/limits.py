@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import attrs
 
-from .envelope import MAX_WAIT, TimeInfo
+from .envelope import MAX_WAIT, TimeInfo, by_command_key
 from .errors import ConfigurationError, ConfigurationTypeError
 
 __all__ = [
@@ -242,12 +242,8 @@ class OperatingBudget:
 
     def observe_batch(self, commands: Mapping[str, str], result_time: object, now: float) -> None:
         """Record each ``result_time`` of a batch answer against the method of its command."""
-        if isinstance(result_time, list):
-            result_time = {str(i): v for i, v in enumerate(result_time)}
-        if not isinstance(result_time, Mapping):
-            return
-        for key, raw in result_time.items():
-            method = commands.get(str(key))
+        for key, raw in by_command_key(result_time).items():
+            method = commands.get(key)
             if method is not None:
                 self.observe(method, TimeInfo.from_wire(raw), now)
 

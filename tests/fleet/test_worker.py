@@ -86,7 +86,9 @@ async def run_burst_workers(cfg: WorkerConfig, n: int) -> None:
 
 
 async def test_two_workers_share_the_portals_and_stay_under_each_limit(
-    pool: ArqRedis, redis_port: int, tmp_path: Path  # noqa: F811
+    pool: ArqRedis,
+    redis_port: int,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     sizes = {"p1": 120, "p2": 60, "p3": 5, "p4": 0}
     async with EmulatedFleet() as emulated:
@@ -114,7 +116,9 @@ async def test_two_workers_share_the_portals_and_stay_under_each_limit(
 
 
 async def test_a_worker_killed_mid_run_loses_nothing_and_terminates_nothing_twice(
-    pool: ArqRedis, redis_port: int, tmp_path: Path  # noqa: F811
+    pool: ArqRedis,
+    redis_port: int,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     sizes = {"victim": 150, "bystander": 40}
     async with EmulatedFleet() as emulated:
@@ -131,8 +135,18 @@ async def test_a_worker_killed_mid_run_loses_nothing_and_terminates_nothing_twic
             "BITRIX24_TOKEN_URL": cfg.token_url,
         }
         command = [
-            sys.executable, "-m", "bitrix_bizproc.cli", "worker", "--redis", cfg.redis_url,
-            "--journal-dir", cfg.journal_dir, "--plan", "off", "--job-timeout", "60",
+            sys.executable,
+            "-m",
+            "bitrix_bizproc.cli",
+            "worker",
+            "--redis",
+            cfg.redis_url,
+            "--journal-dir",
+            cfg.journal_dir,
+            "--plan",
+            "off",
+            "--job-timeout",
+            "60",
         ]
         worker = await asyncio.create_subprocess_exec(*command, env=env, stderr=asyncio.subprocess.PIPE)
         journal = tmp_path / "run-k" / "victim.jsonl"
@@ -168,7 +182,9 @@ async def test_a_worker_killed_mid_run_loses_nothing_and_terminates_nothing_twic
 
 
 async def test_offboarding_runs_on_workers_and_an_unknown_portal_is_a_failure_not_a_retry(
-    pool: ArqRedis, redis_port: int, tmp_path: Path  # noqa: F811
+    pool: ArqRedis,
+    redis_port: int,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     async with EmulatedFleet() as emulated:
         await installed(emulated, pool, {"p1": 0}, Plan.named("unlimited"))
@@ -182,15 +198,27 @@ async def test_offboarding_runs_on_workers_and_an_unknown_portal_is_a_failure_no
 
 
 async def test_bizproc_fleet_terminate_queues_every_portal_once_and_waits_for_the_report(
-    pool: ArqRedis, redis_port: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    pool: ArqRedis,
+    redis_port: int,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from bitrix_bizproc.cli import main
 
     sizes = {"p1": 3, "p2": 2}
     async with EmulatedFleet() as emulated:
         await installed(emulated, pool, sizes, Plan.named("unlimited"))
-        argv = ["fleet", "terminate", "--redis", f"redis://127.0.0.1:{redis_port}/2", "--run-id", "cli-1",
-                "--started-before", "2024-01-01", "--yes"]
+        argv = [
+            "fleet",
+            "terminate",
+            "--redis",
+            f"redis://127.0.0.1:{redis_port}/2",
+            "--run-id",
+            "cli-1",
+            "--started-before",
+            "2024-01-01",
+            "--yes",
+        ]
         assert await asyncio.to_thread(main, argv) == 0
         assert await asyncio.to_thread(main, argv) == 0  # the same run again: nothing new queued
         assert await pool.zcard("bizproc:fleet:queue") == 2
@@ -217,15 +245,26 @@ def _app_env(monkeypatch: pytest.MonkeyPatch, emulated: EmulatedFleet) -> None:
 
 
 async def test_bizproc_fleet_terminate_without_a_terminal_or_yes_lists_per_portal_and_exits_4(
-    pool: ArqRedis, redis_port: int, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch  # noqa: F811
+    pool: ArqRedis,
+    redis_port: int,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from bitrix_bizproc.cli import main
 
     async with EmulatedFleet() as emulated:
         await installed(emulated, pool, {"p1": 3, "p2": 2}, Plan.named("unlimited"))
         _app_env(monkeypatch, emulated)
-        argv = ["fleet", "terminate", "--redis", f"redis://127.0.0.1:{redis_port}/2", "--run-id", "cli-2",
-                "--started-before", "2024-01-01"]
+        argv = [
+            "fleet",
+            "terminate",
+            "--redis",
+            f"redis://127.0.0.1:{redis_port}/2",
+            "--run-id",
+            "cli-2",
+            "--started-before",
+            "2024-01-01",
+        ]
         assert await asyncio.to_thread(main, argv) == 4
         captured = capsys.readouterr()
         assert "p1: 3 to terminate" in captured.out and "p2: 2 to terminate" in captured.out
@@ -235,7 +274,10 @@ async def test_bizproc_fleet_terminate_without_a_terminal_or_yes_lists_per_porta
 
 
 async def test_bizproc_fleet_terminate_dry_run_lists_ids_in_json_and_with_verbose(
-    pool: ArqRedis, redis_port: int, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch  # noqa: F811
+    pool: ArqRedis,
+    redis_port: int,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from bitrix_bizproc.cli import main
 
@@ -243,8 +285,17 @@ async def test_bizproc_fleet_terminate_dry_run_lists_ids_in_json_and_with_verbos
         await installed(emulated, pool, {"p1": 3, "p2": 0}, Plan.named("unlimited"))
         ids = sorted(w.id for w in emulated.portal("p1").state.instances)
         _app_env(monkeypatch, emulated)
-        argv = ["fleet", "terminate", "--redis", f"redis://127.0.0.1:{redis_port}/2", "--run-id", "cli-3",
-                "--started-before", "2024-01-01", "--dry-run"]
+        argv = [
+            "fleet",
+            "terminate",
+            "--redis",
+            f"redis://127.0.0.1:{redis_port}/2",
+            "--run-id",
+            "cli-3",
+            "--started-before",
+            "2024-01-01",
+            "--dry-run",
+        ]
         assert await asyncio.to_thread(main, [*argv, "--format", "json"]) == 0
         listing = json.loads(capsys.readouterr().out)
         assert listing["dry_run"] is True
@@ -259,15 +310,26 @@ async def test_bizproc_fleet_terminate_dry_run_lists_ids_in_json_and_with_verbos
 
 
 async def test_bizproc_fleet_terminate_asks_on_a_terminal(
-    pool: ArqRedis, redis_port: int, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch  # noqa: F811
+    pool: ArqRedis,
+    redis_port: int,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from bitrix_bizproc.cli import main
 
     async with EmulatedFleet() as emulated:
         await installed(emulated, pool, {"p1": 3, "p2": 2}, Plan.named("unlimited"))
         _app_env(monkeypatch, emulated)
-        argv = ["fleet", "terminate", "--redis", f"redis://127.0.0.1:{redis_port}/2", "--run-id", "cli-4",
-                "--started-before", "2024-01-01"]
+        argv = [
+            "fleet",
+            "terminate",
+            "--redis",
+            f"redis://127.0.0.1:{redis_port}/2",
+            "--run-id",
+            "cli-4",
+            "--started-before",
+            "2024-01-01",
+        ]
         monkeypatch.setattr(sys, "stdin", _Terminal("n\n"))
         assert await asyncio.to_thread(main, argv) == 0
         assert "Terminate 5 running workflows on 2 portal(s)?" in capsys.readouterr().err
