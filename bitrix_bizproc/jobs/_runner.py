@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .._call import Pending
+from ..protocol.batch import NO_ANSWER
 from ..protocol.errors import (
     AccessDeniedError,
     AuthError,
@@ -80,7 +81,7 @@ class JobAbortedError(Exception):
 
 
 def _unanswered() -> NotExecutedError:
-    return NotExecutedError("the batch gave no answer for this command", code="NOT_EXECUTED")
+    return NotExecutedError("the batch gave no answer for this command", code=NO_ANSWER)
 
 
 def _is_gone(error: BitrixError) -> bool:
@@ -115,7 +116,7 @@ def _lost(error: BaseException | None) -> bool:
         return True  # failed in the end, but an earlier try of the same request was lost
     if isinstance(error, NotExecutedError):
         # No answer for a command of a halt=0 batch may hide a run; a halt=1 skip never ran.
-        return error.code == "NOT_EXECUTED" and "no answer" in error.description
+        return error.code == NO_ANSWER
     return isinstance(error, BitrixError) and is_ambiguous(error)
 
 

@@ -29,6 +29,7 @@ from .errors import (
 
 __all__ = [
     "MAX_COMMANDS",
+    "NO_ANSWER",
     "CommandOutcome",
     "Macro",
     "Ref",
@@ -40,6 +41,9 @@ __all__ = [
     "references",
     "survey",
 ]
+
+NO_ANSWER = "NO_ANSWER"
+"""The code of a halt=0 batch command missing from the answer: it may have run (``NOT_EXECUTED`` did not)."""
 
 MAX_COMMANDS = 50
 """The portal runs at most this many commands per ``batch`` (the rest get ``ERROR_BATCH_LENGTH_EXCEEDED``)."""
@@ -363,8 +367,14 @@ def parse_batch_result(
         elif key in results:
             outcome = CommandOutcome(key, result=results[key], total=total, next=next_, time=time)
         else:
-            reason = "an earlier command failed and halt=1 stopped the batch" if halt else "no answer for it"
-            error = NotExecutedError(f"not executed: {reason}", code="NOT_EXECUTED", method=method)
+            if halt:  # a halt=1 skip: the portal never ran it
+                error = NotExecutedError(
+                    "not executed: an earlier command failed and halt=1 stopped the batch",
+                    code="NOT_EXECUTED",
+                    method=method,
+                )
+            else:  # halt=0 runs every command: a missing answer may hide a run
+                error = NotExecutedError("no answer for this command", code=NO_ANSWER, method=method)
             outcome = CommandOutcome(key, error=error, executed=False)
         outcomes[key] = outcome
     return outcomes

@@ -308,3 +308,15 @@ def test_parse_falsy_results_are_results() -> None:
 def test_parse_refuses_a_non_object_answer() -> None:
     with pytest.raises(ServerError):
         parse_batch_result(["c0"], "oops", halt=False)
+
+
+def test_a_halt0_command_missing_from_the_answer_may_have_run() -> None:
+    """halt=0 runs every command: one the answer says nothing about is NO_ANSWER, not a halt skip."""
+    from bitrix_bizproc.jobs._runner import _lost
+    from bitrix_bizproc.protocol.batch import NO_ANSWER, parse_batch_result
+
+    answer = {"result": {"a": True}, "result_error": [], "result_total": [], "result_next": []}
+    unanswered = parse_batch_result(["a", "b"], answer, halt=False)["b"].error
+    assert unanswered is not None and unanswered.code == NO_ANSWER and _lost(unanswered)
+    skipped = parse_batch_result(["a", "b"], answer, halt=True)["b"].error
+    assert skipped is not None and skipped.code == "NOT_EXECUTED" and not _lost(skipped)
