@@ -148,8 +148,13 @@ def count_input_vars(params: Mapping[str, Any]) -> int:
     return sum(_leaves(v) for v in normalize(params).values())
 
 
+_ONE_VAR = frozenset({str, int, float, bool, type(None)})
+
+
 def check_input_vars(params: Mapping[str, Any], *, what: str) -> None:
     """Refuse ``params`` that PHP would cut at ``max_input_vars`` (the rest silently dropped)."""
+    if len(params) <= MAX_INPUT_VARS and all(type(v) in _ONE_VAR for v in params.values()):
+        return  # the common call: a flat map of plain values, one variable each at most
     counts = {key: _leaves(value) for key, value in normalize(params).items()}
     total = sum(counts.values())
     if total <= MAX_INPUT_VARS:

@@ -12,7 +12,7 @@ import pytest
 from bitrix_bizproc import BizprocClient, ValidationError
 from bitrix_bizproc.emulator import EmulatedPortal
 from bitrix_bizproc.protocol.batch import encode_command
-from bitrix_bizproc.protocol.encoding import MAX_INPUT_VARS, count_input_vars
+from bitrix_bizproc.protocol.encoding import MAX_INPUT_VARS, check_input_vars, count_input_vars
 
 
 def _delegate(n: int) -> dict[str, object]:
@@ -58,3 +58,11 @@ def test_the_count_is_the_pairs_the_query_string_carries(params: dict[str, objec
     from bitrix_bizproc.protocol.encoding import encode_query
 
     assert count_input_vars(params) == len(encode_query(params).split("&"))
+
+
+@pytest.mark.parametrize("value", ["x", 1, 1.5, True, None])
+def test_a_flat_map_of_plain_values_is_refused_only_past_the_limit(value: object) -> None:
+    """The fast way for flat maps: 1,000 plain values go, 1,001 are refused (PHP counts one var each)."""
+    check_input_vars({f"K{i}": value for i in range(1000)}, what="m")
+    with pytest.raises(ValidationError):
+        check_input_vars({f"K{i}": "x" for i in range(1001)}, what="m")
