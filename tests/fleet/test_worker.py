@@ -208,17 +208,7 @@ async def test_bizproc_fleet_terminate_queues_every_portal_once_and_waits_for_th
     sizes = {"p1": 3, "p2": 2}
     async with EmulatedFleet() as emulated:
         await installed(emulated, pool, sizes, Plan.named("unlimited"))
-        argv = [
-            "fleet",
-            "terminate",
-            "--redis",
-            f"redis://127.0.0.1:{redis_port}/2",
-            "--run-id",
-            "cli-1",
-            "--started-before",
-            "2024-01-01",
-            "--yes",
-        ]
+        argv = [*_fleet_terminate(redis_port, "cli-1"), "--yes"]
         assert await asyncio.to_thread(main, argv) == 0
         assert await asyncio.to_thread(main, argv) == 0  # the same run again: nothing new queued
         assert await pool.zcard("bizproc:fleet:queue") == 2
@@ -238,6 +228,12 @@ class _Terminal(io.StringIO):
         return True
 
 
+def _fleet_terminate(port: int, run_id: str) -> list[str]:
+    """``bizproc fleet terminate`` of the workflows started before 2024 on the test Redis, as ``run_id``."""
+    redis = f"redis://127.0.0.1:{port}/2"
+    return ["fleet", "terminate", "--redis", redis, "--run-id", run_id, "--started-before", "2024-01-01"]
+
+
 def _app_env(monkeypatch: pytest.MonkeyPatch, emulated: EmulatedFleet) -> None:
     monkeypatch.setenv("BITRIX24_CLIENT_ID", emulated.app.client_id)
     monkeypatch.setenv("BITRIX24_CLIENT_SECRET", emulated.app.client_secret)
@@ -255,16 +251,7 @@ async def test_bizproc_fleet_terminate_without_a_terminal_or_yes_lists_per_porta
     async with EmulatedFleet() as emulated:
         await installed(emulated, pool, {"p1": 3, "p2": 2}, Plan.named("unlimited"))
         _app_env(monkeypatch, emulated)
-        argv = [
-            "fleet",
-            "terminate",
-            "--redis",
-            f"redis://127.0.0.1:{redis_port}/2",
-            "--run-id",
-            "cli-2",
-            "--started-before",
-            "2024-01-01",
-        ]
+        argv = _fleet_terminate(redis_port, "cli-2")
         assert await asyncio.to_thread(main, argv) == 4
         captured = capsys.readouterr()
         assert "p1: 3 to terminate" in captured.out and "p2: 2 to terminate" in captured.out
@@ -285,17 +272,7 @@ async def test_bizproc_fleet_terminate_dry_run_lists_ids_in_json_and_with_verbos
         await installed(emulated, pool, {"p1": 3, "p2": 0}, Plan.named("unlimited"))
         ids = sorted(w.id for w in emulated.portal("p1").state.instances)
         _app_env(monkeypatch, emulated)
-        argv = [
-            "fleet",
-            "terminate",
-            "--redis",
-            f"redis://127.0.0.1:{redis_port}/2",
-            "--run-id",
-            "cli-3",
-            "--started-before",
-            "2024-01-01",
-            "--dry-run",
-        ]
+        argv = [*_fleet_terminate(redis_port, "cli-3"), "--dry-run"]
         assert await asyncio.to_thread(main, [*argv, "--format", "json"]) == 0
         listing = json.loads(capsys.readouterr().out)
         assert listing["dry_run"] is True
@@ -320,16 +297,7 @@ async def test_bizproc_fleet_terminate_asks_on_a_terminal(
     async with EmulatedFleet() as emulated:
         await installed(emulated, pool, {"p1": 3, "p2": 2}, Plan.named("unlimited"))
         _app_env(monkeypatch, emulated)
-        argv = [
-            "fleet",
-            "terminate",
-            "--redis",
-            f"redis://127.0.0.1:{redis_port}/2",
-            "--run-id",
-            "cli-4",
-            "--started-before",
-            "2024-01-01",
-        ]
+        argv = _fleet_terminate(redis_port, "cli-4")
         monkeypatch.setattr(sys, "stdin", _Terminal("n\n"))
         assert await asyncio.to_thread(main, argv) == 0
         assert "Terminate 5 running workflows on 2 portal(s)?" in capsys.readouterr().err
