@@ -360,19 +360,6 @@ async def test_a_second_expired_token_inside_one_call_is_refreshed_again(emu: Em
 # -- invalid_token after a reinstall: the newer pair in the store is adopted, once for everyone -------------
 
 
-class _CountingStore(MemoryTokenStore):
-    """A memory store counting its reads (each a file read or a Redis GET in real life)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.loads = 0
-
-    async def load(self) -> OAuthTokens | None:
-        self.loads += 1
-        await asyncio.sleep(0)
-        return await super().load()
-
-
 def _pair(answer: dict[str, object]) -> OAuthTokens:
     """The token server's JSON answer as the client keeps it."""
     return parse_token_response(200, json.dumps(answer).encode(), now=time.time(), allow_http=True)
@@ -392,7 +379,7 @@ async def test_after_a_reinstall_the_new_pair_in_the_store_is_adopted_on_invalid
     # protocol-facts.md section 6 / bitrix24-docs/_includes/system-errors.md: a revoked token is refused
     # with 401 invalid_token (NO_AUTH_FOUND "Wrong authorization data" for an invalid one).
     portal = await emu()
-    store = _CountingStore()
+    store = _SlowStore()
     transport = RecordingTransport()
     async with oauth_client(portal, transport, token_store=store) as client:
         await client.call("user.get")
@@ -409,7 +396,7 @@ async def test_after_a_reinstall_the_new_pair_in_the_store_is_adopted_on_invalid
 
 async def test_invalid_token_with_nothing_newer_in_the_store_raises_after_one_reload(emu: EmuFactory) -> None:
     portal = await emu()
-    store = _CountingStore()
+    store = _SlowStore()
     transport = RecordingTransport()
     async with oauth_client(portal, transport, token_store=store) as client:
         await client.call("user.get")
@@ -426,7 +413,7 @@ async def test_an_adopted_pair_that_is_refused_too_is_not_reloaded_again_in_the_
     emu: EmuFactory,
 ) -> None:
     portal = await emu()
-    store = _CountingStore()
+    store = _SlowStore()
     async with oauth_client(portal, RecordingTransport(), token_store=store) as client:
         await client.call("user.get")
         await _reinstall(portal, store)
@@ -439,7 +426,7 @@ async def test_an_adopted_pair_that_is_refused_too_is_not_reloaded_again_in_the_
 
 async def test_a_thousand_calls_refused_at_once_reload_the_store_once(emu: EmuFactory) -> None:
     portal = await emu()
-    store = _CountingStore()
+    store = _SlowStore()
     async with oauth_client(portal, RecordingTransport(), token_store=store) as client:
         await client.call("user.get")
         await _reinstall(portal, store)
@@ -450,7 +437,7 @@ async def test_a_thousand_calls_refused_at_once_reload_the_store_once(emu: EmuFa
 
 async def test_a_thousand_calls_refused_with_nothing_newer_reload_the_store_once(emu: EmuFactory) -> None:
     portal = await emu()
-    store = _CountingStore()
+    store = _SlowStore()
     async with oauth_client(portal, RecordingTransport(), token_store=store) as client:
         await client.call("user.get")
         portal.auth.revoke_tokens()
@@ -470,7 +457,7 @@ async def test_a_creating_call_refused_with_invalid_token_is_sent_again_with_the
 ) -> None:
     # invalid_token is a definite refusal: the portal ran nothing, so even a creating call may go again.
     portal = await emu()
-    store = _CountingStore()
+    store = _SlowStore()
     async with oauth_client(portal, RecordingTransport(), token_store=store) as client:
         await client.call("user.get")
         await _reinstall(portal, store)
@@ -481,7 +468,7 @@ async def test_a_creating_call_refused_with_invalid_token_is_sent_again_with_the
         assert not answer.after_unknown
 
 
-class _LoadFailsAfterFirst(_CountingStore):
+class _LoadFailsAfterFirst(_SlowStore):
     """A store that can be read once (the first call), then fails (Redis went away)."""
 
     async def load(self) -> OAuthTokens | None:
@@ -509,7 +496,7 @@ async def test_a_store_that_cannot_be_read_after_invalid_token_leaves_the_portal
     assert stored.access_token not in caplog.text and stored.refresh_token not in caplog.text
 
 
-class _LockingStore(_CountingStore):
+class _LockingStore(_SlowStore):
     """A store shared between processes: its reads after a refused token happen under its refresh lock."""
 
     def __init__(self) -> None:
