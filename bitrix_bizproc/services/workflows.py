@@ -13,6 +13,7 @@ from ..models.filters import WORKFLOW_SPEC, FilterLike
 from ..models.page import Page
 from ..models.workflow import WorkflowInstance
 from ..protocol.batch import Ref
+from ..protocol.encoding import normalize
 from ..protocol.envelope import ApiResponse
 from ..protocol.errors import ClientValidationError
 from . import _checks
@@ -146,3 +147,25 @@ class WorkflowsService(WorkflowCommands, WalkingService):
         listing = _LEGACY if legacy_alias else _INSTANCES
         params = listing.params(filter, select, order)
         return self._paginate(listing, params, strategy=strategy, limit=limit, progress=progress)
+
+    def instance_rows(
+        self,
+        filter: FilterLike | None = None,
+        *,
+        select: Sequence[str],
+        progress: Callable[[int, int | None], None] | None = None,
+        max_buffered_pages: int | None = None,
+    ) -> Paginator[dict[str, Any]]:
+        """Like :meth:`instances`, the rows as the portal sent them (plain dicts, no model built per row).
+
+        For a walk that reads a few ``select``-ed fields of many rows; ``max_buffered_pages`` caps the pages
+        fetched ahead of the consumer (the walk's memory budget).
+        """
+        params = _INSTANCES.params(filter, select, None)
+        options: dict[str, Any] = {}
+        if max_buffered_pages is not None:
+            options["max_buffered_pages"] = max_buffered_pages
+        walk: Paginator[dict[str, Any]] = self._walk(
+            _INSTANCES.method, normalize(params), id_key="ID", numeric_id=False, progress=progress, **options
+        )
+        return walk

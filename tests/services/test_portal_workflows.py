@@ -50,6 +50,24 @@ async def test_instances_stream(portal: EmulatedPortal, client: BizprocClient) -
     assert sorted(seen) == sorted(w.id for w in made)
 
 
+async def test_instance_rows_are_the_selected_fields_as_plain_dicts(
+    portal: EmulatedPortal, client: BizprocClient
+) -> None:
+    tpl = portal.state.add_template("T", ("crm", "CCrmDocumentDeal", "DEAL"))
+    made = portal.state.add_instances(120)
+    seen: list[tuple[int, int | None]] = []
+    walk = client.workflows.instance_rows(
+        F.template_id == tpl.id, select=["ID", "TEMPLATE_ID"], progress=lambda n, t: seen.append((n, t))
+    )
+    rows = await walk.collect()
+    assert all(type(r) is dict and set(r) == {"ID", "TEMPLATE_ID"} for r in rows)
+    assert sorted(r["ID"] for r in rows) == sorted(w.id for w in made) and seen[-1] == (120, 120)
+    with pytest.raises(ValidationError):
+        client.workflows.instance_rows(select=["NOPE"])
+    with pytest.raises(ValidationError, match="max_buffered_pages"):
+        client.workflows.instance_rows(select=["ID"], max_buffered_pages=0)
+
+
 async def test_workflow_errors(portal: EmulatedPortal, client: BizprocClient) -> None:
     tpl = portal.state.add_template("Approval", ("crm", "CCrmDocumentDeal", "DEAL"))
     with pytest.raises(BitrixError) as info:  # unknown template
