@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from contextlib import aclosing
 from typing import Any
 
 import attrs
 
 from .._client import BizprocClient
+from ..models.converter import wire_reader
 from ..models.filters import TASK_SPEC, WORKFLOW_SPEC, FilterLike
 from ..models.user import User
 from ..models.workflow import WorkflowInstance
@@ -37,6 +39,8 @@ __all__ = [
 
 
 logger = logging.getLogger("bitrix_bizproc")
+
+READ_AHEAD_PAGES = 200  # a listing's memory budget: pages fetched ahead of the re-check (10,000 rows)
 
 
 @attrs.frozen
@@ -100,7 +104,9 @@ async def snapshot_instance_ids(
     fails it, or lacks a field to decide, is excluded with the reason. Date comparisons the far side
     cannot filter on (the Vibecode gateway's ``<STARTED``) are not sent: rows they rule out are dropped
     silently, and a row without a readable date is excluded by the re-check, never acted on. ``keep``
-    drops rows silently (conditions the portal cannot filter on, such as a smart-process type).
+    drops rows silently (conditions the portal cannot filter on, such as a smart-process type); it reads
+    the ``DOCUMENT_ID``, selected only then. Rows are read (only the selected fields) and re-checked as
+    their pages arrive; what stays is the IDs and the exclusions.
     """
     check = check or RowCheck.build(WORKFLOW_SPEC, filter)
     tracker = ProgressTracker("listing", None, progress, clock=clock)
@@ -110,18 +116,25 @@ async def snapshot_instance_ids(
         tracker.advance(rows - tracker.done)
 
     served, local = _split(client, filter)  # the gateway: date comparisons are applied here only
-    select = list(dict.fromkeys(["ID", "DOCUMENT_ID", *check.select, *(c.field for c in local)]))
-    rows = await client.workflows.instances(served, select=select, progress=on_rows).collect()
+    fields = ["ID", *(["DOCUMENT_ID"] if keep is not None else []), *check.select, *(c.field for c in local)]
+    select = list(dict.fromkeys(fields))
+    read = wire_reader(WorkflowInstance, select)  # only the selected fields: no full model per row
+    walk = client.workflows.instance_rows(
+        served, select=select, progress=on_rows, max_buffered_pages=READ_AHEAD_PAGES
+    )
     ids: dict[str, None] = {}
     excluded: dict[str, Exclusion] = {}
-    for row in rows:
-        if row.id is None or (keep is not None and not keep(row)) or _fails_locally(row, local):
-            continue
-        why = check.why_not(row)
-        if why is None:
-            ids[str(row.id)] = None
-        else:
-            excluded.setdefault(str(row.id), Exclusion(str(row.id), why))
+    async with aclosing(walk.pages()) as pages:
+        async for page in pages:  # row by row as pages arrive: the rows are not all held at once
+            for raw in page.items:
+                row = read(raw)
+                if row.id is None or (keep is not None and not keep(row)) or _fails_locally(row, local):
+                    continue
+                why = check.why_not(row)
+                if why is None:
+                    ids[str(row.id)] = None
+                else:
+                    excluded.setdefault(str(row.id), Exclusion(str(row.id), why))
     tracker.done = tracker.total = len(ids)
     tracker.report()
     return Listing(list(ids), [e for i, e in excluded.items() if i not in ids])

@@ -110,8 +110,17 @@ def _condition(spec: ListSpec, key: str, value: Any) -> _Condition:
     return _Condition(key, field, op, kind, normalised)
 
 
+_NAMES: dict[type[Any], dict[str, str]] = {}
+
+
 def _wire_names(row_type: type[Any]) -> dict[str, str]:
-    return {f.metadata[_WIRE]: f.name for f in attrs.fields(row_type) if _WIRE in f.metadata}
+    """Wire name -> attribute name of a row model (worked out once per type, not once per row)."""
+    names = _NAMES.get(row_type)
+    if names is None:
+        names = _NAMES[row_type] = {
+            f.metadata[_WIRE]: f.name for f in attrs.fields(row_type) if _WIRE in f.metadata
+        }
+    return names
 
 
 @attrs.frozen

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bitrix_bizproc import BizprocClient, ValidationError
 from bitrix_bizproc.emulator import EmulatedPortal
+from bitrix_bizproc.emulator.handlers import dispatch
 from bitrix_bizproc.jobs import ReportOutcome, offboard_employee, terminate_workflows
 from bitrix_bizproc.jobs.terminate import instance_filter
 
-from ._seed import CUTOFF, seed_dismissed_employee, seed_instances
+from ._seed import CUTOFF, PortalFactory, seed_dismissed_employee, seed_instances
 
 
 async def test_a_portal_ignoring_started_terminates_only_rows_started_before(
@@ -146,3 +148,57 @@ def test_a_batch_reference_cannot_be_rechecked() -> None:
 
     with pytest.raises(ValidationError, match="cannot be re-checked"):
         RowCheck.build(WORKFLOW_SPEC, {"TEMPLATE_ID": Ref("t")["ID"]})
+
+
+def _rewriting(rows: dict[str, dict[str, object]], seen_selects: list[object]) -> Any:
+    """A dispatcher that lists instances with some rows' fields rewritten (``None``: the key left out)."""
+
+    def dispatcher(state: Any, ctx: Any, name: str, params: dict[str, Any]) -> Any:
+        out = dispatch(state, ctx, name, params)
+        if name == "bizproc.workflow.instances":
+            seen_selects.append(params.get("SELECT"))
+            for row in out.result:
+                for key, value in rows.get(row["ID"], {}).items():
+                    if value is None:
+                        row.pop(key, None)
+                    else:
+                        row[key] = value
+        return out
+
+    return dispatcher
+
+
+@pytest.mark.parametrize(
+    ("started", "why"),
+    [
+        (None, "lacks STARTED"),  # the key is missing
+        ("", "lacks STARTED"),  # empty: no value
+        ("not a date", "lacks STARTED"),  # unreadable: kept aside as the model keeps it, never compared
+        ("2024-03-01T00:00:00+00:00", "does not satisfy <STARTED"),
+        ("01.03.2024 10:00:00", "does not satisfy <STARTED"),  # the portal's own site format, read as UTC
+    ],
+)
+async def test_a_listed_row_that_cannot_be_shown_to_match_is_excluded(
+    portal_factory: PortalFactory, started: str | None, why: str
+) -> None:
+    """The listing reads only the selected fields of each row (no full model): the re-check is unchanged."""
+    rewrites: dict[str, dict[str, object]] = {}
+    selects: list[object] = []
+    portal = await portal_factory(dispatcher=_rewriting(rewrites, selects))
+    seeded = seed_instances(portal, old=60)
+    odd = sorted(seeded.old)[55]
+    rewrites[odd] = {"STARTED": started}
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter=None) as client:
+        report = await terminate_workflows(client, filter=instance_filter(started_before=CUTOFF))
+    assert [e.item for e in report.excluded] == [odd] and why in report.excluded[0].reason
+    assert report.count(ReportOutcome.DONE) == 59 and set(portal.state.finished) == seeded.old - {odd}
+
+
+async def test_the_listing_selects_only_the_id_and_the_filtered_fields(portal_factory: PortalFactory) -> None:
+    selects: list[object] = []
+    portal = await portal_factory(dispatcher=_rewriting({}, selects))
+    seed_instances(portal, old=3)
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter=None) as client:
+        report = await terminate_workflows(client, filter=instance_filter(started_before=CUTOFF))
+    assert report.count(ReportOutcome.DONE) == 3 and report.remaining == 0
+    assert selects == [["ID", "STARTED"], ["ID", "STARTED"]]  # the listing, then the verify pass
