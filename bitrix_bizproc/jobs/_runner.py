@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -139,7 +140,10 @@ class _Run:
     journal: Journal | None
     tracker: ProgressTracker
     concurrency: int
-    results: dict[str, tuple[ReportOutcome, ItemFailure | None]] = attrs.field(factory=dict)
+    # Compact per-item state: the count of each latest outcome, and the items whose latest outcome
+    # carries a failure (failed, or unknown after a lost answer): only these are retried or reported.
+    counts: Counter[ReportOutcome] = attrs.field(factory=Counter)
+    open: dict[str, tuple[ReportOutcome, ItemFailure]] = attrs.field(factory=dict)
     uncertain: set[str] = attrs.field(factory=set)  # a send of the item may have run unseen
     in_flight: set[str] = attrs.field(factory=set)  # sent (or being sent), no outcome yet
     abort: BaseException | None = None
@@ -147,23 +151,21 @@ class _Run:
     max_chunk_failures: int = 3
 
     async def run_pass(self, items: Sequence[str]) -> None:
-        queue: asyncio.Queue[list[str]] = asyncio.Queue()
-        for start in range(0, len(items), CHUNK):
-            queue.put_nowait(list(items[start : start + CHUNK]))
+        starts = iter(range(0, len(items), CHUNK))  # shared by the workers: each chunk is cut when taken
+        chunks = -(-len(items) // CHUNK)
         try:
             async with asyncio.TaskGroup() as group:
-                for _ in range(max(1, min(self.concurrency, queue.qsize()))):
-                    group.create_task(self._worker(queue))
+                for _ in range(max(1, min(self.concurrency, chunks))):
+                    group.create_task(self._worker(items, starts))
         except BaseExceptionGroup as failed:  # a bug or an interrupt in one worker: surface it as is
             raise failed.exceptions[0] from None
 
-    async def _worker(self, queue: asyncio.Queue[list[str]]) -> None:
+    async def _worker(self, items: Sequence[str], starts: Iterator[int]) -> None:
         while self.abort is None:
-            try:
-                chunk = queue.get_nowait()
-            except asyncio.QueueEmpty:
+            start = next(starts, None)
+            if start is None:
                 return
-            await self._send(chunk)
+            await self._send(list(items[start : start + CHUNK]))
 
     async def _send(self, chunk: list[str]) -> None:
         if self.journal is not None:
@@ -193,7 +195,6 @@ class _Run:
         await self._settle(chunk, errors)
 
     async def _settle(self, chunk: list[str], errors: list[BaseException | None]) -> None:
-        entries: list[JournalEntry] = []
         settled: list[tuple[str, ReportOutcome, ItemFailure | None]] = []
         failed = 0
         for item, error in zip(chunk, errors, strict=True):
@@ -204,14 +205,17 @@ class _Run:
                 self.uncertain.discard(item)
             settled.append((item, outcome, failure))
             failed += outcome is ReportOutcome.FAILED
-            entries.append(_journal_entry(item, self.action.name, outcome, error, failure))
         if self.journal is not None:
+            entries = [
+                _journal_entry(item, self.action.name, outcome, error, failure)
+                for (item, outcome, failure), error in zip(settled, errors, strict=True)
+            ]
             try:  # durable before the report counts them
                 await self.journal.commit(entries)
             except JournalError as exc:  # left "started" on disk: a resume settles them with the portal
                 self.abort = self.abort or exc
         for item, outcome, failure in settled:
-            self.results[item] = (outcome, failure)
+            self._record(item, outcome, failure)
             self.in_flight.discard(item)
         first = errors[0] if errors else None
         if first is not None and _systemic(first, errors):
@@ -221,6 +225,33 @@ class _Run:
         else:
             self.consecutive_chunk_failures = 0
         self.tracker.advance(len(chunk), failed)
+
+    def _record(self, item: str, outcome: ReportOutcome, failure: ItemFailure | None) -> None:
+        """Make ``outcome`` the item's latest (a retried item's earlier outcome no longer counts)."""
+        earlier = self.open.pop(item, None)
+        if earlier is not None:
+            self.counts[earlier[0]] -= 1
+        self.counts[outcome] += 1
+        if failure is not None:
+            self.open[item] = (outcome, failure)
+
+    def outcome_counts(self, items: Sequence[str]) -> Counter[ReportOutcome]:
+        """Each item's latest outcome, counted; one never settled is unknown (in flight) or not attempted."""
+        counts = Counter({o: n for o, n in self.counts.items() if n})
+        unknown = sum(1 for i in self.in_flight if i not in self.open)
+        if unknown:
+            counts[ReportOutcome.UNKNOWN] += unknown
+        never = len(items) - sum(self.counts.values()) - unknown
+        if never:
+            counts[ReportOutcome.NOT_ATTEMPTED] += never
+        return counts
+
+    def failures(self, items: Sequence[str]) -> list[ItemFailure]:
+        """The items that failed, in the order of ``items``."""
+        if not self.open:
+            return []
+        found = (self.open.get(item) for item in items)
+        return [r[1] for r in found if r is not None and r[0] is ReportOutcome.FAILED]
 
     def _classify(self, item: str, error: BaseException | None) -> tuple[ReportOutcome, ItemFailure | None]:
         if error is None:
@@ -330,37 +361,35 @@ async def run_action(
         passes = 0
         while True:
             if passes:  # retried items are no longer counted as failed
-                tracker.failed -= sum(run.results[i][0] is ReportOutcome.FAILED for i in pending)
+                tracker.failed -= sum(run.open[i][0] is ReportOutcome.FAILED for i in pending)
             await run.run_pass(pending)
             if run.abort is not None:
                 break
-            left = [i for i in pending if _retryable(run.results.get(i))]
+            left = [i for i in pending if _retryable(run.open.get(i))]
             # A pass whose only failures were limit answers, and that settled something, is free: the
             # limiter waits for the bucket and each method's operating reset, so it cannot loop for ever.
-            if len(left) == len(pending) or not all(_limited(run.results[i]) for i in left):
+            if len(left) == len(pending) or not all(_limited(run.open[i]) for i in left):
                 passes += 1
             pending = left
             if not pending or passes > retries:
                 break
     finally:  # also when cancelled (Ctrl+C): the report and the journal's run_end say how far it got
-        for item in items:
-            default = ReportOutcome.UNKNOWN if item in run.in_flight else ReportOutcome.NOT_ATTEMPTED
-            outcome, failure = run.results.get(item, (default, None))
-            report.counts[outcome.value] += 1
-            if failure is not None and outcome is ReportOutcome.FAILED:
-                report.failures.append(failure)
+        counts = run.outcome_counts(items)
+        for outcome in ReportOutcome:
+            if counts[outcome]:
+                report.counts[outcome.value] += counts[outcome]
+        report.failures.extend(run.failures(items))
     if run.abort is not None:
         report.aborted = str(run.abort)
         raise JobAbortedError(report, run.abort)
 
 
-def _limited(result: tuple[ReportOutcome, ItemFailure | None]) -> bool:
-    failure = result[1]
-    return failure is not None and failure.code in ("QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT")
+def _limited(result: tuple[ReportOutcome, ItemFailure]) -> bool:
+    return result[1].code in ("QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT")
 
 
-def _retryable(result: tuple[ReportOutcome, ItemFailure | None] | None) -> bool:
-    return result is not None and result[1] is not None and result[1].transient
+def _retryable(result: tuple[ReportOutcome, ItemFailure] | None) -> bool:
+    return result is not None and result[1].transient
 
 
 @attrs.frozen
