@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -198,6 +199,10 @@ class _Run:
         settled: list[tuple[str, ReportOutcome, ItemFailure | None]] = []
         failed = 0
         for item, error in zip(chunk, errors, strict=True):
+            if error is None:  # the common case, kept short
+                self.uncertain.discard(item)
+                settled.append((item, ReportOutcome.DONE, None))
+                continue
             if _lost(error):
                 self.uncertain.add(item)
             outcome, failure = self._classify(item, error)
@@ -309,11 +314,8 @@ def plan_items(
     """
     todo: list[str] = []
     seen: set[str] = set(excluded)
-    candidates = list(items)
-    if journal is not None:
-        carried = [e.item for e in journal.entries(action) if e.needs_retry]
-        candidates = carried + candidates
-    for item in candidates:
+    carried = [e.item for e in journal.entries(action) if e.needs_retry] if journal is not None else []
+    for item in itertools.chain(carried, items):  # the items are not copied
         if item in seen:
             continue
         seen.add(item)
