@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from .._client import BizprocClient
-from ..models.converter import wire_reader
+from ..models.converter import wire_values
 from ..models.filters import TASK_SPEC, WORKFLOW_SPEC, FilterLike
 from ..models.user import User
 from ..models.workflow import WorkflowInstance
@@ -61,22 +61,19 @@ def note_exclusions(report: JobReport, listing: Listing) -> None:
 
 
 _INSTANCES = "bizproc.workflow.instances"
-_DATES: dict[str, Callable[[WorkflowInstance], Any]] = {
-    "STARTED": lambda row: row.started,
-    "MODIFIED": lambda row: row.modified,
-}
+_DATES = frozenset({"STARTED", "MODIFIED"})  # date fields a condition may be applied to here
 
 
 def _split(
     client: BizprocClient, filter: Mapping[str, Any]
 ) -> tuple[dict[str, Any], tuple[DateCondition, ...]]:
     """The filter the far side applies, and the date conditions only the client can (the gateway's)."""
-    return split_filter(filter, client.session.dialect.served_filters(_INSTANCES), frozenset(_DATES))
+    return split_filter(filter, client.session.dialect.served_filters(_INSTANCES), _DATES)
 
 
-def _fails_locally(row: WorkflowInstance, conditions: tuple[DateCondition, ...]) -> bool:
+def _fails_locally(row: Mapping[str, Any], conditions: tuple[DateCondition, ...]) -> bool:
     """A date condition the far side never saw is known to fail (a missing date is left to the re-check)."""
-    return any(c.holds(_DATES[c.field](row)) is False for c in conditions)
+    return any(c.holds(row.get(c.field)) is False for c in conditions)
 
 
 def check_instance_filter(filter: FilterLike) -> dict[str, Any]:
@@ -94,7 +91,7 @@ async def snapshot_instance_ids(
     filter: Mapping[str, Any],
     *,
     check: RowCheck | None = None,
-    keep: Callable[[WorkflowInstance], bool] | None = None,
+    keep: Callable[[Mapping[str, Any]], bool] | None = None,
     progress: ProgressCallback | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> Listing:
@@ -104,9 +101,10 @@ async def snapshot_instance_ids(
     fails it, or lacks a field to decide, is excluded with the reason. Date comparisons the far side
     cannot filter on (the Vibecode gateway's ``<STARTED``) are not sent: rows they rule out are dropped
     silently, and a row without a readable date is excluded by the re-check, never acted on. ``keep``
-    drops rows silently (conditions the portal cannot filter on, such as a smart-process type); it reads
-    the ``DOCUMENT_ID``, selected only then. Rows are read (only the selected fields) and re-checked as
-    their pages arrive; what stays is the IDs and the exclusions.
+    drops rows silently (conditions the portal cannot filter on, such as a smart-process type); it is
+    given the row as wire name -> value and reads ``DOCUMENT_ID``, selected only then. Rows are read
+    (only the selected fields, no model built) and re-checked as their pages arrive; what stays is the
+    IDs and the exclusions.
     """
     check = check or RowCheck.build(WORKFLOW_SPEC, filter)
     tracker = ProgressTracker("listing", None, progress, clock=clock)
@@ -118,7 +116,7 @@ async def snapshot_instance_ids(
     served, local = _split(client, filter)  # the gateway: date comparisons are applied here only
     fields = ["ID", *(["DOCUMENT_ID"] if keep is not None else []), *check.select, *(c.field for c in local)]
     select = list(dict.fromkeys(fields))
-    read = wire_reader(WorkflowInstance, select)  # only the selected fields: no full model per row
+    read = wire_values(WorkflowInstance, select)  # the selected fields, as the model would hold them
     walk = client.workflows.instance_rows(
         served, select=select, progress=on_rows, max_buffered_pages=READ_AHEAD_PAGES
     )
@@ -128,13 +126,14 @@ async def snapshot_instance_ids(
         async for page in pages:  # row by row as pages arrive: the rows are not all held at once
             for raw in page.items:
                 row = read(raw)
-                if row.id is None or (keep is not None and not keep(row)) or _fails_locally(row, local):
+                row_id = row["ID"]
+                if row_id is None or (keep is not None and not keep(row)) or _fails_locally(row, local):
                     continue
-                why = check.why_not(row)
+                why = check.why_not_values(row)
                 if why is None:
-                    ids[str(row.id)] = None
+                    ids[row_id] = None
                 else:
-                    excluded.setdefault(str(row.id), Exclusion(str(row.id), why))
+                    excluded.setdefault(row_id, Exclusion(row_id, why))
     tracker.done = tracker.total = len(ids)
     tracker.report()
     return Listing(list(ids), [e for i, e in excluded.items() if i not in ids])

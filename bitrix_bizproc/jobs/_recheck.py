@@ -142,9 +142,17 @@ class RowCheck:
     def why_not(self, row: Any) -> str | None:
         """``None`` if ``row`` satisfies every condition, else why not (or why it cannot be shown to)."""
         names = _wire_names(type(row))
+        return self._why_not(
+            {c.field: getattr(row, names[c.field], _MISSING) for c in self.conditions if c.field in names}
+        )
+
+    def why_not_values(self, values: Mapping[str, Any]) -> str | None:
+        """:meth:`why_not` for a row read as wire name -> value (``models.converter.wire_values``)."""
+        return self._why_not(values)
+
+    def _why_not(self, values: Mapping[str, Any]) -> str | None:
         for cond in self.conditions:
-            attr = names.get(cond.field)
-            value = getattr(row, attr, _MISSING) if attr is not None else _MISSING
+            value = values.get(cond.field, _MISSING)
             if value is _MISSING or (value is None and cond.values != (None,)):
                 return f"lacks {cond.field}: cannot show it satisfies {cond.key}"
             try:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from .._client import BizprocClient
 from ..models.documents import DocumentType
 from ..models.filters import WORKFLOW_SPEC, FilterLike
-from ..models.workflow import WorkflowInstance
 from ..protocol.errors import BitrixError, ClientValidationError, ValidationError, WorkflowNotFoundError
 from ._listing import check_instance_filter, note_exclusions, snapshot_instance_ids
 from ._recheck import RowCheck
@@ -79,14 +78,16 @@ def instance_filter(
     return out
 
 
-def _document_type_check(document_type: DocumentType | None) -> Callable[[WorkflowInstance], bool] | None:
+def _document_type_check(
+    document_type: DocumentType | None,
+) -> Callable[[Mapping[str, Any]], bool] | None:
     """Instances carry no type field: smart-process and list types are matched on the DOCUMENT_ID prefix."""
     if document_type is None:
         return None
     if document_type.module == "crm" and not document_type.type.startswith("DYNAMIC_"):
         return None
     prefix = document_type.type + "_"
-    return lambda instance: str(instance.document_id or "").startswith(prefix)
+    return lambda row: str(row.get("DOCUMENT_ID") or "").startswith(prefix)
 
 
 def _refuse_patterns(checked: dict[str, Any]) -> None:

@@ -38,6 +38,7 @@ __all__ = [
     "unstructure",
     "wire",
     "wire_reader",
+    "wire_values",
 ]
 
 T = TypeVar("T")
@@ -353,19 +354,27 @@ def _scalar_hook(tp: Any) -> Callable[[Any], Any] | None:
     return read
 
 
+def _plan(cls: type[Any], names: Iterable[str]) -> dict[str, tuple[str, Callable[[Any], Any]]]:
+    """Wire name -> (attribute, fast reader) for the selected fields that are scalars with a plain default."""
+    by_wire = _wire_fields(cls)
+    plan: dict[str, tuple[str, Callable[[Any], Any]]] = {}
+    for name in names:
+        field = by_wire.get(name)
+        if field is None or isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+            continue
+        hook = _scalar_hook(field.type)
+        if hook is not None:
+            plan[name] = (field.name, hook)
+    return plan
+
+
 def wire_reader(cls: type[T], names: Iterable[str]) -> Callable[[Any], T]:
     """A reader of rows selected as ``names`` that gives exactly what ``structure(row, cls)`` gives, faster.
 
     A plain dict whose keys are all among ``names`` (as the portal sends a select) has each field read by
     its own hook (no dispatch per value); any other row is structured in full.
     """
-    by_wire = _wire_fields(cls)
-    plan: dict[str, tuple[str, Callable[[Any], Any]]] = {}
-    for name in names:
-        field = by_wire.get(name)
-        hook = _scalar_hook(field.type) if field is not None else None
-        if field is not None and hook is not None:
-            plan[name] = (field.name, hook)
+    plan = _plan(cls, names)
     factory: Any = cls
 
     def read(row: Any) -> T:
@@ -381,5 +390,32 @@ def wire_reader(cls: type[T], names: Iterable[str]) -> Callable[[Any], T]:
                 extra[key] = raw  # kept reachable, as structure() keeps it
         result: T = factory(**kwargs, extra=extra)
         return result
+
+    return read
+
+
+def wire_values(cls: type[Any], names: Iterable[str]) -> Callable[[Any], dict[str, Any]]:
+    """A reader of the ``names`` fields of a row: wire name -> the value ``structure(row, cls)`` would hold.
+
+    No model is built for a plain dict whose keys are all among ``names``; a field it lacks (or whose value
+    does not convert) has the model's default. Any other row is structured in full and its fields read.
+    """
+    by_wire = _wire_fields(cls)
+    wanted = {name: by_wire[name] for name in names if name in by_wire}
+    plan = _plan(cls, wanted)
+    blank = {name: field.default for name, field in wanted.items()}
+
+    def read(row: Any) -> dict[str, Any]:
+        if type(row) is not dict or not row.keys() <= plan.keys() or len(plan) < len(wanted):
+            model = structure(row, cls)
+            return {name: getattr(model, field.name) for name, field in wanted.items()}
+        values = blank.copy()
+        for key, raw in row.items():
+            try:
+                value = plan[key][1](raw)
+            except _UNCONVERTIBLE:
+                continue  # structure() keeps it in ``extra``: the field keeps its default
+            values[key] = value
+        return values
 
     return read
