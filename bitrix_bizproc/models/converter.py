@@ -37,7 +37,6 @@ __all__ = [
     "structure",
     "unstructure",
     "wire",
-    "wire_reader",
     "wire_values",
 ]
 
@@ -366,32 +365,6 @@ def _plan(cls: type[Any], names: Iterable[str]) -> dict[str, tuple[str, Callable
         if hook is not None:
             plan[name] = (field.name, hook)
     return plan
-
-
-def wire_reader(cls: type[T], names: Iterable[str]) -> Callable[[Any], T]:
-    """A reader of rows selected as ``names`` that gives exactly what ``structure(row, cls)`` gives, faster.
-
-    A plain dict whose keys are all among ``names`` (as the portal sends a select) has each field read by
-    its own hook (no dispatch per value); any other row is structured in full.
-    """
-    plan = _plan(cls, names)
-    factory: Any = cls
-
-    def read(row: Any) -> T:
-        if type(row) is not dict or not row.keys() <= plan.keys():
-            return structure(row, cls)
-        kwargs: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        for key, raw in row.items():
-            name, hook = plan[key]
-            try:
-                kwargs[name] = hook(raw)
-            except _UNCONVERTIBLE:
-                extra[key] = raw  # kept reachable, as structure() keeps it
-        result: T = factory(**kwargs, extra=extra)
-        return result
-
-    return read
 
 
 def wire_values(cls: type[Any], names: Iterable[str]) -> Callable[[Any], dict[str, Any]]:

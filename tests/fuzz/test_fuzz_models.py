@@ -59,31 +59,6 @@ def test_structure_every_model(data: st.DataObject, cls: type[Any]) -> None:
 
 @FUZZ
 @given(data=st.data(), cls=st.sampled_from(WIRE_MODELS))
-def test_a_wire_reader_reads_every_row_as_structure_does(data: st.DataObject, cls: type[Any]) -> None:
-    """The jobs' fast reader of selected rows (wire_reader) gives what structure() gives, or its error."""
-    from bitrix_bizproc.models.converter import wire_reader
-
-    count(f"models.wire_reader[{cls.__name__}]")
-    names = data.draw(st.lists(st.sampled_from(list(_wire_fields(cls))), unique=True))
-    row = data.draw(
-        st.one_of(
-            wire_rows(cls),
-            st.fixed_dictionaries({n: st.one_of(numberish, json_values) for n in names}),
-        )
-    )
-    try:
-        expected: Any = structure(row, cls)
-    except Exception as exc:
-        expected = (type(exc), str(exc))
-    try:
-        got: Any = wire_reader(cls, names)(row)
-    except Exception as exc:
-        got = (type(exc), str(exc))
-    assert repr(got) == repr(expected)  # repr: a NaN read either way is the same NaN
-
-
-@FUZZ
-@given(data=st.data(), cls=st.sampled_from(WIRE_MODELS))
 def test_wire_values_are_the_fields_structure_gives(data: st.DataObject, cls: type[Any]) -> None:
     """The model-free reader (wire_values) gives each selected field as the structured model holds it."""
     from bitrix_bizproc.models.converter import wire_values
