@@ -22,7 +22,7 @@ from typing import Any, Generic, Protocol, TypeVar, overload
 import attrs
 
 from ._call import Call, Pending
-from ._coalescer import MAX_CONCURRENT_BATCHES, BatchSession, Coalescer, fits_batch
+from ._coalescer import MAX_CONCURRENT_BATCHES, BatchSession, Coalescer, Turns, fits_batch
 from ._commands import send_commands
 from .protocol.batch import (
     MAX_COMMANDS,
@@ -231,6 +231,7 @@ class BatchComposer:
         self.executor = BatchExecutor(self)
         self._commands: list[BatchCommand[Any]] = []
         self._sent = False
+        self._turns = Turns()
 
     @property
     def results(self) -> list[BatchCommand[Any]]:
@@ -364,6 +365,7 @@ class BatchComposer:
 
     async def _send_chunk(self, session: BatchSession, part: _Chunk) -> bool:
         """Send one chunk and resolve its commands; True when every command succeeded."""
+        await self._turns.take()  # encoded and handed over in a pass of its own: it leaves as counted
         try:
             sent = await send_commands(
                 session, part.encoded(), part.methods, halt=self.halt, idempotent=part.idempotent

@@ -28,7 +28,7 @@ from .protocol.methods import method_info
 
 logger = logging.getLogger("bitrix_bizproc")
 
-__all__ = ["MAX_CONCURRENT_BATCHES", "BatchSession", "Coalescer", "fits_batch"]
+__all__ = ["MAX_CONCURRENT_BATCHES", "BatchSession", "Coalescer", "Turns", "fits_batch"]
 
 MAX_CONCURRENT_BATCHES = 64
 """Batch requests a composer or coalescer has in flight or queued in the limiter at once.
@@ -39,6 +39,42 @@ as senders free up: the first requests are not held back while thousands of comm
 
 
 BatchSession = CommandSession  # the name the composer and the coalescer have used
+
+
+class Turns:
+    """Encoding turns: one batch encoded and handed over per pass of the event loop.
+
+    Encoding a batch is CPU work, and a request handed to the transport reaches its socket only when the
+    event loop next polls. Were a burst's batches encoded back to back, the first request would leave after
+    the last was encoded, all of them together, while the limiter had counted them one by one as they were
+    handed over: the portal would see them bunched, above the burst the client kept. One turn per pass lets
+    each request leave (the loop polls between turns) before the next is encoded.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: deque[asyncio.Future[None]] = deque()
+        self._taken = False  # a turn was given in this pass of the loop
+
+    async def take(self) -> None:
+        """Wait for a turn: at once if none was given in this pass, else in a later pass, in FIFO order."""
+        loop = asyncio.get_running_loop()
+        if not self._taken and not self._waiting:
+            self._taken = True
+            loop.call_soon(self._next)
+            return
+        turn = loop.create_future()
+        self._waiting.append(turn)
+        await turn
+
+    def _next(self) -> None:
+        """At the next pass: hand the turn to the first caller still waiting."""
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                turn.get_loop().call_soon(self._next)
+                return
+        self._taken = False
 
 
 def fits_batch(method: str, fits: bool, batchable: bool = True) -> bool:
@@ -84,6 +120,7 @@ class Coalescer:
         self._groups: deque[list[_Queued]] = deque()  # flushed, waiting for a sender
         self._senders = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._turns = Turns()
         self._closed = False
         self.unclaimed: list[tuple[str, str]] = []  # (method, outcome) of commands sent for cancelled callers
 
@@ -183,6 +220,8 @@ class Coalescer:
         logger.warning("%s was sent for a cancelled caller; outcome: %s", item.method, outcome)
 
     async def _send_batch(self, items: list[_Queued]) -> None:
+        await self._turns.take()  # encoded and handed over in a pass of its own: it leaves as it is counted
+        items = [i for i in items if not i.future.done()]  # callers that gave up during the wait
         queued: dict[str, _Queued] = {}
         commands: dict[str, str] = {}
         for n, item in enumerate(items):

@@ -4,6 +4,11 @@ Waiters queue in FIFO order; a single pacer task sleeps until the bucket has roo
 one waiter, so a thousand callers cost one timer, not a thousand wake-ups. A rejection from the portal
 re-plans the queue at once, because capacity is handed out only when a request is actually let go.
 
+A request is counted when it leaves: the session takes its place with ``hold=True`` once the request is
+built, and calls :meth:`Limiter.sent` as it hands it to the transport. A place held (let go, not sent yet)
+counts in full and does not drain, so a waiter that runs late, or a burst whose requests are handed over
+one after another, never reaches the portal bunched above the burst the client kept.
+
 The bucket is local by default; a :class:`SharedBucket` (e.g. ``bitrix_bizproc.redis.RedisBucket``) keeps it
 outside the process so that every worker of one portal draws on the same budget. Reservations then go
 through the same FIFO pacer, one awaited reservation at a time.
@@ -107,30 +112,47 @@ class Limiter:
         bucket = self.bucket
         if bucket is None:
             return None, None
-        free = bucket.spec.capacity - bucket.level(self._clock()) - len(self._waiters)
+        free = bucket.spec.capacity - bucket.level(self._clock()) - bucket.held - len(self._waiters)
         return bucket.rate, max(0, int(free))
 
-    def try_acquire(self, method: str) -> bool:
-        """Take a place for ``method`` at once if no wait is needed; False means ``await acquire()``."""
+    def try_acquire(self, method: str, *, hold: bool = False) -> bool:
+        """Take a place for ``method`` at once if no wait is needed; False means ``await acquire()``.
+
+        ``hold=True``: the request is counted when it leaves, so call :meth:`sent` as it is handed to the
+        transport (or :meth:`release` if it never is); otherwise it is counted now.
+        """
         now = self._clock()
         if self.budget.delay(method, now) > 0 or self.shared is not None:
             return False
         bucket = self.bucket
         if bucket is None:
             return True
-        if not self._waiters and bucket.delay(now) <= 0:
-            bucket.reserve(now)
+        if not self._waiters and bucket.hold(now):
+            if not hold:
+                bucket.sent(now)
             return True
         return False
 
-    async def acquire(self, method: str) -> None:
-        """Wait until ``method`` may be sent, then take its place in the bucket."""
-        while not self.try_acquire(method):
+    async def acquire(self, method: str, *, hold: bool = False) -> None:
+        """Wait until ``method`` may be sent, then take its place in the bucket (``hold``: see above)."""
+        while not self.try_acquire(method, hold=hold):
             if self.budget.delay(method, self._clock()) > 0:
                 await self._wait_operating(method)
             elif self.bucket is not None or self.shared is not None:
                 await self._wait_bucket()
+                if not hold:
+                    self.sent()
                 return
+
+    def sent(self) -> None:
+        """A request let go with ``hold=True`` has been handed to the transport: count it from now."""
+        if self.bucket is not None:
+            self.bucket.sent(self._clock())
+
+    def release(self) -> None:
+        """A request let go with ``hold=True`` will not be sent: give its place back."""
+        if self.bucket is not None:
+            self.bucket.release()
 
     async def _wait_bucket(self) -> None:
         started = self._clock()
@@ -140,9 +162,13 @@ class Limiter:
             self._pacer = asyncio.create_task(self._pace())
         try:
             await fut
-        finally:
+        except BaseException:
             if not fut.done():
                 fut.cancel()  # the pacer skips it; the slot goes to the next waiter
+            elif not fut.cancelled() and fut.exception() is None:
+                self.release()  # let go, but its caller is gone: the place must not stay held
+            raise
+        finally:
             self._stats.throttled_seconds += max(0.0, self._clock() - started)
 
     async def _wait_operating(self, method: str) -> None:
@@ -152,17 +178,29 @@ class Limiter:
             await self._sleep(wait)
 
     def _epoch(self) -> int:
-        return self.shared.epoch if self.shared is not None else self.bucket.epoch if self.bucket else 0
+        return self.shared.epoch if self.shared is not None else 0
 
     async def _reserve(self) -> float:
-        if self.shared is not None:
-            return await self.shared.reserve()
-        return self.bucket.reserve(self._clock()) if self.bucket is not None else 0.0
+        return await self.shared.reserve() if self.shared is not None else 0.0
 
     async def _pace(self) -> None:
         while self._waiters:
             if self._waiters[0].done():
                 self._waiters.popleft()
+                continue
+            bucket = self.bucket
+            if bucket is not None:  # local: the first waiter goes once a place is free (held till it leaves)
+                wait, epoch = bucket.delay(self._clock()), bucket.epoch
+                if wait > 0:
+                    self._throttle()
+                    await self._sleep(wait)
+                    if bucket.epoch != epoch:
+                        continue  # the portal rejected a request meanwhile: plan again
+                while self._waiters and self._waiters[0].done():
+                    self._waiters.popleft()  # gone while the pacer slept
+                if self._waiters:  # free now, or after exactly the wait computed (a re-check could spin on
+                    bucket.hold(self._clock(), force=True)  # clock rounding)
+                    self._waiters.popleft().set_result(None)
                 continue
             epoch = self._epoch()
             try:
@@ -171,9 +209,7 @@ class Limiter:
                 self._fail_first(exc)
                 continue
             if wait > 0:
-                if not self._throttling:
-                    self._throttling = True
-                    logger.info("rate limit: throttling, %d request(s) queued", len(self._waiters))
+                self._throttle()
                 await self._sleep(wait)
                 if self._epoch() != epoch:
                     continue  # the portal rejected a request meanwhile: this slot no longer exists
@@ -185,6 +221,11 @@ class Limiter:
         if self._throttling:
             self._throttling = False
             logger.info("rate limit: queue drained")
+
+    def _throttle(self) -> None:
+        if not self._throttling:
+            self._throttling = True
+            logger.info("rate limit: throttling, %d request(s) queued", len(self._waiters))
 
     def _fail_first(self, exc: Exception) -> None:
         if not isinstance(exc, BitrixError):

@@ -171,13 +171,9 @@ class Session:
         observed = bool(self.hooks)
         inner = batch_methods(wire) if method == "batch" else {}
         while True:
-            waited = 0.0
             blocked = await self._wait_blocked(inner.values())
-            if not self.limiter.try_acquire(method):
-                held = self._clock()
-                await self.limiter.acquire(method)
-                waited = self._clock() - held
-            request, used = await self.auth.request(method, wire)
+            request, used, waited = await self._built_and_let_go(method, wire)
+            self.limiter.sent()  # counted from now: the portal's bucket counts it when it arrives
             if observed:  # the host it goes to: a renamed portal's new one once the transport knows it
                 host, request_id = host_of(self._current_url(request.url)), next(self._request_ids)
                 for held_method, held in blocked.items():  # a method's operating budget held the batch
@@ -240,6 +236,26 @@ class Session:
                 self.limiter.budget.observe_batch(inner, result.result.get("result_time"), self._clock())
                 self._observe_batch_blocks(inner, result.result.get("result_error"))
             return attrs.evolve(result, after_unknown=True) if lost[0] else result
+
+    async def _built_and_let_go(self, method: str, wire: dict[str, Any]) -> tuple[HttpRequest, object, float]:
+        """The request, built first, then its place in the bucket, held until :meth:`Limiter.sent`.
+
+        Built before the place is taken, so the place is not held while it is encoded; built again after a
+        wait for the place, so it carries the access token current when it leaves (a refresh may happen
+        during the wait). Returns the request, its token identity and the seconds waited.
+        """
+        request, used = await self.auth.request(method, wire)
+        if self.limiter.try_acquire(method, hold=True):
+            return request, used, 0.0
+        started = self._clock()
+        await self.limiter.acquire(method, hold=True)
+        waited = self._clock() - started
+        try:
+            request, used = await self.auth.request(method, wire)
+        except BaseException:
+            self.limiter.release()
+            raise
+        return request, used, waited
 
     async def _reloaded(self, exc: BitrixError, used: object) -> bool:
         """The portal refused the access token: whether the auth took a different one from its store."""

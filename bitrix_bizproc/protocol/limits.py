@@ -2,8 +2,10 @@
 
 Both take the current time as an argument; nothing here sleeps or reads a clock.
 
-* :class:`LeakyBucket` mirrors the portal's per-portal bucket. Capacity is reserved when a request is
-  *sent* (not when its answer arrives), so a crowd of concurrent callers can never overfill it.
+* :class:`LeakyBucket` mirrors the portal's per-portal bucket. Capacity is taken when a request is let go
+  (not when its answer arrives), so a crowd of concurrent callers can never overfill it; a request let go
+  is *held* (counted in full, not draining) until it actually leaves, and drains from then on, as it does in
+  the portal's bucket, which counts it when it arrives.
 * :class:`OperatingBudget` follows ``time.operating`` / ``operating_reset_at`` per method and says how
   long a method should wait before its next call; other methods are unaffected.
 
@@ -32,6 +34,9 @@ __all__ = [
     "OperatingBudget",
     "bucket_spec",
 ]
+
+
+_EPSILON = 1e-9  # a fraction of a request: rounding left after waiting exactly the computed delay
 
 
 def _bounded_wait(seconds: float) -> float:
@@ -144,9 +149,14 @@ def bucket_spec(option: object) -> BucketSpec | None:
 
 
 class LeakyBucket:
-    """The client's copy of the portal bucket; sends are reserved in order, possibly in the future."""
+    """The client's copy of the portal bucket.
 
-    __slots__ = ("_level", "_rate_factor", "_t", "epoch", "spec")
+    A request is counted when it leaves: :meth:`hold` takes its place when it is let go (it counts in full,
+    not draining, while it has not left), :meth:`sent` counts it from the moment it is handed over. The
+    older :meth:`reserve` books a send in order, possibly in the future, counted from that moment.
+    """
+
+    __slots__ = ("_level", "_rate_factor", "_t", "epoch", "held", "spec")
 
     # After a rejection the drain rate assumed is cut by this factor, then recovers with each success.
     SLOWDOWN = 0.75
@@ -159,6 +169,7 @@ class LeakyBucket:
         self._t = now
         self._rate_factor = 1.0
         self.epoch = 0  # bumped whenever earlier reservations become invalid
+        self.held = 0  # let go but not sent yet: each counts in full and does not drain
 
     @property
     def rate(self) -> float:
@@ -174,8 +185,30 @@ class LeakyBucket:
     def delay(self, now: float) -> float:
         """Seconds from ``now`` until one more request fits, without reserving it."""
         base = max(now, self._t)
-        over = self.level(base) + 1.0 - self.spec.capacity
-        return base - now + (over / self.rate if over > 0 else 0.0)
+        over = self.level(base) + self.held + 1.0 - self.spec.capacity
+        return base - now + (over / self.rate if over > _EPSILON else 0.0)
+
+    def hold(self, now: float, *, force: bool = False) -> bool:
+        """Take a slot now if one is free, for a request about to leave; then :meth:`sent` or :meth:`release`.
+
+        Until it is sent the request counts in full and does not drain: the portal has not seen it yet.
+        ``force``: take it anyway (the caller has waited out :meth:`delay`).
+        """
+        if not force and self.delay(now) > 0:
+            return False
+        self.held += 1
+        return True
+
+    def sent(self, now: float) -> None:
+        """A held request has left: it counts from ``now`` and drains from then on."""
+        self.held = max(0, self.held - 1)
+        base = max(now, self._t)
+        self._level = self.level(base) + 1.0
+        self._t = base
+
+    def release(self) -> None:
+        """A held request did not leave after all: give its slot back."""
+        self.held = max(0, self.held - 1)
 
     def reserve(self, now: float) -> float:
         """Reserve the earliest slot for one request and return its delay from ``now`` (0: send now)."""

@@ -46,7 +46,8 @@ def _ids() -> list[str]:
 
 
 async def _settle() -> None:
-    for _ in range(10):  # a few loop turns: every sender that may start has started
+    # Enough loop passes for every sender that may start to have started (one encodes per pass).
+    for _ in range(3 * MAX_CONCURRENT_BATCHES):
         await asyncio.sleep(0)
 
 

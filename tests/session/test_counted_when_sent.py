@@ -1,0 +1,126 @@
+"""The limiter counts a request when it is handed to the transport, not when its slot was granted.
+
+The portal's bucket counts a request when it reads it. A slot granted before the request is built (or to a
+waiter that runs late) drains in the client's count while the request has not left yet; requests that then
+leave together reach the portal bunched, over the burst the client thought it kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from bitrix_bizproc._limiter import Limiter
+from bitrix_bizproc._session import Session
+from bitrix_bizproc._transport import HttpRequest, HttpResponse
+from bitrix_bizproc.protocol.errors import TokenStoreError
+from bitrix_bizproc.protocol.limits import BucketSpec
+
+OK = HttpResponse(200, b'{"result": true, "time": {"start": 1.0, "finish": 1.0}}')
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+class SlowAuth:
+    """Builds requests slowly (``build`` seconds of the clock each) with the token current at that moment."""
+
+    def __init__(self, clock: Clock, build: float) -> None:
+        self.clock = clock
+        self.build = build
+        self.token = "token-1"
+
+    async def request(self, method: str, params: dict[str, Any]) -> tuple[HttpRequest, object]:
+        self.clock.now += self.build
+        body = json.dumps({**params, "auth": self.token}).encode()
+        return HttpRequest("POST", f"https://portal.example/rest/{method}", body), self.token
+
+    async def on_expired(self, used: object) -> bool:
+        return False
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self.token,)
+
+
+class Transport:
+    """Records the clock and the body of each request handed to it."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.sent: list[tuple[float, bytes]] = []
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        self.sent.append((self.clock.now, request.body or b""))
+        return OK
+
+    async def aclose(self) -> None:
+        pass
+
+
+def _session(spec: BucketSpec, build: float = 0.0) -> tuple[Session, SlowAuth]:
+    clock = Clock()
+    auth = SlowAuth(clock, build)
+    limiter = Limiter(spec, clock=clock, sleep=clock.sleep)
+    session = Session(auth=auth, transport=Transport(clock), limiter=limiter, clock=clock, sleep=clock.sleep)
+    return session, auth
+
+
+async def test_a_request_is_counted_at_hand_off_not_before_it_is_built() -> None:
+    session, _ = _session(BucketSpec(rate=10.0, burst=5, headroom=0), build=0.05)
+    await session.call("user.get")
+    handed_at = session.transport.sent[0][0]  # type: ignore[attr-defined]
+    bucket = session.limiter.bucket
+    assert bucket is not None
+    # Counted from the moment it left: a whole request pending then, none drained while it was being built.
+    assert bucket.level(handed_at) == pytest.approx(1.0)
+    await session.aclose()
+
+
+async def test_a_waiter_is_counted_when_it_leaves_and_carries_the_token_current_then() -> None:
+    session, auth = _session(BucketSpec(rate=1.0, burst=1, headroom=0))
+    await session.call("user.get")  # fills the bucket: the next call waits one second
+    waiting = asyncio.create_task(session.call("user.get"))
+    await asyncio.sleep(0)
+    auth.token = "token-2"  # refreshed while the call waited for its slot
+    await waiting
+    sent = session.transport.sent  # type: ignore[attr-defined]
+    assert json.loads(sent[1][1])["auth"] == "token-2"
+    assert session.limiter.bucket is not None
+    assert session.limiter.bucket.level(sent[1][0]) == pytest.approx(1.0)
+    await session.aclose()
+
+
+async def test_a_slot_whose_request_never_left_is_given_back() -> None:
+    session, auth = _session(BucketSpec(rate=1.0, burst=2, headroom=0))
+    await session.call("user.get")  # one of the two places taken
+    assert session.limiter.pace() == (1.0, 1)
+    calls = 0
+
+    async def broken_after_the_wait(method: str, params: dict[str, Any]) -> tuple[HttpRequest, object]:
+        nonlocal calls
+        calls += 1
+        if calls > 1:  # the rebuild after a wait for the place (e.g. the token store failed meanwhile)
+            raise TokenStoreError("the store failed", code="TOKEN_STORE_FAILED")
+        return await SlowAuth.request(auth, method, params)
+
+    auth.request = broken_after_the_wait  # type: ignore[method-assign]
+    await session.call("user.get")  # the second place: no wait, built once
+    calls = 0
+    with pytest.raises(TokenStoreError):
+        await session.call("user.get")  # waits for a place, then its rebuild fails: nothing leaves
+    assert len(session.transport.sent) == 2  # type: ignore[attr-defined]
+    bucket = session.limiter.bucket
+    assert bucket is not None and bucket.held == 0  # the place went back
+    await session.aclose()
