@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import attrs
 
-from .encoding import Verbatim, check_input_vars, encode_query
+from .encoding import Verbatim, encode_checked_query
 from .envelope import ApiResponse, TimeInfo, by_command_key, count_field, short_text
 from .errors import (
     BitrixError,
@@ -206,12 +206,11 @@ def references(params: Mapping[str, Any]) -> list[Ref]:
 
 def encode_command(method: str, params: Mapping[str, Any] | None = None) -> str:
     """One batch command: ``method?query``, every value percent-encoded, references left as macros."""
-    if not _METHOD.fullmatch(method):
+    if not _method_ok(method):
         raise ClientValidationError(
             f"method name {method!r} must be letters, digits, '.' or '_'", method="batch"
         )
-    check_input_vars(params or {}, what=method)  # the portal parse_str()s each command
-    query = encode_query(params or {})
+    query = encode_checked_query(params or {}, what=method)  # the portal parse_str()s each command
     return f"{method}?{query}" if query else method
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -154,11 +153,6 @@ def _finite_float(text: str) -> float:
     return number
 
 
-# What could be a float out of range: a number token with an exponent, or a run of 300 digits. Text that
-# only looks like one ("x:1e5") merely takes the checked way.
-_MAYBE_HUGE = re.compile(rb"(?:^|[\[:,])\s*-?[0-9]+(?:\.[0-9]*)?[eE]|[0-9]{300}")
-
-
 def decode_json(body: bytes, *, status: int | None = None, method: str | None = None) -> Any:
     """Decode a JSON body; anything else becomes a :class:`MalformedResponseError` with a short excerpt.
 
@@ -166,12 +160,8 @@ def decode_json(body: bytes, *, status: int | None = None, method: str | None = 
     range (``1e400``; PHP never sends them), and nesting deeper than :data:`MAX_DEPTH`. With an HTTP 5xx
     status (an HTML 502 page) the error is the plain :class:`ServerError` of a failed portal.
     """
-    # A float past a double's range needs an exponent or 309 digits; without either in a UTF-8 body (the
-    # usual answer) the C decoder reads every float itself, with no Python call per number.
-    plain = body[:4].isascii() and b"\x00" not in body[:4] and _MAYBE_HUGE.search(body) is None
-    parse_float = float if plain else _finite_float
     try:
-        data = json.loads(body, parse_constant=_not_finite, parse_float=parse_float)
+        data = json.loads(body, parse_constant=_not_finite, parse_float=_finite_float)
     except RecursionError:
         data = _TOO_DEEP
     except ValueError:  # UnicodeDecodeError and JSONDecodeError included

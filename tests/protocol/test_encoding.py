@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
+from types import MappingProxyType
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bitrix_bizproc.protocol.encoding import encode_query, normalize, parse_query
+from bitrix_bizproc.protocol import encoding
+from bitrix_bizproc.protocol.batch import encode_command
+from bitrix_bizproc.protocol.encoding import Verbatim, encode_query, normalize, parse_query
 from bitrix_bizproc.protocol.errors import ValidationError
 
 
@@ -80,3 +84,54 @@ _values = st.recursive(
 @given(st.dictionaries(_top_keys, _values, min_size=1, max_size=5))
 def test_round_trip(params: dict[str, Any]) -> None:
     assert parse_query(encode_query(params)) == params
+
+
+# -- the common command, a flat map of plain values, takes a short way to the same text -------------------
+_plain = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), _scalars
+)
+_any_keys = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=8)
+
+
+@given(st.dictionaries(_any_keys, _plain, max_size=6))
+def test_a_flat_map_encodes_as_the_general_way_does(params: dict[str, Any]) -> None:
+    general = MappingProxyType(params)  # not a dict: the general way
+    try:
+        expected = encode_query(general)
+    except ValidationError as exc:
+        with pytest.raises(ValidationError, match=re.escape(str(exc))):
+            encode_query(params)
+        with pytest.raises(ValidationError, match=re.escape(str(exc))):
+            encode_command("m", params)
+        return
+    assert encode_query(params) == expected
+    assert (
+        encode_command("m", params) == encode_command("m", general) == ("m?" + expected if expected else "m")
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "query"),
+    [
+        ({"ID": Verbatim("$result[c0][ID]"), "STATUS": "a b"}, "ID=$result[c0][ID]&STATUS=a%20b"),
+        ({"status": Status.YES, "x": 1.0}, "status=1&x=1.0"),
+        ({"a": None, "b": True, "c": False, "d": -7}, "a=&b=1&c=0&d=-7"),
+    ],
+)
+def test_values_of_their_own_kind_keep_their_form(params: dict[str, Any], query: str) -> None:
+    assert encode_query(params) == query
+
+
+def test_a_flat_command_is_encoded_without_normalizing_it_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[object] = []
+    original = encoding.normalize
+
+    def counting(value: Any) -> Any:
+        calls.append(value)
+        return original(value)
+
+    monkeypatch.setattr(encoding, "normalize", counting)
+    assert encode_command("bizproc.workflow.terminate", {"ID": "66e4.1", "STATUS": "done"}) == (
+        "bizproc.workflow.terminate?ID=66e4.1&STATUS=done"
+    )
+    assert calls == []
