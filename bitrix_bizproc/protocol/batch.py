@@ -350,22 +350,26 @@ def parse_batch_result(
     times = _section(result, "result_time")
     outcomes: dict[str, CommandOutcome] = {}
     for key in keys:
-        method = methods.get(key)
-        time = TimeInfo.from_wire(times.get(key))
-        try:
-            total = count_field(totals.get(key), "total", method=method)
-            next_ = count_field(nexts.get(key), "next", method=method)
-        except MalformedResponseError as exc:  # this command's answer is unusable; the others stand
-            total = next_ = None
-            if key not in errors:
-                outcomes[key] = CommandOutcome(key, error=exc, time=time)
-                continue
+        time = TimeInfo.from_wire(times.get(key))  # read when first used
+        raw_total, raw_next = totals.get(key), nexts.get(key)
+        total: int | None = None
+        next_: int | None = None
+        if raw_total is not None or raw_next is not None:  # a list's page
+            try:
+                total = count_field(raw_total, "total", method=methods.get(key))
+                next_ = count_field(raw_next, "next", method=methods.get(key))
+            except MalformedResponseError as exc:  # this command's answer is unusable; the others stand
+                total = next_ = None
+                if key not in errors:
+                    outcomes[key] = CommandOutcome(key, error=exc, time=time)
+                    continue
         if key in errors:
-            error = _command_error(errors[key], method)
+            error = _command_error(errors[key], methods.get(key))
             outcome = CommandOutcome(key, error=error, total=total, next=next_, time=time)
         elif key in results:
             outcome = CommandOutcome(key, result=results[key], total=total, next=next_, time=time)
         else:
+            method = methods.get(key)
             if halt:  # a halt=1 skip: the portal never ran it
                 error = NotExecutedError(
                     "not executed: an earlier command failed and halt=1 stopped the batch",

@@ -6,7 +6,7 @@ import datetime as _dt
 import json
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -62,7 +62,7 @@ def _opt_dt(value: Any) -> _dt.datetime | None:
         return None
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # a __dict__: a block from the wire fills it on first read
 class TimeInfo:
     """The ``time`` block of a response; every field may be missing (self-hosted portals omit some)."""
 
@@ -77,20 +77,37 @@ class TimeInfo:
 
     @classmethod
     def from_wire(cls, data: Any) -> TimeInfo | None:
-        """Parse a ``time`` block, tolerating missing and malformed fields."""
+        """Parse a ``time`` block, tolerating missing and malformed fields.
+
+        The fields are read when one of them first is (a batch answer has a block per command, mostly
+        unread); the result equals, hashes and prints as one built field by field.
+        """
         if not isinstance(data, Mapping):
             return None
-        get = data.get
-        return cls(
-            opt_float(get("start")),
-            opt_float(get("finish")),
-            opt_float(get("duration")),
-            opt_float(get("processing")),
-            _opt_dt(get("date_start")),
-            _opt_dt(get("date_finish")),
-            opt_float(get("operating")),
-            opt_float(get("operating_reset_at")),
-        )
+        info = object.__new__(cls)
+        info.__dict__["_wire"] = data
+        return info
+
+    if not TYPE_CHECKING:  # to mypy every field is set, as it is once read
+
+        def __getattr__(self, name: str) -> Any:
+            fields = self.__dict__
+            wire = fields.get("_wire")
+            if wire is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            get = wire.get
+            fields.update(
+                start=opt_float(get("start")),
+                finish=opt_float(get("finish")),
+                duration=opt_float(get("duration")),
+                processing=opt_float(get("processing")),
+                date_start=_opt_dt(get("date_start")),
+                date_finish=_opt_dt(get("date_finish")),
+                operating=opt_float(get("operating")),
+                operating_reset_at=opt_float(get("operating_reset_at")),
+            )
+            del fields["_wire"]
+            return getattr(self, name)
 
 
 @attrs.frozen

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
+import attrs
 import pytest
 
 from bitrix_bizproc.protocol.envelope import TimeInfo, decode_json, parse_response
@@ -122,3 +124,41 @@ def test_a_float_out_of_range_is_refused_wherever_it_stands(body: bytes) -> None
 )
 def test_numbers_in_range_and_look_alike_text_decode_as_json_does(body: bytes, expected: object) -> None:
     assert decode_json(body) == expected == json.loads(body)
+
+
+# -- a time block is read when a field of it is: a batch answer carries one per command, mostly unread ----
+class _CountingBlock(dict[str, object]):
+    reads = 0
+
+    def get(self, key: str, default: object = None) -> object:
+        type(self).reads += 1
+        return super().get(key, default)
+
+
+def test_a_time_block_is_read_when_first_used_and_then_equals_the_eager_one() -> None:
+    _CountingBlock.reads = 0
+    info = TimeInfo.from_wire(_CountingBlock(TIME))
+    assert info is not None and _CountingBlock.reads == 0
+    eager = TimeInfo(
+        start=1.5,
+        finish=2.5,
+        duration=1.0,
+        processing=0.5,
+        date_start=dt.datetime.fromisoformat(TIME["date_start"]),  # type: ignore[arg-type]
+        date_finish=dt.datetime.fromisoformat(TIME["date_finish"]),  # type: ignore[arg-type]
+        operating=0.25,
+        operating_reset_at=1.7e9,
+    )
+    assert info.operating == 0.25 and _CountingBlock.reads > 0
+    assert info == eager and hash(info) == hash(eager) and repr(info) == repr(eager)
+    assert attrs.asdict(info) == attrs.asdict(eager) and attrs.evolve(info, operating=1.0).operating == 1.0
+    assert TimeInfo.from_wire(TIME) == eager == TimeInfo.from_wire(TIME)  # either side unread
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        info.start = 3.0  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        _ = info.no_such_field  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("block", [None, [], "x", 5])
+def test_a_time_block_that_is_no_object_is_none_at_once(block: object) -> None:
+    assert TimeInfo.from_wire(block) is None
