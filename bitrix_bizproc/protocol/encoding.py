@@ -28,6 +28,7 @@ __all__ = [
     "normalize",
     "parse_query",
     "php_arrays_to_lists",
+    "wire_params",
 ]
 
 WireValue = Any  # str | int | float | bool | None | list[WireValue] | dict[str, WireValue]
@@ -137,6 +138,25 @@ def encode_checked_query(params: Mapping[str, Any], *, what: str) -> str:
         return "&".join(flat)
     check_input_vars(params, what=what)
     return "&".join(pair for pairs in _pairs(params).values() for pair in pairs)
+
+
+def wire_params(params: Mapping[str, Any], *, what: str) -> dict[str, Any]:
+    """``params`` without its top-level ``None`` values, normalized, and refused as :func:`check_input_vars`
+    refuses (``what`` names the call in the error)."""
+    wire: dict[str, Any] = {}
+    plain = True
+    for key, value in params.items():
+        if value is None:
+            continue
+        if type(key) is not str:
+            key = _key(key)
+        if type(value) not in _ONE_VAR:
+            value = normalize(value)
+            plain = False
+        wire[key] = value
+    if not plain or len(wire) > MAX_INPUT_VARS:
+        check_input_vars(wire, what=what)
+    return wire
 
 
 def _flat_pairs(params: Mapping[str, Any]) -> list[str] | None:

@@ -82,7 +82,7 @@ class TimeInfo:
         The fields are read when one of them first is (a batch answer has a block per command, mostly
         unread); the result equals, hashes and prints as one built field by field.
         """
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):
             return None
         info = object.__new__(cls)
         info.__dict__["_wire"] = data

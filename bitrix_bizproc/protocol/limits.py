@@ -250,10 +250,10 @@ class OperatingBudget:
         latest: list[tuple[str, TimeInfo]] = []
         for key, raw in reversed(by_command_key(result_time).items()):
             method = commands.get(key)
-            if method is None or not isinstance(raw, Mapping):
+            if method is None:
                 continue
             folded = method.lower()
-            if folded in seen:
+            if folded in seen or not isinstance(raw, Mapping):
                 continue
             operating = opt_float(raw.get("operating"))
             if operating is None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from bitrix_bizproc.protocol import encoding
 from bitrix_bizproc.protocol.batch import encode_command
-from bitrix_bizproc.protocol.encoding import Verbatim, encode_query, normalize, parse_query
+from bitrix_bizproc.protocol.encoding import Verbatim, encode_query, normalize, parse_query, wire_params
 from bitrix_bizproc.protocol.errors import ValidationError
 
 
@@ -135,3 +135,41 @@ def test_a_flat_command_is_encoded_without_normalizing_it_again(monkeypatch: pyt
         "bizproc.workflow.terminate?ID=66e4.1&STATUS=done"
     )
     assert calls == []
+
+
+# -- wire_params: a service call's parameters, None left out, normalized and checked in one pass ----------
+@pytest.mark.parametrize(
+    ("params", "wire"),
+    [
+        ({"ID": "w1", "STATUS": None}, {"ID": "w1"}),
+        ({"STATUS": Status.YES, "D": dt.date(2026, 1, 2)}, {"STATUS": 1, "D": "2026-01-02"}),
+        ({"FILTER": {"ID": None, "@ID": (1, 2)}, "SELECT": None}, {"FILTER": {"ID": None, "@ID": [1, 2]}}),
+        ({}, {}),
+    ],
+)
+def test_wire_params_drops_none_at_the_top_and_normalizes_the_rest(
+    params: dict[str, Any], wire: dict[str, Any]
+) -> None:
+    got = wire_params(params, what="m")
+    assert got == wire == normalize({k: v for k, v in params.items() if v is not None})
+    assert list(got) == list(wire)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"TASK_IDS": list(range(1001))},
+        dict.fromkeys((f"K{n}" for n in range(1001)), 1),
+        {"A": list(range(600)), "B": {"x": list(range(401))}},
+    ],
+)
+def test_wire_params_refuses_what_php_would_cut(params: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError, match="max_input_vars") as caught:
+        wire_params(params, what="m")
+    assert caught.value.code == "MAX_INPUT_VARS"
+
+
+@pytest.mark.parametrize("value", [dt.datetime(2026, 1, 1), b"bytes", object()])
+def test_wire_params_refuses_values_it_cannot_send(value: object) -> None:
+    with pytest.raises(ValidationError):
+        wire_params({"ok": 1, "v": value}, what="m")

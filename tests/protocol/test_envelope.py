@@ -8,7 +8,7 @@ import json
 import attrs
 import pytest
 
-from bitrix_bizproc.protocol.envelope import TimeInfo, decode_json, parse_response
+from bitrix_bizproc.protocol.envelope import TimeInfo, by_command_key, decode_json, parse_response
 from bitrix_bizproc.protocol.errors import (
     BitrixError,
     ExpiredTokenError,
@@ -162,3 +162,20 @@ def test_a_time_block_is_read_when_first_used_and_then_equals_the_eager_one() ->
 @pytest.mark.parametrize("block", [None, [], "x", 5])
 def test_a_time_block_that_is_no_object_is_none_at_once(block: object) -> None:
     assert TimeInfo.from_wire(block) is None
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ({"c0": 1, "c1": 2}, {"c0": 1, "c1": 2}),
+        ({0: "a", 1: "b"}, {"0": "a", "1": "b"}),  # a mapping built by hand
+        (["a", "b"], {"0": "a", "1": "b"}),  # PHP's keys 0..n-1 arrive as a list
+        ([], {}),
+        (None, {}),
+        ("x", {}),
+    ],
+)
+def test_a_batch_section_by_command_key(section: object, expected: dict[str, object]) -> None:
+    got = by_command_key(section)
+    assert got == expected and list(got) == list(expected)
+    assert got is not section  # a copy: the answer stays as it came
