@@ -2,7 +2,8 @@
 
 The portal is the emulator in a child process with limits off, so ``time.process_time()`` around the
 client counts the client's work only (its parsing, encoding, asyncio and aiohttp), not the portal's.
-Each way runs ``--runs`` times on fresh instances; the best run is shown (load only ever adds to it).
+``raw`` is the floor: the same batches sent with aiohttp and ``json`` alone; what a way spends above it
+is ours. Each way runs ``--runs`` times on fresh instances; the best run is shown (load only adds to it).
 
     python benchmarks/bench_cpu.py                       # 10,000 items, best of 3
     python benchmarks/bench_cpu.py --profile composer    # and the top of a cProfile of one run
@@ -14,10 +15,12 @@ import argparse
 import asyncio
 import cProfile
 import gc
+import json
 import pstats
 import time
 from collections.abc import Awaitable, Callable
 
+import aiohttp
 from _harness import PortalProcess
 
 from bitrix_bizproc import BizprocClient
@@ -41,6 +44,23 @@ async def by_job(client: BizprocClient, ids: list[str], template: str) -> int:
     return len(report.failures) + (report.matched != len(ids))
 
 
+async def by_raw(url: str, ids: list[str]) -> int:
+    """The floor: aiohttp and json alone, 50 commands a request, 64 requests in flight (as the composer)."""
+    failed = 0
+    lanes = asyncio.Semaphore(64)
+
+    async def send(session: aiohttp.ClientSession, part: list[str]) -> None:
+        nonlocal failed
+        cmd = {f"c{n}": f"bizproc.workflow.terminate?ID={wf}" for n, wf in enumerate(part)}
+        async with lanes, session.post(url + "batch", json={"halt": 0, "cmd": cmd}) as response:
+            answer = json.loads(await response.read())
+        failed += len(part) - sum(v is True for v in answer["result"]["result"].values())
+
+    async with aiohttp.ClientSession() as session:
+        await asyncio.gather(*(send(session, ids[i : i + 50]) for i in range(0, len(ids), 50)))
+    return failed
+
+
 Way = Callable[[BizprocClient, list[str], str], Awaitable[int]]
 WAYS: dict[str, tuple[Way, bool]] = {
     "composer": (by_composer, False),
@@ -56,17 +76,24 @@ async def one_run(
     name = f"cpu-{way}-{run}"
     ids = portal.add_instances(n, template=name)
     template = str(portal.template_id(name))
-    do, auto_batch = WAYS[way]
     portal.plan(None)  # zeroes the counters
     gc.collect()
-    async with BizprocClient.from_webhook(portal.webhook_url, limiter=None, auto_batch=auto_batch) as client:
-        if profile is not None:
-            profile.enable()
+    if way == "raw":
         started = time.process_time()
-        failed = await do(client, ids, template)
+        failed = await by_raw(portal.webhook_url, ids)
         seconds = time.process_time() - started
-        if profile is not None:
-            profile.disable()
+    else:
+        do, auto_batch = WAYS[way]
+        async with BizprocClient.from_webhook(
+            portal.webhook_url, limiter=None, auto_batch=auto_batch
+        ) as client:
+            if profile is not None:
+                profile.enable()
+            started = time.process_time()
+            failed = await do(client, ids, template)
+            seconds = time.process_time() - started
+            if profile is not None:
+                profile.disable()
     if failed:
         raise SystemExit(f"{way}: {failed} of {n} failed")
     return seconds, portal.counters()["requests"]
@@ -76,11 +103,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--only", choices=sorted(WAYS), action="append")
+    parser.add_argument("--only", choices=sorted([*WAYS, "raw"]), action="append")
     parser.add_argument("--profile", choices=sorted(WAYS), help="print a cProfile of one more run")
     args = parser.parse_args()
     with PortalProcess() as portal:
-        for way in args.only or list(WAYS):
+        for way in args.only or [*WAYS, "raw"]:
             runs = [asyncio.run(one_run(portal, way, args.items, run, None)) for run in range(args.runs)]
             best, requests = min(runs)
             per_item = best / args.items * 1e6
