@@ -141,8 +141,7 @@ def encode_checked_query(params: Mapping[str, Any], *, what: str) -> str:
 
 
 def wire_params(params: Mapping[str, Any], *, what: str) -> dict[str, Any]:
-    """``params`` without its top-level ``None`` values, normalized, and refused as :func:`check_input_vars`
-    refuses (``what`` names the call in the error)."""
+    """``params`` normalized, top-level ``None`` values left out; refused as :func:`check_input_vars` does."""
     wire: dict[str, Any] = {}
     plain = True
     for key, value in params.items():
