@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import attrs
 
-from .encoding import Verbatim, check_input_vars, encode_query
+from .encoding import Verbatim, encode_checked_query
 from .envelope import ApiResponse, TimeInfo, by_command_key, count_field, short_text
 from .errors import (
     BitrixError,
@@ -206,12 +206,11 @@ def references(params: Mapping[str, Any]) -> list[Ref]:
 
 def encode_command(method: str, params: Mapping[str, Any] | None = None) -> str:
     """One batch command: ``method?query``, every value percent-encoded, references left as macros."""
-    if not _METHOD.fullmatch(method):
+    if not _method_ok(method):
         raise ClientValidationError(
             f"method name {method!r} must be letters, digits, '.' or '_'", method="batch"
         )
-    check_input_vars(params or {}, what=method)  # the portal parse_str()s each command
-    query = encode_query(params or {})
+    query = encode_checked_query(params or {}, what=method)  # the portal parse_str()s each command
     return f"{method}?{query}" if query else method
 
 
@@ -351,22 +350,26 @@ def parse_batch_result(
     times = _section(result, "result_time")
     outcomes: dict[str, CommandOutcome] = {}
     for key in keys:
-        method = methods.get(key)
-        time = TimeInfo.from_wire(times.get(key))
-        try:
-            total = count_field(totals.get(key), "total", method=method)
-            next_ = count_field(nexts.get(key), "next", method=method)
-        except MalformedResponseError as exc:  # this command's answer is unusable; the others stand
-            total = next_ = None
-            if key not in errors:
-                outcomes[key] = CommandOutcome(key, error=exc, time=time)
-                continue
+        time = TimeInfo.from_wire(times.get(key))  # read when first used
+        raw_total, raw_next = totals.get(key), nexts.get(key)
+        total: int | None = None
+        next_: int | None = None
+        if raw_total is not None or raw_next is not None:  # a list's page
+            try:
+                total = count_field(raw_total, "total", method=methods.get(key))
+                next_ = count_field(raw_next, "next", method=methods.get(key))
+            except MalformedResponseError as exc:  # this command's answer is unusable; the others stand
+                total = next_ = None
+                if key not in errors:
+                    outcomes[key] = CommandOutcome(key, error=exc, time=time)
+                    continue
         if key in errors:
-            error = _command_error(errors[key], method)
+            error = _command_error(errors[key], methods.get(key))
             outcome = CommandOutcome(key, error=error, total=total, next=next_, time=time)
         elif key in results:
             outcome = CommandOutcome(key, result=results[key], total=total, next=next_, time=time)
         else:
+            method = methods.get(key)
             if halt:  # a halt=1 skip: the portal never ran it
                 error = NotExecutedError(
                     "not executed: an earlier command failed and halt=1 stopped the batch",

@@ -23,10 +23,12 @@ __all__ = [
     "WireValue",
     "check_input_vars",
     "count_input_vars",
+    "encode_checked_query",
     "encode_query",
     "normalize",
     "parse_query",
     "php_arrays_to_lists",
+    "wire_params",
 ]
 
 WireValue = Any  # str | int | float | bool | None | list[WireValue] | dict[str, WireValue]
@@ -49,6 +51,8 @@ def _to_wire_hook(value: Any) -> Any:
 
 _MISSING = object()
 
+_ONE_VAR = frozenset({str, int, float, bool, type(None)})  # the plain values: one variable each, as they are
+
 
 def normalize(value: Any) -> WireValue:
     """Turn a Python value into its JSON wire form (ISO 8601 datetimes, enums by value, lists)."""
@@ -56,7 +60,11 @@ def normalize(value: Any) -> WireValue:
     if kind is str or kind is int or kind is bool or kind is float:
         return value
     if kind is dict:
-        return {k if type(k) is str else _key(k): normalize(v) for k, v in value.items()}
+        plain = _ONE_VAR
+        return {
+            k if type(k) is str else _key(k): v if type(v) in plain else normalize(v)
+            for k, v in value.items()
+        }
     if kind is list:
         return [normalize(v) for v in value]
     if value is None or isinstance(value, str | bool | int | float):
@@ -117,7 +125,55 @@ def encode_query(params: Mapping[str, Any]) -> str:
 
     ``None`` and empty lists/maps become an empty value (``key=``): the closest a query string gets to them.
     """
+    flat = _flat_pairs(params)
+    if flat is not None:
+        return "&".join(flat)
     return "&".join(pair for pairs in _pairs(params).values() for pair in pairs)
+
+
+def encode_checked_query(params: Mapping[str, Any], *, what: str) -> str:
+    """:func:`encode_query` of ``params`` that :func:`check_input_vars` has let through (or it raises)."""
+    flat = _flat_pairs(params) if len(params) <= MAX_INPUT_VARS else None
+    if flat is not None:  # a flat map of plain values: one variable each, within the limit
+        return "&".join(flat)
+    check_input_vars(params, what=what)
+    return "&".join(pair for pairs in _pairs(params).values() for pair in pairs)
+
+
+def wire_params(params: Mapping[str, Any], *, what: str) -> dict[str, Any]:
+    """``params`` normalized, top-level ``None`` values left out; refused as :func:`check_input_vars` does."""
+    wire: dict[str, Any] = {}
+    plain = True
+    for key, value in params.items():
+        if value is None:
+            continue
+        if type(key) is not str:
+            key = _key(key)
+        if type(value) not in _ONE_VAR:
+            value = normalize(value)
+            plain = False
+        wire[key] = value
+    if not plain or len(wire) > MAX_INPUT_VARS:
+        check_input_vars(wire, what=what)
+    return wire
+
+
+def _flat_pairs(params: Mapping[str, Any]) -> list[str] | None:
+    """The pairs of a dict of plain values under plain names (the usual command); ``None`` for any other."""
+    if type(params) is not dict:
+        return None
+    out: list[str] = []
+    for key, value in params.items():
+        kind = type(value)
+        if type(key) is not str or kind not in _ONE_VAR or "[" in key or "]" in key:
+            return None  # the general way says what is wrong, in its order
+        if kind is str:
+            out.append(f"{_q(key)}={_q(value)}")
+        elif kind is int:  # digits and '-' need no escaping
+            out.append(f"{_q(key)}={value}")
+        else:
+            out.append(f"{_q(key)}={_q(_scalar(value))}")
+    return out
 
 
 def _pairs(params: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -146,9 +202,6 @@ def _leaves(value: WireValue) -> int:
 def count_input_vars(params: Mapping[str, Any]) -> int:
     """How many variables PHP counts when it parses ``params``: one per ``name=value`` pair (leaf)."""
     return sum(_leaves(v) for v in normalize(params).values())
-
-
-_ONE_VAR = frozenset({str, int, float, bool, type(None)})
 
 
 def check_input_vars(params: Mapping[str, Any], *, what: str) -> None:

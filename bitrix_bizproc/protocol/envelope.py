@@ -6,7 +6,7 @@ import datetime as _dt
 import json
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -24,6 +24,7 @@ __all__ = [
     "decode_json",
     "error_from_body",
     "excerpt",
+    "opt_float",
     "parse_response",
     "short_text",
 ]
@@ -38,8 +39,11 @@ MAX_ROWS = 2**31 - 1
 """The largest ``total`` or ``next`` accepted (MySQL's INT ID range); anything above is a malformed answer."""
 
 
-def _opt_float(value: Any) -> float | None:
+def opt_float(value: Any) -> float | None:
     """A finite number, or ``None`` (missing, not a number, NaN or infinite: ignored, never trusted)."""
+    kind = type(value)
+    if kind is float:  # what JSON gives, the usual case
+        return value if math.isfinite(value) else None
     if value is None or value == "" or isinstance(value, bool):
         return None
     try:
@@ -58,7 +62,7 @@ def _opt_dt(value: Any) -> _dt.datetime | None:
         return None
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # a __dict__: a block from the wire fills it on first read
 class TimeInfo:
     """The ``time`` block of a response; every field may be missing (self-hosted portals omit some)."""
 
@@ -73,19 +77,37 @@ class TimeInfo:
 
     @classmethod
     def from_wire(cls, data: Any) -> TimeInfo | None:
-        """Parse a ``time`` block, tolerating missing and malformed fields."""
-        if not isinstance(data, Mapping):
+        """Parse a ``time`` block, tolerating missing and malformed fields.
+
+        The fields are read when one of them first is (a batch answer has a block per command, mostly
+        unread); the result equals, hashes and prints as one built field by field.
+        """
+        if type(data) is not dict and not isinstance(data, Mapping):
             return None
-        return cls(
-            start=_opt_float(data.get("start")),
-            finish=_opt_float(data.get("finish")),
-            duration=_opt_float(data.get("duration")),
-            processing=_opt_float(data.get("processing")),
-            date_start=_opt_dt(data.get("date_start")),
-            date_finish=_opt_dt(data.get("date_finish")),
-            operating=_opt_float(data.get("operating")),
-            operating_reset_at=_opt_float(data.get("operating_reset_at")),
-        )
+        info = object.__new__(cls)
+        info.__dict__["_wire"] = data
+        return info
+
+    if not TYPE_CHECKING:  # to mypy every field is set, as it is once read
+
+        def __getattr__(self, name: str) -> Any:
+            fields = self.__dict__
+            wire = fields.get("_wire")
+            if wire is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            get = wire.get
+            fields.update(
+                start=opt_float(get("start")),
+                finish=opt_float(get("finish")),
+                duration=opt_float(get("duration")),
+                processing=opt_float(get("processing")),
+                date_start=_opt_dt(get("date_start")),
+                date_finish=_opt_dt(get("date_finish")),
+                operating=opt_float(get("operating")),
+                operating_reset_at=opt_float(get("operating_reset_at")),
+            )
+            del fields["_wire"]
+            return getattr(self, name)
 
 
 @attrs.frozen

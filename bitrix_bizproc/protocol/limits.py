@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import attrs
 
-from .envelope import MAX_WAIT, TimeInfo, by_command_key
+from .envelope import MAX_WAIT, TimeInfo, by_command_key, opt_float
 from .errors import ConfigurationError, ConfigurationTypeError
 
 __all__ = [
@@ -274,11 +274,33 @@ class OperatingBudget:
         state.reset_at = _to_local(time.operating_reset_at, time, now)
 
     def observe_batch(self, commands: Mapping[str, str], result_time: object, now: float) -> None:
-        """Record each ``result_time`` of a batch answer against the method of its command."""
-        for key, raw in by_command_key(result_time).items():
+        """Record each ``result_time`` of a batch answer against the method of its command.
+
+        A method ends with the figures of its last command that has them, as if each command were observed
+        in turn; so only that command's block is read, and only the fields the budget uses.
+        """
+        seen: set[str] = set()
+        latest: list[tuple[str, TimeInfo]] = []
+        for key, raw in reversed(by_command_key(result_time).items()):
             method = commands.get(key)
-            if method is not None:
-                self.observe(method, TimeInfo.from_wire(raw), now)
+            if method is None:
+                continue
+            folded = method.lower()
+            if folded in seen or not isinstance(raw, Mapping):
+                continue
+            operating = opt_float(raw.get("operating"))
+            if operating is None:
+                continue
+            seen.add(folded)
+            time = TimeInfo(
+                start=opt_float(raw.get("start")),
+                finish=opt_float(raw.get("finish")),
+                operating=operating,
+                operating_reset_at=opt_float(raw.get("operating_reset_at")),
+            )
+            latest.append((method, time))
+        for method, time in reversed(latest):
+            self.observe(method, time, now)
 
     def on_blocked(
         self, method: str, now: float, *, time: TimeInfo | None = None, retry_after: float | None = None

@@ -11,7 +11,7 @@ from .._call import Call, Pending, result_of
 from ..models.converter import structure
 from ..models.filters import FilterLike, ListSpec
 from ..models.page import Page
-from ..protocol.encoding import check_input_vars, normalize
+from ..protocol.encoding import normalize, wire_params
 from ..protocol.envelope import ApiResponse
 from ..protocol.methods import method_info
 from . import _checks
@@ -117,8 +117,7 @@ class Service:
     ) -> Pending[T]:
         """Encode ``params`` (``None`` values dropped) and hand the call to the executor."""
         info = method_info(method)
-        wire = normalize({k: v for k, v in params.items() if v is not None})
-        check_input_vars(wire, what=method)  # refused here, not as a whole batch chunk later
+        wire = wire_params(params, what=method)  # refused here, not as a whole batch chunk later
         call: Call[T] = Call(method, wire, parse=parse, idempotent=not info.creates, batchable=info.batchable)
         return self._executor.submit(call)
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
+from types import MappingProxyType
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bitrix_bizproc.protocol.encoding import encode_query, normalize, parse_query
+from bitrix_bizproc.protocol import encoding
+from bitrix_bizproc.protocol.batch import encode_command
+from bitrix_bizproc.protocol.encoding import Verbatim, encode_query, normalize, parse_query, wire_params
 from bitrix_bizproc.protocol.errors import ValidationError
 
 
@@ -80,3 +84,92 @@ _values = st.recursive(
 @given(st.dictionaries(_top_keys, _values, min_size=1, max_size=5))
 def test_round_trip(params: dict[str, Any]) -> None:
     assert parse_query(encode_query(params)) == params
+
+
+# -- the common command, a flat map of plain values, takes a short way to the same text -------------------
+_plain = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), _scalars
+)
+_any_keys = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=8)
+
+
+@given(st.dictionaries(_any_keys, _plain, max_size=6))
+def test_a_flat_map_encodes_as_the_general_way_does(params: dict[str, Any]) -> None:
+    general = MappingProxyType(params)  # not a dict: the general way
+    try:
+        expected = encode_query(general)
+    except ValidationError as exc:
+        with pytest.raises(ValidationError, match=re.escape(str(exc))):
+            encode_query(params)
+        with pytest.raises(ValidationError, match=re.escape(str(exc))):
+            encode_command("m", params)
+        return
+    assert encode_query(params) == expected
+    assert (
+        encode_command("m", params) == encode_command("m", general) == ("m?" + expected if expected else "m")
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "query"),
+    [
+        ({"ID": Verbatim("$result[c0][ID]"), "STATUS": "a b"}, "ID=$result[c0][ID]&STATUS=a%20b"),
+        ({"status": Status.YES, "x": 1.0}, "status=1&x=1.0"),
+        ({"a": None, "b": True, "c": False, "d": -7}, "a=&b=1&c=0&d=-7"),
+    ],
+)
+def test_values_of_their_own_kind_keep_their_form(params: dict[str, Any], query: str) -> None:
+    assert encode_query(params) == query
+
+
+def test_a_flat_command_is_encoded_without_normalizing_it_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[object] = []
+    original = encoding.normalize
+
+    def counting(value: Any) -> Any:
+        calls.append(value)
+        return original(value)
+
+    monkeypatch.setattr(encoding, "normalize", counting)
+    assert encode_command("bizproc.workflow.terminate", {"ID": "66e4.1", "STATUS": "done"}) == (
+        "bizproc.workflow.terminate?ID=66e4.1&STATUS=done"
+    )
+    assert calls == []
+
+
+# -- wire_params: a service call's parameters, None left out, normalized and checked in one pass ----------
+@pytest.mark.parametrize(
+    ("params", "wire"),
+    [
+        ({"ID": "w1", "STATUS": None}, {"ID": "w1"}),
+        ({"STATUS": Status.YES, "D": dt.date(2026, 1, 2)}, {"STATUS": 1, "D": "2026-01-02"}),
+        ({"FILTER": {"ID": None, "@ID": (1, 2)}, "SELECT": None}, {"FILTER": {"ID": None, "@ID": [1, 2]}}),
+        ({}, {}),
+    ],
+)
+def test_wire_params_drops_none_at_the_top_and_normalizes_the_rest(
+    params: dict[str, Any], wire: dict[str, Any]
+) -> None:
+    got = wire_params(params, what="m")
+    assert got == wire == normalize({k: v for k, v in params.items() if v is not None})
+    assert list(got) == list(wire)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"TASK_IDS": list(range(1001))},
+        dict.fromkeys((f"K{n}" for n in range(1001)), 1),
+        {"A": list(range(600)), "B": {"x": list(range(401))}},
+    ],
+)
+def test_wire_params_refuses_what_php_would_cut(params: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError, match="max_input_vars") as caught:
+        wire_params(params, what="m")
+    assert caught.value.code == "MAX_INPUT_VARS"
+
+
+@pytest.mark.parametrize("value", [dt.datetime(2026, 1, 1), b"bytes", object()])
+def test_wire_params_refuses_values_it_cannot_send(value: object) -> None:
+    with pytest.raises(ValidationError):
+        wire_params({"ok": 1, "v": value}, what="m")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
+import attrs
 import pytest
 
-from bitrix_bizproc.protocol.envelope import TimeInfo, parse_response
+from bitrix_bizproc.protocol.envelope import TimeInfo, by_command_key, decode_json, parse_response
 from bitrix_bizproc.protocol.errors import (
     BitrixError,
     ExpiredTokenError,
+    MalformedResponseError,
     OperationTimeLimitError,
     QueryLimitError,
     ServerError,
@@ -82,3 +85,97 @@ def test_html_page_gives_a_short_excerpt() -> None:
     with pytest.raises(ServerError) as info:
         parse_response(502, page)
     assert len(str(info.value)) < 400
+
+
+# -- decode_json: a float out of a double's range is refused wherever it stands, in any encoding JSON allows
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"1e400",
+        b" -1E+400",
+        b'{"result": 1e400}',
+        b'{"result":[1, 2,\n -1.5e400]}',
+        b'{"result": {"a": 0, "b":\t1E309}}',
+        b'{"result": ' + b"1" * 400 + b".5}",  # no exponent: 401 digits are past a double's range
+        b'{"result": [' + b"9" * 309 + b".0]}",
+        b'{"result": [' + b"1" * 330 + b"e-10]}",  # a negative exponent, too many digits before it
+        b'{"result": [1.5E-5, 2e+308]}',
+        '{"result": 1e400}'.encode("utf-16"),  # json.loads reads UTF-16 and UTF-32 too
+        '{"result": 1e400}'.encode("utf-32-le"),
+    ],
+)
+def test_a_float_out_of_range_is_refused_wherever_it_stands(body: bytes) -> None:
+    with pytest.raises(MalformedResponseError, match="not JSON"):
+        decode_json(body, status=200, method="m")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"result": "1e400"}', {"result": "1e400"}),  # text, not a number
+        (b'{"result": ["x:1e5", 1e-400, 2.5e3]}', {"result": ["x:1e5", 0.0, 2500.0]}),
+        (b'{"result": [1.0967254638671875E-5, -2e-3]}', {"result": [1.0967254638671875e-5, -0.002]}),
+        (b'{"result": ' + b"1" * 400 + b"}", {"result": int("1" * 400)}),  # a whole number is exact
+        (
+            b'{"time": {"start": 1700000000.25, "operating": 0}}',
+            {"time": {"start": 1700000000.25, "operating": 0}},
+        ),
+    ],
+)
+def test_numbers_in_range_and_look_alike_text_decode_as_json_does(body: bytes, expected: object) -> None:
+    assert decode_json(body) == expected == json.loads(body)
+
+
+# -- a time block is read when a field of it is: a batch answer carries one per command, mostly unread ----
+class _CountingBlock(dict[str, object]):
+    reads = 0
+
+    def get(self, key: str, default: object = None) -> object:
+        type(self).reads += 1
+        return super().get(key, default)
+
+
+def test_a_time_block_is_read_when_first_used_and_then_equals_the_eager_one() -> None:
+    _CountingBlock.reads = 0
+    info = TimeInfo.from_wire(_CountingBlock(TIME))
+    assert info is not None and _CountingBlock.reads == 0
+    eager = TimeInfo(
+        start=1.5,
+        finish=2.5,
+        duration=1.0,
+        processing=0.5,
+        date_start=dt.datetime.fromisoformat(TIME["date_start"]),  # type: ignore[arg-type]
+        date_finish=dt.datetime.fromisoformat(TIME["date_finish"]),  # type: ignore[arg-type]
+        operating=0.25,
+        operating_reset_at=1.7e9,
+    )
+    assert info.operating == 0.25 and _CountingBlock.reads > 0
+    assert info == eager and hash(info) == hash(eager) and repr(info) == repr(eager)
+    assert attrs.asdict(info) == attrs.asdict(eager) and attrs.evolve(info, operating=1.0).operating == 1.0
+    assert TimeInfo.from_wire(TIME) == eager == TimeInfo.from_wire(TIME)  # either side unread
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        info.start = 3.0  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        _ = info.no_such_field  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("block", [None, [], "x", 5])
+def test_a_time_block_that_is_no_object_is_none_at_once(block: object) -> None:
+    assert TimeInfo.from_wire(block) is None
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ({"c0": 1, "c1": 2}, {"c0": 1, "c1": 2}),
+        ({0: "a", 1: "b"}, {"0": "a", "1": "b"}),  # a mapping built by hand
+        (["a", "b"], {"0": "a", "1": "b"}),  # PHP's keys 0..n-1 arrive as a list
+        ([], {}),
+        (None, {}),
+        ("x", {}),
+    ],
+)
+def test_a_batch_section_by_command_key(section: object, expected: dict[str, object]) -> None:
+    got = by_command_key(section)
+    assert got == expected and list(got) == list(expected)
+    assert got is not section  # a copy: the answer stays as it came

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bitrix_bizproc.protocol.envelope import TimeInfo
 from bitrix_bizproc.protocol.limits import PRESETS, BucketSpec, LeakyBucket, OperatingBudget, bucket_spec
@@ -183,3 +185,45 @@ def test_no_limit_never_delays_until_blocked() -> None:
     budget = OperatingBudget(None)
     budget.observe("m", _time(10_000.0, 1060.0, 1000.0), 1000.0)
     assert budget.delay("m", 1000.0) == 0.0
+
+
+# -- observe_batch reads only what it needs, and ends where observing every command in turn would ---------
+_FIGURES = st.one_of(
+    st.none(),
+    st.floats(allow_nan=True),
+    st.integers(-(10**12), 10**12),
+    st.sampled_from(["", "12.5", "x", "NaN"]),
+)
+_BLOCKS = st.one_of(
+    st.none(),
+    st.just([]),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "operating": _FIGURES,
+            "operating_reset_at": _FIGURES,
+            "start": _FIGURES,
+            "finish": _FIGURES,
+        },
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    blocks=st.lists(st.tuples(st.sampled_from(["m", "M", "n", "other"]), _BLOCKS), max_size=8),
+    as_list=st.booleans(),
+    now=st.floats(0, 1e10),
+)
+def test_observe_batch_ends_where_observing_each_command_in_turn_does(
+    blocks: list[tuple[str, object]], as_list: bool, now: float
+) -> None:
+    commands = {str(n) if as_list else f"c{n}": method for n, (method, _) in enumerate(blocks)}
+    raw = [block for _, block in blocks]
+    result_time: object = raw if as_list else dict(zip(commands, raw, strict=True))
+    batch, each = OperatingBudget(), OperatingBudget()
+    batch.observe_batch(commands, result_time, now)
+    for method, block in zip(commands.values(), raw, strict=True):
+        each.observe(method, TimeInfo.from_wire(block), now)
+    for method in ("m", "n", "other"):
+        assert batch.get(method) == each.get(method)
