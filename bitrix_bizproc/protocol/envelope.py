@@ -148,6 +148,16 @@ def _finite_float(text: str) -> float:
     return number
 
 
+# Built once: ``json.loads`` with options builds a decoder (and its scanner) on every call.
+_DECODER = json.JSONDecoder(parse_constant=_not_finite, parse_float=_finite_float)
+
+
+def _loads(body: bytes) -> Any:
+    """``json.loads(body)`` refusing ``NaN``/``Infinity`` and numbers out of a double's range."""
+    encoding = "utf-8" if body.startswith(b'{"') else json.detect_encoding(body)  # what it would say
+    return _DECODER.decode(body.decode(encoding, "surrogatepass"))
+
+
 def decode_json(body: bytes, *, status: int | None = None, method: str | None = None) -> Any:
     """Decode a JSON body; anything else becomes a :class:`MalformedResponseError` with a short excerpt.
 
@@ -156,7 +166,7 @@ def decode_json(body: bytes, *, status: int | None = None, method: str | None = 
     status (an HTML 502 page) the error is the plain :class:`ServerError` of a failed portal.
     """
     try:
-        data = json.loads(body, parse_constant=_not_finite, parse_float=_finite_float)
+        data = _loads(body)
     except RecursionError:
         data = _TOO_DEEP
     except ValueError:  # UnicodeDecodeError and JSONDecodeError included

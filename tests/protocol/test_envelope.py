@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bitrix_bizproc.protocol.envelope import TimeInfo, parse_response
+from bitrix_bizproc.protocol.envelope import TimeInfo, decode_json, parse_response
 from bitrix_bizproc.protocol.errors import (
     BitrixError,
     ExpiredTokenError,
+    MalformedResponseError,
     OperationTimeLimitError,
     QueryLimitError,
     ServerError,
@@ -82,3 +86,70 @@ def test_html_page_gives_a_short_excerpt() -> None:
     with pytest.raises(ServerError) as info:
         parse_response(502, page)
     assert len(str(info.value)) < 400
+
+
+def _reference_loads(body: bytes) -> object:
+    """What decode_json refused or returned before its decoders were built once (issue 17)."""
+
+    def finite(text: str) -> float:
+        number = float(text)
+        if not math.isfinite(number):
+            raise ValueError(text)
+        return number
+
+    def constant(text: str) -> float:
+        raise ValueError(text)
+
+    return json.loads(body, parse_constant=constant, parse_float=finite)
+
+
+_DIGITS = st.text("0123456789", min_size=1, max_size=320)
+
+
+@st.composite
+def _number_literals(draw: st.DrawFn) -> str:
+    whole = draw(_DIGITS).lstrip("0") or "0"
+    fraction = draw(st.none() | _DIGITS)
+    exponent = draw(st.none() | st.tuples(st.sampled_from("eE"), st.sampled_from(["", "+", "-"]), _DIGITS))
+    text = draw(st.sampled_from(["", "-"])) + whole
+    if fraction is not None:
+        text += "." + fraction
+    if exponent is not None:
+        text += "".join(exponent)
+    return text
+
+
+@settings(max_examples=400)
+@given(_number_literals(), st.sampled_from(['{"result": %s}', '{"result": [1, {"a": %s}], "x": "e999"}']))
+def test_numbers_decode_as_before_overflow_refused(literal: str, shape: str) -> None:
+    body = (shape % literal).encode()
+    try:
+        expected = _reference_loads(body)
+    except ValueError:
+        with pytest.raises(MalformedResponseError, match="not JSON"):
+            decode_json(body, status=200)
+        return
+    assert decode_json(body, status=200) == expected
+
+
+@pytest.mark.parametrize(
+    "literal",
+    [
+        "1e400",
+        "1E+400",
+        "-1e0400",
+        "1" + "0" * 210 + "e99",
+        "9" * 210 + "e99",
+        "1" + "0" * 320 + ".5",
+        "1.8e308",
+    ],
+)
+def test_a_number_out_of_a_doubles_range_is_refused(literal: str) -> None:
+    with pytest.raises(MalformedResponseError, match="not JSON"):
+        decode_json(b'{"result": %s}' % literal.encode())
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-32"])
+def test_bodies_in_any_json_encoding_decode_as_json_loads_does(encoding: str) -> None:
+    body = '{"result": "Привет", "time": {"start": 1.5}}'.encode(encoding)
+    assert decode_json(body) == json.loads(body)
