@@ -63,7 +63,7 @@ def _check_method(method: object) -> str:
     return method
 
 
-def _few_values(wire: Mapping[str, Any]) -> bool:
+def few_values(wire: Mapping[str, Any]) -> bool:
     """Whether ``wire`` is so small that it cannot reach ``max_input_vars`` (nothing to count).
 
     At most :data:`_FEW` keys, each holding a plain value or a flat map of at most :data:`_FEW` plain values.
@@ -156,7 +156,7 @@ class Session:
             idempotent = not method_info(method).creates
         wire: dict[str, Any] = normalize(params) if params else {}
         self._check_request(method, wire)
-        if not _few_values(wire):
+        if not few_values(wire):
             try:
                 check_input_vars(wire, what=method)
             except ValidationError as exc:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 import attrs
 
 from .._call import Call, Pending, result_of
+from .._session import few_values
 from ..models.converter import structure
 from ..models.filters import FilterLike, ListSpec
 from ..models.page import Page
@@ -118,7 +119,8 @@ class Service:
         """Encode ``params`` (``None`` values dropped) and hand the call to the executor."""
         info = method_info(method)
         wire = normalize({k: v for k, v in params.items() if v is not None})
-        check_input_vars(wire, what=method)  # refused here, not as a whole batch chunk later
+        if not few_values(wire):
+            check_input_vars(wire, what=method)  # refused here, not as a whole batch chunk later
         call: Call[T] = Call(method, wire, parse=parse, idempotent=not info.creates, batchable=info.batchable)
         return self._executor.submit(call)
 
