@@ -269,8 +269,11 @@ class _Sent:
         self.reloads = reloads
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once, not per call
+
+
 def _encode(params: Mapping[str, Any]) -> bytes:
-    return json.dumps(params, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODER.encode(params).encode()
 
 
 class WebhookAuth:

@@ -91,10 +91,13 @@ class DirectCall(Pending[T]):
             queued = None
             if client.auto_batch and call.batchable:
                 queued = client._get_coalescer().enqueue(call.method, call.params, idempotent=call.idempotent)
+            session = client.session
             if queued is not None:
                 response = await queued
+            elif type(session).call is Session.call:  # a service checked the params: not again
+                response = await session.call_wire(call.method, call.params, call.idempotent)
             else:
-                response = await client.session.call(call.method, call.params, idempotent=call.idempotent)
+                response = await session.call(call.method, call.params, idempotent=call.idempotent)
             value = call.read(response)
         except BaseException as exc:  # cancellation included: later awaiters see it too
             self._settle(None, exc)

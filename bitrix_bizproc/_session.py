@@ -21,7 +21,7 @@ from ._stats import Stats
 from ._transport import HttpRequest, HttpResponse, Transport
 from .protocol.auth import redact
 from .protocol.dialect import PORTAL, Dialect
-from .protocol.encoding import check_input_vars, normalize
+from .protocol.encoding import check_input_vars, few_values, normalize
 from .protocol.envelope import ApiResponse, TimeInfo, by_command_key, parse_response
 from .protocol.errors import (
     BitrixError,
@@ -45,13 +45,19 @@ MAX_REFRESHES = 3  # expired_token answers one call may refresh after (tokens th
 REFUSED_TOKEN_CODES = frozenset({"invalid_token", "NO_AUTH_FOUND"})
 
 _METHOD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*")
+_NAMES_SEEN: set[str] = set()  # method names that passed the check (a few dozen in practice)
+_NAMES_REMEMBERED = 1024
 
 
 def _check_method(method: object) -> str:
+    if type(method) is str and method in _NAMES_SEEN:
+        return method
     if not isinstance(method, str):
         raise ClientValidationError(f"method must be a string, not {type(method).__name__}")
     if not _METHOD_NAME.fullmatch(method):
         raise ClientValidationError(f"{method!r} is not a REST method name")
+    if len(_NAMES_SEEN) < _NAMES_REMEMBERED:
+        _NAMES_SEEN.add(method)
     return method
 
 
@@ -121,7 +127,7 @@ class Session:
         if self._closed:
             raise RuntimeError("the session is closed")
         _check_method(method)
-        if params is not None and not isinstance(params, Mapping):
+        if params is not None and type(params) is not dict and not isinstance(params, Mapping):
             raise ClientValidationError(
                 f"params must be a mapping, not {type(params).__name__}",
                 method=method,
@@ -130,18 +136,21 @@ class Session:
             idempotent = not method_info(method).creates
         wire: dict[str, Any] = normalize(params) if params else {}
         self._check_request(method, wire)
-        try:
-            check_input_vars(wire, what=method)
-        except ValidationError as exc:
-            exc.method = method
-            raise
-        self.stats.calls += 1
-        try:
-            return await self._call(method, wire, idempotent)
-        except BitrixError as exc:
-            exc.scrub(self.auth.secrets())  # the portal may echo a code or token into the error
-            self.stats.count_error(exc)
-            raise
+        if not few_values(wire):
+            try:
+                check_input_vars(wire, what=method)
+            except ValidationError as exc:
+                exc.method = method
+                raise
+        return await self._call(method, wire, idempotent)
+
+    async def call_wire(self, method: str, wire: Mapping[str, Any], idempotent: bool) -> ApiResponse:
+        """Call ``method`` with parameters a service has already normalized and checked (its ``Call``)."""
+        if self._closed:
+            raise RuntimeError("the session is closed")
+        _check_method(method)
+        self._check_request(method, wire)
+        return await self._call(method, wire if type(wire) is dict else dict(wire), idempotent)
 
     def _read(self, request: HttpRequest, response: HttpResponse, method: str) -> ApiResponse:
         """The answer to ``request`` as an :class:`ApiResponse`, or raise its typed error."""
@@ -153,12 +162,15 @@ class Session:
         """Refuse, before the limiter, a call the far side cannot take (every call fits a portal)."""
 
     async def _call(self, method: str, wire: dict[str, Any], idempotent: bool) -> ApiResponse:
+        self.stats.calls += 1
         lost: list[bool] = [False]  # set once a try was sent and its answer lost
         try:
             return await self._tries(method, wire, idempotent, lost)
         except BitrixError as exc:
             if lost[0] and not is_ambiguous(exc):  # the call may have run on that earlier try
                 exc.details["after_unknown"] = True
+            exc.scrub(self.auth.secrets())  # the portal may echo a code or token into the error
+            self.stats.count_error(exc)
             raise
 
     async def _tries(

@@ -122,6 +122,8 @@ class AiohttpTransport:
 
     def current_url(self, url: str) -> str:
         """``url`` with its origin replaced by where the portal has moved, if it has."""
+        if not self._moves:  # the usual case: no portal has moved, nothing to parse
+            return url
         origin = _origin(url)
         seen = {origin}
         while origin in self._moves:

@@ -41,13 +41,14 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+StructureHook = Callable[[Any, Any], Any]
 
 LocalizedText = str | dict[str, str]
 """A name or description: one string, or a map of language code -> text."""
 
 _WIRE = "bitrix_wire"
 _YN = "bitrix_yn"
-_EMPTY: tuple[Any, ...] = (None, "", [], {})
+_EMPTY_TYPES = (str, list, dict)  # "", [] and {} (and null) mean "no value" for an optional field
 
 
 def wire(name: str, *, yn: bool = False) -> dict[str, Any]:
@@ -180,21 +181,33 @@ def _is_optional(tp: Any) -> bool:
     return typing.get_origin(tp) in (types.UnionType, typing.Union) and type(None) in typing.get_args(tp)
 
 
-def _optional(value: Any, tp: Any) -> Any:
-    """``null``, ``""``, ``[]``, ``{}`` mean "no value" for an optional field, unless its type holds them."""
+def _optional(tp: Any) -> StructureHook:
+    """The hook of ``X | None``: ``null``, ``""``, ``[]``, ``{}`` mean "no value", unless ``X`` holds them.
+
+    A hook factory: cattrs builds it once per type and again after any hook is registered.
+    """
     inner = [a for a in typing.get_args(tp) if a is not type(None)]
-    if any(value is e or (type(value) is type(e) and value == e) for e in _EMPTY):
-        if value == "" and str in inner:
-            return ""  # an empty text is a value, not an absence
-        containers = [a for a in inner if typing.get_origin(a) in (dict, list)]
-        if value in ([], {}) and containers:
-            return converter.structure(value, containers[0])
-        return None
+    text = str in inner  # an empty text is a value, not an absence
+    containers = [a for a in inner if typing.get_origin(a) in (dict, list)]
+    container = containers[0] if containers else None
     target = inner[0] if len(inner) == 1 else functools.reduce(operator.or_, inner)
-    return converter.structure(value, target)
+    found: list[StructureHook] = []  # the hook of ``target``, looked up at its first value
+
+    def structure_optional(value: Any, _: Any) -> Any:
+        if value is None or (type(value) in _EMPTY_TYPES and not value):
+            if text and value == "":
+                return ""
+            if container is not None and value in ([], {}):
+                return converter.structure(value, container)
+            return None
+        if not found:
+            found.append(converter.get_structure_hook(target))
+        return found[0](value, target)
+
+    return structure_optional
 
 
-converter.register_structure_hook_func(_is_optional, _optional)
+converter.register_structure_hook_factory(_is_optional, _optional)
 
 
 def _is_dict(tp: Any) -> bool:
@@ -257,27 +270,41 @@ _UNCONVERTIBLE = (
 )
 
 
-def _structure_model(value: Any, cls: type[T]) -> T:
-    if isinstance(value, list) and not value:
-        value = {}
-    if not isinstance(value, Mapping):
-        raise ValueError(f"expected an object for {cls.__name__}, got {value!r}")
+def _structure_model(cls: type[T]) -> StructureHook:
+    """The hook of a wire model (a hook factory: built once per class, again after any hook is registered).
+
+    Each field's hook is looked up at its first value; keys the model does not know, and values that do not
+    convert, go to ``extra``.
+    """
     by_wire = _wire_fields(cls)
-    upper = {k.upper(): f for k, f in by_wire.items()}
-    kwargs: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    for key, raw in value.items():
-        field = by_wire.get(key) or upper.get(str(key).upper())
-        if field is None:
-            extra[key] = raw
-            continue
-        try:
-            kwargs[field.name] = converter.structure(raw, field.type or Any)
-        except _UNCONVERTIBLE:
-            extra[key] = raw  # kept reachable, never fatal
+    upper = {k.upper(): f for k, f in by_wire.items()}  # keys in another case still find their field
+    hooks: dict[str, StructureHook] = {}
     factory: Any = cls
-    result: T = factory(**kwargs, extra=extra)
-    return result
+
+    def structure_model(value: Any, _: Any) -> T:
+        if isinstance(value, list) and not value:
+            value = {}
+        if not isinstance(value, Mapping):
+            raise ValueError(f"expected an object for {cls.__name__}, got {value!r}")
+        kwargs: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, raw in value.items():
+            field = by_wire.get(key) or upper.get(str(key).upper())
+            if field is None:
+                extra[key] = raw
+                continue
+            name, tp = field.name, field.type or Any
+            try:
+                hook = hooks.get(name)
+                if hook is None:
+                    hook = hooks[name] = converter.get_structure_hook(tp)
+                kwargs[name] = hook(raw, tp)
+            except _UNCONVERTIBLE:
+                extra[key] = raw  # kept reachable, never fatal
+        result: T = factory(**kwargs, extra=extra)
+        return result
+
+    return structure_model
 
 
 def _unstructure_model(obj: Any) -> dict[str, Any]:
@@ -294,7 +321,7 @@ def _unstructure_model(obj: Any) -> dict[str, Any]:
     return out
 
 
-converter.register_structure_hook_func(_is_wire_model, _structure_model)
+converter.register_structure_hook_factory(_is_wire_model, _structure_model)
 converter.register_unstructure_hook_func(_is_wire_model, _unstructure_model)
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "count_input_vars",
     "encode_checked_query",
     "encode_query",
+    "few_values",
     "normalize",
     "parse_query",
     "php_arrays_to_lists",
@@ -140,6 +141,27 @@ def encode_checked_query(params: Mapping[str, Any], *, what: str) -> str:
     return "&".join(pair for pairs in _pairs(params).values() for pair in pairs)
 
 
+_FEW = 30  # keys at each level of params that cannot reach max_input_vars (30 * 30 < 1000)
+
+
+def few_values(wire: Mapping[str, Any]) -> bool:
+    """Whether ``wire`` is so small that it cannot reach ``max_input_vars`` (nothing to count).
+
+    At most :data:`_FEW` keys, each holding a plain value or a flat map of at most :data:`_FEW` plain values.
+    """
+    if len(wire) > _FEW:
+        return False
+    for value in wire.values():
+        if type(value) in _ONE_VAR:
+            continue
+        if type(value) is not dict or len(value) > _FEW:
+            return False
+        for inner in value.values():
+            if type(inner) not in _ONE_VAR:
+                return False
+    return True
+
+
 def wire_params(params: Mapping[str, Any], *, what: str) -> dict[str, Any]:
     """``params`` normalized, top-level ``None`` values left out; refused as :func:`check_input_vars` does."""
     wire: dict[str, Any] = {}
@@ -153,7 +175,7 @@ def wire_params(params: Mapping[str, Any], *, what: str) -> dict[str, Any]:
             value = normalize(value)
             plain = False
         wire[key] = value
-    if not plain or len(wire) > MAX_INPUT_VARS:
+    if (not plain or len(wire) > MAX_INPUT_VARS) and not few_values(wire):
         check_input_vars(wire, what=what)
     return wire
 

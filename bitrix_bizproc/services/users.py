@@ -21,10 +21,11 @@ __all__ = ["UserCommands", "UsersService"]
 
 _IMAGE_SIZES = ("small", "medium", "large")
 _USERS = Listing(USER_SPEC, User, page_form="get_page")
+_USER_PAGE = page_of(User)
 
 
 def _first_user(response: ApiResponse) -> User | None:
-    page = page_of(User)(response)
+    page = _USER_PAGE(response)
     return page.items[0] if page.items else None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -28,6 +29,7 @@ from bitrix_bizproc.models import (
     structure,
     unstructure,
 )
+from bitrix_bizproc.models.converter import converter, wire
 from bitrix_bizproc.protocol.envelope import ApiResponse
 
 # Rows as the docs show them.
@@ -247,3 +249,31 @@ def test_property_round_trip(
 def test_template_round_trip(flags: int, modified: dt.datetime, is_modified: bool, tpl_id: int) -> None:
     tpl = Template(id=tpl_id, auto_execute=AutoExecute(flags), modified=modified, is_modified=is_modified)
     assert structure(unstructure(tpl), Template) == tpl
+
+
+class _Celsius(float):
+    """A type of this test's own, so registering its hooks changes nothing else."""
+
+
+@attrs.frozen
+class _Reading:
+    temperature: _Celsius | None = attrs.field(default=None, metadata=wire("TEMPERATURE"))
+    place: str | None = attrs.field(default=None, metadata=wire("PLACE"))
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+
+def test_a_hook_registered_after_a_model_was_read_is_used_from_then_on() -> None:
+    """Model and optional hooks are built once per type (issue 17), never kept past a new registration."""
+    converter.register_structure_hook(_Celsius, lambda v, _: _Celsius(float(v)))
+    assert structure({"TEMPERATURE": "21.5", "place": "hall"}, _Reading) == _Reading(_Celsius(21.5), "hall")
+    converter.register_structure_hook(_Celsius, lambda v, _: _Celsius(float(v) - 273.15))
+    assert structure({"TEMPERATURE": "300"}, _Reading).temperature == pytest.approx(26.85)
+    assert structure({"TEMPERATURE": "", "PLACE": ""}, _Reading) == _Reading(None, "")  # empties as before
+    assert structure({"TEMPERATURE": "hot"}, _Reading) == _Reading(extra={"TEMPERATURE": "hot"})
+
+
+def test_reading_many_users_gives_the_same_models_each_time() -> None:
+    row = {"ID": "7", "ACTIVE": "Y", "NAME": "Ann", "UF_DEPARTMENT": ["1", 2], "LAST_LOGIN": "", "X": []}
+    first = structure(row, User)
+    assert first == User(id=7, active=True, name="Ann", departments=[1, 2], extra={"X": []})
+    assert all(structure(dict(row), User) == first for _ in range(3))

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 
 import attrs
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from bitrix_bizproc.protocol.envelope import TimeInfo, by_command_key, decode_json, parse_response
+from bitrix_bizproc.protocol.envelope import TimeInfo, _time_of, by_command_key, decode_json, parse_response
 from bitrix_bizproc.protocol.errors import (
     BitrixError,
     ExpiredTokenError,
@@ -179,3 +182,111 @@ def test_a_batch_section_by_command_key(section: object, expected: dict[str, obj
     got = by_command_key(section)
     assert got == expected and list(got) == list(expected)
     assert got is not section  # a copy: the answer stays as it came
+
+
+def _reference_loads(body: bytes) -> object:
+    """What decode_json refused or returned before its decoders were built once (issue 17)."""
+
+    def finite(text: str) -> float:
+        number = float(text)
+        if not math.isfinite(number):
+            raise ValueError(text)
+        return number
+
+    def constant(text: str) -> float:
+        raise ValueError(text)
+
+    return json.loads(body, parse_constant=constant, parse_float=finite)
+
+
+_DIGITS = st.text("0123456789", min_size=1, max_size=320)
+
+
+@st.composite
+def _number_literals(draw: st.DrawFn) -> str:
+    whole = draw(_DIGITS).lstrip("0") or "0"
+    fraction = draw(st.none() | _DIGITS)
+    exponent = draw(st.none() | st.tuples(st.sampled_from("eE"), st.sampled_from(["", "+", "-"]), _DIGITS))
+    text = draw(st.sampled_from(["", "-"])) + whole
+    if fraction is not None:
+        text += "." + fraction
+    if exponent is not None:
+        text += "".join(exponent)
+    return text
+
+
+@settings(max_examples=400)
+@given(_number_literals(), st.sampled_from(['{"result": %s}', '{"result": [1, {"a": %s}], "x": "e999"}']))
+def test_numbers_decode_as_before_overflow_refused(literal: str, shape: str) -> None:
+    body = (shape % literal).encode()
+    try:
+        expected = _reference_loads(body)
+    except ValueError:
+        with pytest.raises(MalformedResponseError, match="not JSON"):
+            decode_json(body, status=200)
+        return
+    assert decode_json(body, status=200) == expected
+
+
+@pytest.mark.parametrize(
+    "literal",
+    [
+        "1e400",
+        "1E+400",
+        "-1e0400",
+        "1" + "0" * 210 + "e99",
+        "9" * 210 + "e99",
+        "1" + "0" * 320 + ".5",
+        "1.8e308",
+    ],
+)
+def test_a_number_out_of_a_doubles_range_is_refused(literal: str) -> None:
+    with pytest.raises(MalformedResponseError, match="not JSON"):
+        decode_json(b'{"result": %s}' % literal.encode())
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-32"])
+def test_bodies_in_any_json_encoding_decode_as_json_loads_does(encoding: str) -> None:
+    body = '{"result": "Привет", "time": {"start": 1.5}}'.encode(encoding)
+    assert decode_json(body) == json.loads(body)
+
+
+_TIME_VALUES = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=-(2**1100), max_value=2**1100)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=30)
+    | st.sampled_from(["", "1.5", "nan", "1e400", "2026-11-27T21:52:21+03:00", "27.11.2026", "[]"])
+    | st.lists(st.integers(), max_size=2)
+)
+_TIME_KEYS = st.sampled_from(
+    [
+        "start",
+        "finish",
+        "duration",
+        "processing",
+        "date_start",
+        "date_finish",
+        "operating",
+        "operating_reset_at",
+        "x",
+    ]
+)
+
+
+@settings(max_examples=500)
+@given(st.dictionaries(_TIME_KEYS, _TIME_VALUES) | _TIME_VALUES)
+@example({"start": math.inf, "operating": math.nan, "finish": -math.inf})
+@example({"operating_reset_at": 10**400, "duration": True, "processing": "0.5", "date_start": 5})
+def test_a_single_answers_time_reads_as_the_time_block_parser_reads_it(time: object) -> None:
+    """The quick way for a single answer's ``time`` (issue 17) gives what ``TimeInfo.from_wire`` gives."""
+    assert _time_of(time) == TimeInfo.from_wire(time)
+
+
+def test_the_usual_time_block_reads_whole() -> None:
+    time = parse_response(200, json.dumps({"result": True, "time": TIME}).encode()).time
+    assert time == TimeInfo.from_wire(TIME)
+    assert time is not None and time.date_start is not None and time.date_start.utcoffset() is not None
+    assert (time.start, time.operating_reset_at) == (1.5, 1.7e9) and type(time.operating_reset_at) is float
