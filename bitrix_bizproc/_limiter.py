@@ -96,6 +96,7 @@ class Limiter:
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._pacer: asyncio.Task[None] | None = None
         self._throttling = False
+        self._left = asyncio.Event()  # set when a held place is sent or released
 
     @property
     def waiting(self) -> int:
@@ -148,11 +149,13 @@ class Limiter:
         """A request let go with ``hold=True`` has been handed to the transport: count it from now."""
         if self.bucket is not None:
             self.bucket.sent(self._clock())
+            self._left.set()
 
     def release(self) -> None:
         """A request let go with ``hold=True`` will not be sent: give its place back."""
         if self.bucket is not None:
             self.bucket.release()
+            self._left.set()
 
     async def _wait_bucket(self) -> None:
         started = self._clock()
@@ -196,6 +199,8 @@ class Limiter:
                     await self._sleep(wait)
                     if bucket.epoch != epoch:
                         continue  # the portal rejected a request meanwhile: plan again
+                    if bucket.held and bucket.delay(self._clock()) > 0 and await self._held_left(bucket):
+                        continue  # a place let go earlier has left only now (a slow rebuild): plan again
                 while self._waiters and self._waiters[0].done():
                     self._waiters.popleft()  # gone while the pacer slept
                 if self._waiters:  # free now, or after exactly the wait computed (a re-check could spin on
@@ -221,6 +226,18 @@ class Limiter:
         if self._throttling:
             self._throttling = False
             logger.info("rate limit: queue drained")
+
+    async def _held_left(self, bucket: LeakyBucket) -> bool:
+        """Wait for a held place to be sent or released; False if none was within one more wait (forced)."""
+        self._left.clear()
+        left = asyncio.ensure_future(self._left.wait())
+        timer = asyncio.ensure_future(self._sleep(bucket.delay(self._clock())))
+        try:
+            await asyncio.wait((left, timer), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            left.cancel()
+            timer.cancel()
+        return self._left.is_set()
 
     def _throttle(self) -> None:
         if not self._throttling:
