@@ -96,7 +96,7 @@ class Limiter:
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._pacer: asyncio.Task[None] | None = None
         self._throttling = False
-        self._left = asyncio.Event()  # set when a held place is sent or released
+        self._left: asyncio.Future[None] | None = None  # the pacer waits for a held place to leave
 
     @property
     def waiting(self) -> int:
@@ -149,13 +149,13 @@ class Limiter:
         """A request let go with ``hold=True`` has been handed to the transport: count it from now."""
         if self.bucket is not None:
             self.bucket.sent(self._clock())
-            self._left.set()
+            self._has_left()
 
     def release(self) -> None:
         """A request let go with ``hold=True`` will not be sent: give its place back."""
         if self.bucket is not None:
             self.bucket.release()
-            self._left.set()
+            self._has_left()
 
     async def _wait_bucket(self) -> None:
         started = self._clock()
@@ -227,17 +227,21 @@ class Limiter:
             self._throttling = False
             logger.info("rate limit: queue drained")
 
+    def _has_left(self) -> None:
+        if self._left is not None and not self._left.done():
+            self._left.set_result(None)
+
     async def _held_left(self, bucket: LeakyBucket) -> bool:
         """Wait for a held place to be sent or released; False if none was within one more wait (forced)."""
-        self._left.clear()
-        left = asyncio.ensure_future(self._left.wait())
+        left = self._left = asyncio.get_running_loop().create_future()
         timer = asyncio.ensure_future(self._sleep(bucket.delay(self._clock())))
         try:
             await asyncio.wait((left, timer), return_when=asyncio.FIRST_COMPLETED)
+            return left.done()
         finally:
+            self._left = None
             left.cancel()
             timer.cancel()
-        return self._left.is_set()
 
     def _throttle(self) -> None:
         if not self._throttling:
