@@ -96,6 +96,7 @@ class Limiter:
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._pacer: asyncio.Task[None] | None = None
         self._throttling = False
+        self._left: asyncio.Future[None] | None = None  # the pacer waits for a held place to leave
 
     @property
     def waiting(self) -> int:
@@ -148,11 +149,13 @@ class Limiter:
         """A request let go with ``hold=True`` has been handed to the transport: count it from now."""
         if self.bucket is not None:
             self.bucket.sent(self._clock())
+            self._has_left()
 
     def release(self) -> None:
         """A request let go with ``hold=True`` will not be sent: give its place back."""
         if self.bucket is not None:
             self.bucket.release()
+            self._has_left()
 
     async def _wait_bucket(self) -> None:
         started = self._clock()
@@ -196,6 +199,8 @@ class Limiter:
                     await self._sleep(wait)
                     if bucket.epoch != epoch:
                         continue  # the portal rejected a request meanwhile: plan again
+                    if bucket.held and bucket.delay(self._clock()) > 0 and await self._held_left(bucket):
+                        continue  # a place let go earlier has left only now (a slow rebuild): plan again
                 while self._waiters and self._waiters[0].done():
                     self._waiters.popleft()  # gone while the pacer slept
                 if self._waiters:  # free now, or after exactly the wait computed (a re-check could spin on
@@ -221,6 +226,22 @@ class Limiter:
         if self._throttling:
             self._throttling = False
             logger.info("rate limit: queue drained")
+
+    def _has_left(self) -> None:
+        if self._left is not None and not self._left.done():
+            self._left.set_result(None)
+
+    async def _held_left(self, bucket: LeakyBucket) -> bool:
+        """Wait for a held place to be sent or released; False if none was within one more wait (forced)."""
+        left = self._left = asyncio.get_running_loop().create_future()
+        timer = asyncio.ensure_future(self._sleep(bucket.delay(self._clock())))
+        try:
+            await asyncio.wait((left, timer), return_when=asyncio.FIRST_COMPLETED)
+            return left.done()
+        finally:
+            self._left = None
+            left.cancel()
+            timer.cancel()
 
     def _throttle(self) -> None:
         if not self._throttling:

@@ -82,7 +82,11 @@ class TimeInfo:
         The fields are read when one of them first is (a batch answer has a block per command, mostly
         unread); the result equals, hashes and prints as one built field by field.
         """
-        if type(data) is not dict and not isinstance(data, Mapping):
+        if type(data) is dict:  # a copy: a later edit of the answer must not change this frozen value
+            info = object.__new__(cls)
+            info.__dict__["_wire"] = data.copy()
+            return info
+        if not isinstance(data, Mapping):
             return None
         info = object.__new__(cls)
         info.__dict__["_wire"] = data

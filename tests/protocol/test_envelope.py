@@ -290,3 +290,16 @@ def test_the_usual_time_block_reads_whole() -> None:
     assert time == TimeInfo.from_wire(TIME)
     assert time is not None and time.date_start is not None and time.date_start.utcoffset() is not None
     assert (time.start, time.operating_reset_at) == (1.5, 1.7e9) and type(time.operating_reset_at) is float
+
+
+def test_a_time_block_is_the_block_as_it_was_parsed_not_as_it_was_later_edited() -> None:
+    """A frozen TimeInfo read lazily (issue 17) must not follow later edits of the answer it came from.
+
+    A batch answer's ``result_time`` blocks stay reachable from ``ApiResponse.result``; a caller that edits
+    that dict (or code that reuses it) must not change a time block already handed out.
+    """
+    block: dict[str, object] = {"start": 1.5, "finish": 2.0, "operating": 3.0, "operating_reset_at": 1.7e9}
+    time = TimeInfo.from_wire(block)
+    block["operating"] = 470.0
+    block.pop("start")
+    assert time == TimeInfo(start=1.5, finish=2.0, operating=3.0, operating_reset_at=1.7e9)

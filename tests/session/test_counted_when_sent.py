@@ -124,3 +124,30 @@ async def test_a_slot_whose_request_never_left_is_given_back() -> None:
     bucket = session.limiter.bucket
     assert bucket is not None and bucket.held == 0  # the place went back
     await session.aclose()
+
+
+async def test_a_place_let_go_still_counts_while_its_request_is_rebuilt_slowly() -> None:
+    """The next waiter is not let go while the one before still holds its place (a slow token refresh).
+
+    A held place counts in full until its request leaves; letting the next waiter go after the wait
+    computed when the place was granted sends both at once when the first rebuild outlasts that wait.
+    """
+    session, auth = _session(BucketSpec(rate=1.0, burst=1, headroom=0))
+    await session.call("user.get")  # fills the bucket: the next calls wait
+    bucket = session.limiter.bucket
+    assert bucket is not None
+    refreshed = False
+
+    async def refreshing_once(method: str, params: dict[str, Any]) -> tuple[HttpRequest, object]:
+        nonlocal refreshed
+        if bucket.held and not refreshed:  # the first rebuild after a wait: its token is refreshed (1.5 s)
+            refreshed = True
+            await session.limiter._sleep(1.5)
+        return await SlowAuth.request(auth, method, params)
+
+    auth.request = refreshing_once  # type: ignore[method-assign]
+    await asyncio.gather(session.call("user.get"), session.call("user.get"))
+    times = [at for at, _ in session.transport.sent]  # type: ignore[attr-defined]
+    assert len(times) == 3 and refreshed
+    assert times[2] - times[1] >= 1.0 - 1e-9  # one bucket of 1 at 1/s: a second apart at the portal
+    await session.aclose()
