@@ -12,7 +12,6 @@ request, and splitting a REST ``batch`` into one gateway batch plus the calls it
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -67,10 +66,6 @@ class GatewayHttpRequest(HttpRequest):
     """An HTTP request to the gateway that knows how to read its own answer back into the REST shape."""
 
     read: Reader = attrs.field(kw_only=True)
-
-
-def _dumps(body: Any) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class VibecodeAuth:
