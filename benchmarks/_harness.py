@@ -80,7 +80,7 @@ async def _serve(conn: Connection) -> None:
     async with EmulatedPortal(PortalConfig(plan=Plan.named("unlimited"))) as portal:
         bucket = portal.bucket = _PeakBucket()
         if 1 not in portal.state.users:  # a real portal's user 1 is its administrator: user.get finds a row
-            portal.state.add_user("Anna", "Petrova", id=1)
+            portal.state.add_user("Anna", "Petrova", id=1, is_admin=True)
         conn.send(portal.webhook_url)
         while True:
             command, arg = await loop.run_in_executor(None, conn.recv)

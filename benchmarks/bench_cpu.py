@@ -22,26 +22,9 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 from _harness import PortalProcess
+from bench_side_by_side import by_awaits, by_composer, by_job  # the same ways, measured for CPU here
 
 from bitrix_bizproc import BizprocClient
-from bitrix_bizproc.jobs import terminate_workflows
-
-
-async def by_composer(client: BizprocClient, ids: list[str], template: str) -> int:
-    async with client.batch() as batch:
-        for wf in ids:
-            batch.workflows.terminate(wf)
-    return sum(not c.ok for c in batch.results)
-
-
-async def by_awaits(client: BizprocClient, ids: list[str], template: str) -> int:
-    outcomes = await asyncio.gather(*(client.workflows.terminate(wf) for wf in ids), return_exceptions=True)
-    return sum(o is not True for o in outcomes)
-
-
-async def by_job(client: BizprocClient, ids: list[str], template: str) -> int:
-    report = await terminate_workflows(client, filter={"TEMPLATE_ID": template})
-    return len(report.failures) + (report.matched != len(ids))
 
 
 async def by_raw(url: str, ids: list[str]) -> int:
@@ -61,7 +44,7 @@ async def by_raw(url: str, ids: list[str]) -> int:
     return failed
 
 
-Way = Callable[[BizprocClient, list[str], str], Awaitable[int]]
+Way = Callable[[BizprocClient, list[str], int], Awaitable[int]]
 WAYS: dict[str, tuple[Way, bool]] = {
     "composer": (by_composer, False),
     "auto_batch": (by_awaits, True),
@@ -75,7 +58,7 @@ async def one_run(
     """CPU seconds of the client for one run of ``way`` over ``n`` new instances, and its requests."""
     name = f"cpu-{way}-{run}"
     ids = portal.add_instances(n, template=name)
-    template = str(portal.template_id(name))
+    template = portal.template_id(name)
     portal.plan(None)  # zeroes the counters
     gc.collect()
     if way == "raw":
