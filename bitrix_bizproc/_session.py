@@ -21,7 +21,7 @@ from ._stats import Stats
 from ._transport import HttpRequest, HttpResponse, Transport
 from .protocol.auth import redact
 from .protocol.dialect import PORTAL, Dialect
-from .protocol.encoding import check_input_vars, few_values, normalize
+from .protocol.encoding import check_input_vars, normalize
 from .protocol.envelope import ApiResponse, TimeInfo, by_command_key, parse_response
 from .protocol.errors import (
     BitrixError,
@@ -136,12 +136,11 @@ class Session:
             idempotent = not method_info(method).creates
         wire: dict[str, Any] = normalize(params) if params else {}
         self._check_request(method, wire)
-        if not few_values(wire):
-            try:
-                check_input_vars(wire, what=method)
-            except ValidationError as exc:
-                exc.method = method
-                raise
+        try:
+            check_input_vars(wire, what=method)
+        except ValidationError as exc:
+            exc.method = method
+            raise
         return await self._call(method, wire, idempotent)
 
     async def call_wire(self, method: str, wire: Mapping[str, Any], idempotent: bool) -> ApiResponse:

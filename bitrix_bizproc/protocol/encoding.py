@@ -25,7 +25,6 @@ __all__ = [
     "count_input_vars",
     "encode_checked_query",
     "encode_query",
-    "few_values",
     "normalize",
     "parse_query",
     "php_arrays_to_lists",
@@ -144,7 +143,7 @@ def encode_checked_query(params: Mapping[str, Any], *, what: str) -> str:
 _FEW = 30  # keys at each level of params that cannot reach max_input_vars (30 * 30 < 1000)
 
 
-def few_values(wire: Mapping[str, Any]) -> bool:
+def _few_values(wire: Mapping[str, Any]) -> bool:
     """Whether ``wire`` is so small that it cannot reach ``max_input_vars`` (nothing to count).
 
     At most :data:`_FEW` keys, each holding a plain value or a flat map of at most :data:`_FEW` plain values.
@@ -175,7 +174,7 @@ def wire_params(params: Mapping[str, Any], *, what: str) -> dict[str, Any]:
             value = normalize(value)
             plain = False
         wire[key] = value
-    if (not plain or len(wire) > MAX_INPUT_VARS) and not few_values(wire):
+    if not plain or len(wire) > MAX_INPUT_VARS:
         check_input_vars(wire, what=what)
     return wire
 
@@ -230,6 +229,8 @@ def check_input_vars(params: Mapping[str, Any], *, what: str) -> None:
     """Refuse ``params`` that PHP would cut at ``max_input_vars`` (the rest silently dropped)."""
     if len(params) <= MAX_INPUT_VARS and all(type(v) in _ONE_VAR for v in params.values()):
         return  # the common call: a flat map of plain values, one variable each at most
+    if _few_values(params):
+        return  # a few plain values and flat maps of them: nothing to count
     counts = {key: _leaves(value) for key, value in normalize(params).items()}
     total = sum(counts.values())
     if total <= MAX_INPUT_VARS:

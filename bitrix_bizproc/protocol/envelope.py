@@ -114,44 +114,6 @@ class TimeInfo:
             return getattr(self, name)
 
 
-_BIG = 1e300  # an int past this may not fit a float: the careful way decides
-
-
-def _time_of(data: Any) -> TimeInfo | None:
-    """:meth:`TimeInfo.from_wire` of a single answer's ``time``, quicker for the usual block.
-
-    The usual block holds finite floats, small ints and ISO dates; anything else goes the careful way.
-    """
-    if type(data) is not dict:
-        return TimeInfo.from_wire(data)
-    numbers: list[float | None] = []
-    for key in _TIME_NUMBERS:
-        value: Any = data.get(key)
-        kind = type(value)
-        if kind is float and value - value == 0.0:  # finite (inf - inf and nan - nan are nan)
-            numbers.append(value)
-        elif kind is int and -_BIG < value < _BIG:
-            numbers.append(float(value))
-        elif value is None:
-            numbers.append(None)
-        else:
-            return TimeInfo.from_wire(data)
-    start, finish, duration, processing, operating, reset_at = numbers
-    return TimeInfo(
-        start=start,
-        finish=finish,
-        duration=duration,
-        processing=processing,
-        date_start=_opt_dt(data.get("date_start")),
-        date_finish=_opt_dt(data.get("date_finish")),
-        operating=operating,
-        operating_reset_at=reset_at,
-    )
-
-
-_TIME_NUMBERS = ("start", "finish", "duration", "processing", "operating", "operating_reset_at")
-
-
 @attrs.frozen
 class ApiResponse:
     """A successful answer: the ``result`` and, for lists, ``total`` and ``next``."""
@@ -349,6 +311,6 @@ def parse_response(
         result=data["result"],
         total=count_field(data.get("total"), "total", method=method),
         next=count_field(data.get("next"), "next", method=method),
-        time=_time_of(data.get("time")),
+        time=TimeInfo.from_wire(data.get("time")),
         method=method,
     )

@@ -8,10 +8,10 @@ import math
 
 import attrs
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bitrix_bizproc.protocol.envelope import TimeInfo, _time_of, by_command_key, decode_json, parse_response
+from bitrix_bizproc.protocol.envelope import TimeInfo, by_command_key, decode_json, parse_response
 from bitrix_bizproc.protocol.errors import (
     BitrixError,
     ExpiredTokenError,
@@ -249,40 +249,6 @@ def test_a_number_out_of_a_doubles_range_is_refused(literal: str) -> None:
 def test_bodies_in_any_json_encoding_decode_as_json_loads_does(encoding: str) -> None:
     body = '{"result": "Привет", "time": {"start": 1.5}}'.encode(encoding)
     assert decode_json(body) == json.loads(body)
-
-
-_TIME_VALUES = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.integers(min_value=-(2**1100), max_value=2**1100)
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=30)
-    | st.sampled_from(["", "1.5", "nan", "1e400", "2026-11-27T21:52:21+03:00", "27.11.2026", "[]"])
-    | st.lists(st.integers(), max_size=2)
-)
-_TIME_KEYS = st.sampled_from(
-    [
-        "start",
-        "finish",
-        "duration",
-        "processing",
-        "date_start",
-        "date_finish",
-        "operating",
-        "operating_reset_at",
-        "x",
-    ]
-)
-
-
-@settings(max_examples=500)
-@given(st.dictionaries(_TIME_KEYS, _TIME_VALUES) | _TIME_VALUES)
-@example({"start": math.inf, "operating": math.nan, "finish": -math.inf})
-@example({"operating_reset_at": 10**400, "duration": True, "processing": "0.5", "date_start": 5})
-def test_a_single_answers_time_reads_as_the_time_block_parser_reads_it(time: object) -> None:
-    """The quick way for a single answer's ``time`` (issue 17) gives what ``TimeInfo.from_wire`` gives."""
-    assert _time_of(time) == TimeInfo.from_wire(time)
 
 
 def test_the_usual_time_block_reads_whole() -> None:
