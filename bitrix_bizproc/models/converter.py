@@ -358,39 +358,16 @@ def _register_documents() -> None:
 _register_documents()
 
 
-def _scalar_hook(tp: Any) -> Callable[[Any], Any] | None:
-    """A reader of ``X | None`` (one scalar ``X``) without the dispatch, as :func:`_optional` reads it."""
-    inner = [a for a in typing.get_args(tp) if a is not type(None)] if _is_optional(tp) else []
-    if len(inner) != 1 or inner[0] not in (str, int, float, bool, _dt.datetime, _dt.date):
-        return None
-    target = inner[0]
-    hook = converter.get_structure_hook(target)
-    empty_text = "" if target is str else None  # an empty text is a value of a text field only
-
-    def read(raw: Any) -> Any:
-        kind = type(raw)
-        if raw is None:
-            return None
-        if kind is str and raw == "":
-            return empty_text
-        if (kind is list or kind is dict) and not raw:
-            return None
-        return hook(raw, target)
-
-    return read
-
-
-def _plan(cls: type[Any], names: Iterable[str]) -> dict[str, tuple[str, Callable[[Any], Any]]]:
-    """Wire name -> (attribute, fast reader) for the selected fields that are scalars with a plain default."""
+def _plan(cls: type[Any], names: Iterable[str]) -> dict[str, tuple[Any, StructureHook]]:
+    """Wire name -> (type, the hook ``structure()`` reads it with) of selected fields with plain defaults."""
     by_wire = _wire_fields(cls)
-    plan: dict[str, tuple[str, Callable[[Any], Any]]] = {}
+    plan: dict[str, tuple[Any, StructureHook]] = {}
     for name in names:
         field = by_wire.get(name)
         if field is None or isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
             continue
-        hook = _scalar_hook(field.type)
-        if hook is not None:
-            plan[name] = (field.name, hook)
+        tp = field.type or Any
+        plan[name] = (tp, converter.get_structure_hook(tp))
     return plan
 
 
@@ -411,8 +388,9 @@ def wire_values(cls: type[Any], names: Iterable[str]) -> Callable[[Any], dict[st
             return {name: getattr(model, field.name) for name, field in wanted.items()}
         values = blank.copy()
         for key, raw in row.items():
+            tp, hook = plan[key]
             try:
-                value = plan[key][1](raw)
+                value = hook(raw, tp)
             except _UNCONVERTIBLE:
                 continue  # structure() keeps it in ``extra``: the field keeps its default
             values[key] = value
