@@ -7,7 +7,9 @@ re-plans the queue at once, because capacity is handed out only when a request i
 A request is counted when it leaves: the session takes its place with ``hold=True`` once the request is
 built, and calls :meth:`Limiter.sent` as it hands it to the transport. A place held (let go, not sent yet)
 counts in full and does not drain, so a waiter that runs late, or a burst whose requests are handed over
-one after another, never reaches the portal bunched above the burst the client kept.
+one after another, never reaches the portal bunched above the burst the client kept. The session also
+reports each answer (:meth:`Limiter.answered`): a request is known to have reached the portal by then, which
+bounds the portal's level without the send-time headroom (see :class:`LeakyBucket`).
 
 The bucket is local by default; a :class:`SharedBucket` (e.g. ``bitrix_bizproc.redis.RedisBucket``) keeps it
 outside the process so that every worker of one portal draws on the same budget. Reservations then go
@@ -113,8 +115,7 @@ class Limiter:
         bucket = self.bucket
         if bucket is None:
             return None, None
-        free = bucket.spec.capacity - bucket.level(self._clock()) - bucket.held - len(self._waiters)
-        return bucket.rate, max(0, int(free))
+        return bucket.rate, max(0, bucket.free(self._clock()) - len(self._waiters))
 
     def try_acquire(self, method: str, *, hold: bool = False) -> bool:
         """Take a place for ``method`` at once if no wait is needed; False means ``await acquire()``.
@@ -150,6 +151,11 @@ class Limiter:
         if self.bucket is not None:
             self.bucket.sent(self._clock())
             self._has_left()
+
+    def answered(self, *, lost: bool = False) -> None:
+        """The answer to a request counted by :meth:`sent` is back (``lost``: the try ended without one)."""
+        if self.bucket is not None:
+            self.bucket.answered(self._clock(), lost=lost)
 
     def release(self) -> None:
         """A request let go with ``hold=True`` will not be sent: give its place back."""

@@ -200,7 +200,12 @@ class Session:
             response: HttpResponse | None = None
             try:
                 try:
-                    response = await self.transport.send(request)
+                    try:
+                        response = await self.transport.send(request)
+                    except BaseException:
+                        self.limiter.answered(lost=True)
+                        raise
+                    self.limiter.answered()
                     result = self._read(request, response, method)
                 except BitrixError as exc:
                     if observed:

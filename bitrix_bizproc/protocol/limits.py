@@ -123,8 +123,9 @@ class BucketSpec:
 PRESETS: dict[str, BucketSpec | None] = {
     "standard": BucketSpec(rate=2.0, burst=50),
     "enterprise": BucketSpec(rate=5.0, burst=250),
-    # The Vibecode gateway: 300 requests/min per key. 23 at once plus 4.5/s: no 60 s window holds over 293.
-    "vibecode": BucketSpec(rate=4.5, burst=30),
+    # The Vibecode gateway: 300 requests/min per key, a sliding window. A bucket of 29 draining 4.5/s lets
+    # at most 29 + 270 = 299 arrive in any 60 s (one spare for the window's edge); 22 at once by send time.
+    "vibecode": BucketSpec(rate=4.5, burst=29),
     "unlimited": None,  # a self-hosted portal without limits: no pacing at all
     "off": None,
 }
@@ -154,9 +155,31 @@ class LeakyBucket:
     A request is counted when it leaves: :meth:`hold` takes its place when it is let go (it counts in full,
     not draining, while it has not left), :meth:`sent` counts it from the moment it is handed over. The
     older :meth:`reserve` books a send in order, possibly in the future, counted from that moment.
+
+    Two bounds on the portal's level are kept; a request may go when either leaves it room:
+
+    * by send time: each request drains from the moment it left, and ``headroom`` slots stay free for
+      requests that reach the portal later than they left (up to ``jitter_allowance``), so the portal's
+      level is at most this count plus the headroom, as long as no request is held up longer than that;
+    * by answer: a request has reached the portal by the time its answer is back, so counted from its
+      answer it drains no sooner than the portal's copy; one still on its way counts in full and does not
+      drain. This bound holds however late a request arrives and needs no headroom: a first burst takes
+      the whole ``burst`` (nothing the portal holds can be older), and once answers come back the headroom
+      is only what the round trips cost. A request with no answer (a timeout, a reset) counts as answered
+      ``jitter_allowance`` after it ended.
     """
 
-    __slots__ = ("_level", "_rate_factor", "_t", "epoch", "held", "spec")
+    __slots__ = (
+        "_answered",
+        "_answered_t",
+        "_level",
+        "_rate_factor",
+        "_t",
+        "epoch",
+        "held",
+        "in_flight",
+        "spec",
+    )
 
     # After a rejection the drain rate assumed is cut by this factor, then recovers with each success.
     SLOWDOWN = 0.75
@@ -167,9 +190,12 @@ class LeakyBucket:
         self.spec = spec
         self._level = 0.0  # pending requests at time ``_t`` (after the last reserved send)
         self._t = now
+        self._answered = 0.0  # the same, each request counted from its answer: at time ``_answered_t``
+        self._answered_t = now
         self._rate_factor = 1.0
         self.epoch = 0  # bumped whenever earlier reservations become invalid
         self.held = 0  # let go but not sent yet: each counts in full and does not drain
+        self.in_flight = 0  # sent (or reserved), answer not back yet: in full in the answer bound
 
     @property
     def rate(self) -> float:
@@ -182,11 +208,30 @@ class LeakyBucket:
             return self._level
         return max(0.0, self._level - (now - self._t) * self.rate)
 
+    def _answered_level(self, now: float) -> float:
+        if now <= self._answered_t:
+            return self._answered
+        return max(0.0, self._answered - (now - self._answered_t) * self.rate)
+
     def delay(self, now: float) -> float:
         """Seconds from ``now`` until one more request fits, without reserving it."""
+        rate = self.rate
         base = max(now, self._t)
         over = self.level(base) + self.held + 1.0 - self.spec.capacity
-        return base - now + (over / self.rate if over > _EPSILON else 0.0)
+        by_send = base - now + (over / rate if over > _EPSILON else 0.0)
+        room = self.spec.burst - self.in_flight - self.held - 1.0  # what the answered requests may fill
+        if room < 0 or by_send <= 0:
+            return by_send
+        base = max(now, self._answered_t)
+        over = self._answered_level(base) - room
+        by_answer = base - now + (over / rate if over > _EPSILON else 0.0)
+        return min(by_send, by_answer)
+
+    def free(self, now: float) -> int:
+        """Requests that fit at once at ``now`` (by whichever bound leaves more room)."""
+        by_send = self.spec.capacity - self.level(now)
+        by_answer = self.spec.burst - self.in_flight - self._answered_level(now)
+        return max(0, int(max(by_send, by_answer) - self.held + _EPSILON))
 
     def hold(self, now: float, *, force: bool = False) -> bool:
         """Take a slot now if one is free, for a request about to leave; then :meth:`sent` or :meth:`release`.
@@ -200,28 +245,48 @@ class LeakyBucket:
         return True
 
     def sent(self, now: float) -> None:
-        """A held request has left: it counts from ``now`` and drains from then on."""
+        """A held request has left: it counts from ``now`` and drains from then on; then :meth:`answered`."""
         self.held = max(0, self.held - 1)
         base = max(now, self._t)
         self._level = self.level(base) + 1.0
         self._t = base
+        self.in_flight += 1
+
+    def answered(self, now: float, *, lost: bool = False) -> None:
+        """The answer to a sent request is back at ``now`` (``lost``: the try ended without one).
+
+        A lost request may still reach the portal: it counts as arriving ``jitter_allowance`` later.
+        """
+        if self.in_flight <= 0:
+            return
+        self.in_flight -= 1
+        at = now + self.spec.jitter_allowance if lost else now
+        base = max(at, self._answered_t)
+        self._answered = self._answered_level(base) + 1.0
+        self._answered_t = base
 
     def release(self) -> None:
         """A held request did not leave after all: give its slot back."""
         self.held = max(0, self.held - 1)
 
     def reserve(self, now: float) -> float:
-        """Reserve the earliest slot for one request and return its delay from ``now`` (0: send now)."""
+        """Reserve the earliest slot for one request and return its delay from ``now`` (0: send now).
+
+        Its answer is never reported, so it stays in flight: only the send-time bound frees its place.
+        """
         wait = self.delay(now)
         send_at = now + wait
         self._level = self.level(send_at) + 1.0
         self._t = send_at
+        self.in_flight += 1
         return wait
 
     def on_rejected(self, now: float) -> None:
         """The portal said ``QUERY_LIMIT_EXCEEDED``: assume the bucket full; drain slower for a while."""
         self._level = float(self.spec.capacity)
         self._t = now
+        self._answered = float(self.spec.burst)  # both bounds were wrong (another client?): full
+        self._answered_t = max(now, self._answered_t)
         self._rate_factor = max(self.MIN_RATE_FACTOR, self._rate_factor * self.SLOWDOWN)
         self.epoch += 1
 

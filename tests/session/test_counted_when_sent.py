@@ -16,7 +16,7 @@ import pytest
 from bitrix_bizproc._limiter import Limiter
 from bitrix_bizproc._session import Session
 from bitrix_bizproc._transport import HttpRequest, HttpResponse
-from bitrix_bizproc.protocol.errors import TokenStoreError
+from bitrix_bizproc.protocol.errors import TokenStoreError, TransportError
 from bitrix_bizproc.protocol.limits import BucketSpec
 
 OK = HttpResponse(200, b'{"result": true, "time": {"start": 1.0, "finish": 1.0}}')
@@ -150,4 +150,54 @@ async def test_a_place_let_go_still_counts_while_its_request_is_rebuilt_slowly()
     times = [at for at, _ in session.transport.sent]  # type: ignore[attr-defined]
     assert len(times) == 3 and refreshed
     assert times[2] - times[1] >= 1.0 - 1e-9  # one bucket of 1 at 1/s: a second apart at the portal
+    await session.aclose()
+
+
+class Failing(Transport):
+    """Answers, fails, or hangs, as told per request."""
+
+    def __init__(self, clock: Clock, outcomes: list[str]) -> None:
+        super().__init__(clock)
+        self.outcomes = outcomes
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        await super().send(request)
+        outcome = self.outcomes.pop(0)
+        if outcome == "reset":
+            raise TransportError(
+                "connection lost", code="CONNECTION_ERROR", details={"sent": True, "timeout": False}
+            )
+        if outcome == "hang":
+            await asyncio.Event().wait()
+        if outcome == "500":
+            return HttpResponse(500, b"<html>Internal Server Error</html>")
+        return OK
+
+
+async def test_every_try_reports_its_answer_or_its_loss() -> None:
+    """The answer bound counts a request in full until its try ends; every ending is reported once."""
+    clock = Clock()
+    spec = BucketSpec(rate=10.0, burst=5, jitter_allowance=1.0)
+    limiter = Limiter(spec, clock=clock, sleep=clock.sleep)
+    transport = Failing(clock, ["ok", "500", "reset", "ok", "hang"])
+    session = Session(
+        auth=SlowAuth(clock, 0.0), transport=transport, limiter=limiter, clock=clock, sleep=clock.sleep
+    )
+    bucket = limiter.bucket
+    assert bucket is not None
+    await session.call("user.get")  # answered
+    assert bucket.in_flight == 0 and bucket._answered_level(clock.now) == pytest.approx(1.0)
+    await session.call("user.get")  # a 500 page, retried, then reset, retried, then answered: 3 tries
+    assert len(transport.sent) == 4
+    assert bucket.in_flight == 0
+    lost_until = transport.sent[2][0] + spec.jitter_allowance
+    assert bucket._answered_t == pytest.approx(lost_until)  # the reset counts as arriving an allowance later
+    hanging = asyncio.create_task(session.call("user.get"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert bucket.in_flight == 1  # on its way: in full
+    hanging.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await hanging
+    assert bucket.in_flight == 0  # a cancelled try is a lost one
     await session.aclose()

@@ -1,0 +1,156 @@
+"""The client's two bounds on the portal's bucket: by send time with headroom, and by answer.
+
+The portal counts a request when it arrives, somewhere between the moment it left and the moment its
+answer is back. A request may go when either bound leaves it room; these tests replay the client's
+decisions against a model of the portal's bucket with arrival delays drawn at random.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bitrix_bizproc.protocol.limits import BucketSpec, LeakyBucket
+
+
+def test_a_first_burst_takes_the_whole_burst() -> None:
+    """Nothing the portal holds can be older than the first request: the headroom is not needed yet."""
+    bucket = LeakyBucket(BucketSpec(rate=2.0, burst=50), now=0.0)  # headroom 3 by default
+    assert bucket.spec.capacity == 47
+    taken = 0
+    while bucket.hold(0.0):
+        bucket.sent(0.0)
+        taken += 1
+    assert taken == 50
+
+
+def test_answers_give_the_headroom_back() -> None:
+    bucket = LeakyBucket(BucketSpec(rate=2.0, burst=50), now=0.0)
+    for _ in range(50):
+        assert bucket.hold(0.0)
+        bucket.sent(0.0)
+    assert bucket.delay(0.0) == pytest.approx(2.0)  # by send time: 50 + 1 - 47 slots to drain
+    for _ in range(50):
+        bucket.answered(0.1)
+    # By answer: 50 reached the portal by 0.1 and drain from then; one slot drains in 0.5 s.
+    assert bucket.delay(0.1) == pytest.approx(0.5)
+    assert bucket.free(0.6) == 1
+
+
+def test_a_request_on_its_way_counts_in_full_in_the_answer_bound() -> None:
+    bucket = LeakyBucket(BucketSpec(rate=2.0, burst=50), now=0.0)
+    for _ in range(50):
+        bucket.hold(0.0)
+        bucket.sent(0.0)
+    # A first burst held up on its way (a slow handshake): the send-time count has drained to nothing, but
+    # the portal may yet receive all 50 at once. Only the headroom's 3 may go, as before.
+    assert bucket.level(30.0) == 0.0
+    assert bucket.free(30.0) == 47
+    for _ in range(3):
+        bucket.answered(30.0)
+    assert bucket.free(30.0) == 47
+
+
+def test_a_lost_try_counts_as_arriving_one_allowance_later() -> None:
+    spec = BucketSpec(rate=10.0, burst=5, jitter_allowance=1.0, headroom=0)
+    bucket = LeakyBucket(spec, now=0.0)
+    for _ in range(5):
+        bucket.hold(0.0)
+        bucket.sent(0.0)
+    bucket.answered(0.1, lost=True)
+    assert bucket.in_flight == 4
+    assert bucket._answered_level(0.5) == 1.0  # counted in full until 1.1, draining from then
+    assert bucket._answered_level(1.2) == pytest.approx(0.0)
+
+
+def test_a_rejection_fills_both_bounds() -> None:
+    bucket = LeakyBucket(BucketSpec(rate=10.0, burst=10, headroom=2), now=0.0)
+    bucket.on_rejected(0.0)
+    # By send time: full at capacity 8, one slot in 0.1 s (at the slowed rate 7.5/s: 0.133 s).
+    assert bucket.delay(0.0) == pytest.approx(1 / 7.5)
+    assert bucket.free(0.0) == 0
+
+
+def test_answers_without_sends_are_ignored() -> None:
+    bucket = LeakyBucket(BucketSpec(rate=10.0, burst=10), now=0.0)
+    bucket.answered(0.0)
+    assert bucket.in_flight == 0
+    assert bucket.free(0.0) == 10
+
+
+def _replay(spec: BucketSpec, delays: list[tuple[float, float, bool]]) -> tuple[float, float]:
+    """Send ``len(delays)`` requests as soon as the bucket allows; return the portal's peak and the end.
+
+    Each request reaches the portal ``arrive`` after it left (at most the allowance) and its answer is back
+    ``answer`` after that; a ``lost`` one never answers: its try ends ``answer`` after it left, perhaps
+    before the request has reached the portal.
+    """
+    bucket = LeakyBucket(spec, now=0.0)
+    events: list[tuple[float, int, str]] = []  # (time, order, kind)
+    order = 0
+    now, sent, peak = 0.0, 0, 0.0
+    portal_level, portal_t = 0.0, 0.0
+    while sent < len(delays) or events:
+        wait = bucket.delay(now) if sent < len(delays) else float("inf")
+        if events and events[0][0] <= now + wait:
+            now, _, kind = heapq.heappop(events)
+            if kind == "arrive":
+                portal_level = max(0.0, portal_level - (now - portal_t) * spec.rate) + 1.0
+                portal_t = now
+                peak = max(peak, portal_level)
+            else:
+                bucket.answered(now, lost=kind == "lost")
+            continue
+        now += wait
+        assert bucket.hold(now, force=True)
+        bucket.sent(now)
+        arrive, answer, lost = delays[sent]
+        sent += 1
+        heapq.heappush(events, (now + arrive, order := order + 1, "arrive"))
+        if lost:  # a timeout or a reset may end the try before the request has even reached the portal
+            heapq.heappush(events, (now + answer, order := order + 1, "lost"))
+        else:
+            heapq.heappush(events, (now + arrive + answer, order := order + 1, "answer"))
+    return peak, now
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0.0, 1.0),  # arrival delay, a fraction of the allowance
+            st.floats(0.0, 0.5),  # answer after arrival, s
+            st.booleans(),  # lost
+        ),
+        min_size=1,
+        max_size=120,
+    ),
+    st.sampled_from([(10.0, 10, 0.3), (2.0, 50, 1.5), (100.0, 50, 0.03), (5.0, 20, 0.0)]),
+)
+def test_the_portal_never_overflows_while_delays_stay_within_the_allowance(
+    draws: list[tuple[float, float, bool]], shape: tuple[float, int, float]
+) -> None:
+    rate, burst, allowance = shape
+    spec = BucketSpec(rate=rate, burst=burst, jitter_allowance=allowance)
+    delays = [(fraction * allowance, answer, lost) for fraction, answer, lost in draws]
+    peak, _ = _replay(spec, delays)
+    assert peak <= burst + 1e-6
+
+
+def test_quick_answers_send_faster_than_the_headroom_alone() -> None:
+    """200 requests answered within 2 ms on a bucket of 50 draining 100/s: the floor, not the headroom."""
+    spec = BucketSpec(rate=100.0, burst=50, jitter_allowance=0.03)  # headroom 3
+    peak, end = _replay(spec, [(0.001, 0.001, False)] * 200)
+    assert peak <= 50 + 1e-6
+    by_send_alone = (200 - spec.capacity) / spec.rate  # 1.53 s: what the send-time bound allows
+    assert end < by_send_alone - 0.02
+
+
+def test_tries_that_end_before_their_requests_arrive() -> None:
+    """A first burst whose tries all time out at once while the requests still wait in a queue."""
+    spec = BucketSpec(rate=10.0, burst=10, jitter_allowance=0.3)
+    peak, _ = _replay(spec, [(0.3, 0.01, True)] * 10 + [(0.0, 0.01, False)] * 30)
+    assert peak <= spec.burst + 1e-6
