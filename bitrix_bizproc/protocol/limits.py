@@ -98,9 +98,10 @@ class BucketSpec:
 
     The default, 1.5 s, is for a portal across the internet: a new connection's TCP and TLS handshakes (a
     few hundred ms), one lost SYN (retransmitted after 1 s), a short queue in front of the portal. On the
-    standard plan (2/s) it keeps 3 of the 50 slots free, on enterprise (5/s) 8 of 250. It costs at most
-    ``jitter_allowance`` seconds once per throttled stretch (the first burst is that much smaller), and
-    nothing after: the drain rate is used in full. Over a LAN or loopback less will do; a bucket sped up
+    standard plan (2/s) it keeps 3 of the 50 slots free, on enterprise (5/s) 8 of 250. It costs little: the
+    client also bounds the portal's level by the answers it has back (see :class:`LeakyBucket`), which needs
+    no headroom, so a first burst takes the whole ``burst`` and, once answers come back, only the round
+    trips' worth of slots stays free. Over a LAN or loopback a smaller allowance will do; a bucket sped up
     N times for a test or a demo wants the allowance divided by N as well.
     """
 
