@@ -232,6 +232,34 @@ async def terminate_case(
     return samples
 
 
+async def _asyncio_start_once(n: int) -> float:
+    loop = asyncio.get_running_loop()
+    gate: asyncio.Future[None] = loop.create_future()
+    first: asyncio.Future[float] = loop.create_future()
+
+    async def one() -> bool:
+        await gate
+        return True
+
+    gc.collect()
+    started = time.perf_counter()
+    gathered = asyncio.gather(*(one() for _ in range(n)))
+    loop.call_soon(lambda: first.set_result(time.perf_counter() - started))
+    seconds = await first
+    gate.set_result(None)
+    await gathered
+    return seconds
+
+
+async def asyncio_start(n: int, runs: int) -> float:
+    """Seconds asyncio alone takes to start ``n`` gathered coroutines (median of ``runs``).
+
+    No awaits-based path can send its first request sooner: every awaited call runs its first step before
+    the event loop gets back to anything scheduled after the ``gather``.
+    """
+    return statistics.median([await _asyncio_start_once(n) for _ in range(runs)])
+
+
 # -- sequential calls, limits off ---------------------------------------------------------------
 METHOD, PARAMS = "user.get", {"FILTER": {"ID": 1}}
 
@@ -340,6 +368,12 @@ async def main() -> None:
                     f"{median(samples, 'failed'):5.0f} failed"
                 )
                 print(lines[-1], flush=True)
+            start = await asyncio_start(n_term, runs)
+            lines.append(
+                f"terminate {n_term:,} | asyncio alone starts {n_term:,} gathered coroutines in "
+                f"{start * 1000:.0f} ms: awaits reach at most efficiency {ideal / (ideal + start):5.3f}"
+            )
+            print(lines[-1], flush=True)
         if "concurrent" in only:
             for side in ["auto_batch awaits", *(["fast_bitrix24"] if BitrixAsync else [])]:
                 samples = await terminate_case(portal, side, n_conc, runs, concurrent=True)
