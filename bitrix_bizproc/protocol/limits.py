@@ -230,8 +230,11 @@ class LeakyBucket:
 
     def free(self, now: float) -> int:
         """Requests that fit at once at ``now`` (by whichever bound leaves more room)."""
-        by_send = self.spec.capacity - self.level(now)
-        by_answer = self.spec.burst - self.in_flight - self._answered_level(now)
+        # As in delay: a bound frees nothing before its time (a reservation, a lost try's arrival, ahead).
+        by_send = self.spec.capacity - self.level(now) if now >= self._t else 0.0
+        by_answer = 0.0
+        if now >= self._answered_t:
+            by_answer = self.spec.burst - self.in_flight - self._answered_level(now)
         return max(0, int(max(by_send, by_answer) - self.held + _EPSILON))
 
     def hold(self, now: float, *, force: bool = False) -> bool:
@@ -284,8 +287,9 @@ class LeakyBucket:
 
     def on_rejected(self, now: float) -> None:
         """The portal said ``QUERY_LIMIT_EXCEEDED``: assume the bucket full; drain slower for a while."""
-        self._level = float(self.spec.capacity)
-        self._t = now
+        base = max(now, self._t)  # never below the send-time count: it may be above capacity, still arriving
+        self._level = max(self.level(base), float(self.spec.capacity))
+        self._t = base
         self._answered = float(self.spec.burst)  # both bounds were wrong (another client?): full
         self._answered_t = max(now, self._answered_t)
         self._rate_factor = max(self.MIN_RATE_FACTOR, self._rate_factor * self.SLOWDOWN)
