@@ -167,7 +167,7 @@ class LeakyBucket:
       drain. This bound holds however late a request arrives and needs no headroom: a first burst takes
       the whole ``burst`` (nothing the portal holds can be older), and once answers come back the headroom
       is only what the round trips cost. A request with no answer (a timeout, a reset) counts as answered
-      ``jitter_allowance`` after it ended.
+      ``jitter_allowance`` after it ended, and until then this bound lets nothing go.
     """
 
     __slots__ = (
@@ -259,7 +259,9 @@ class LeakyBucket:
     def answered(self, now: float, *, lost: bool = False) -> None:
         """The answer to a sent request is back at ``now`` (``lost``: the try ended without one).
 
-        A lost request may still reach the portal: it counts as arriving ``jitter_allowance`` later.
+        A lost request may still reach the portal: it counts as arriving ``jitter_allowance`` later. The
+        answered level is kept as of the latest such moment, so until then this bound lets nothing go, and
+        an answer back before it counts from it.
         """
         if self.in_flight <= 0:
             return
