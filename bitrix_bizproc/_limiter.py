@@ -99,6 +99,7 @@ class Limiter:
         self._pacer: asyncio.Task[None] | None = None
         self._throttling = False
         self._left: asyncio.Future[None] | None = None  # the pacer waits for a held place to leave
+        self._answer: asyncio.Future[None] | None = None  # the pacer's wait, cut short by an answer
 
     @property
     def waiting(self) -> int:
@@ -156,6 +157,8 @@ class Limiter:
         """The answer to a request counted by :meth:`sent` is back (``lost``: the try ended without one)."""
         if self.bucket is not None:
             self.bucket.answered(self._clock(), lost=lost)
+            if not lost and self._answer is not None and not self._answer.done():
+                self._answer.set_result(None)  # the answer bound may have room sooner: the pacer re-plans
 
     def release(self) -> None:
         """A request let go with ``hold=True`` will not be sent: give its place back."""
@@ -202,7 +205,8 @@ class Limiter:
                 wait, epoch = bucket.delay(self._clock()), bucket.epoch
                 if wait > 0:
                     self._throttle()
-                    await self._sleep(wait)
+                    if await self._answered_within(wait):
+                        continue  # an answer came back meanwhile: plan again
                     if bucket.epoch != epoch:
                         continue  # the portal rejected a request meanwhile: plan again
                     if bucket.held and bucket.delay(self._clock()) > 0 and await self._held_left(bucket):
@@ -236,6 +240,18 @@ class Limiter:
     def _has_left(self) -> None:
         if self._left is not None and not self._left.done():
             self._left.set_result(None)
+
+    async def _answered_within(self, wait: float) -> bool:
+        """Sleep ``wait`` seconds; True if an answer came back first (it may have made room sooner)."""
+        answer = self._answer = asyncio.get_running_loop().create_future()
+        timer = asyncio.ensure_future(self._sleep(wait))
+        try:
+            await asyncio.wait((answer, timer), return_when=asyncio.FIRST_COMPLETED)
+            return answer.done()
+        finally:
+            self._answer = None
+            answer.cancel()
+            timer.cancel()
 
     async def _held_left(self, bucket: LeakyBucket) -> bool:
         """Wait for a held place to be sent or released; False if none was within one more wait (forced)."""

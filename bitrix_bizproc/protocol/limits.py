@@ -167,7 +167,7 @@ class LeakyBucket:
       drain. This bound holds however late a request arrives and needs no headroom: a first burst takes
       the whole ``burst`` (nothing the portal holds can be older), and once answers come back the headroom
       is only what the round trips cost. A request with no answer (a timeout, a reset) counts as answered
-      ``jitter_allowance`` after it ended.
+      ``jitter_allowance`` after it ended, and until then this bound lets nothing go.
     """
 
     __slots__ = (
@@ -230,8 +230,11 @@ class LeakyBucket:
 
     def free(self, now: float) -> int:
         """Requests that fit at once at ``now`` (by whichever bound leaves more room)."""
-        by_send = self.spec.capacity - self.level(now)
-        by_answer = self.spec.burst - self.in_flight - self._answered_level(now)
+        # As in delay: a bound frees nothing before its time (a reservation, a lost try's arrival, ahead).
+        by_send = self.spec.capacity - self.level(now) if now >= self._t else 0.0
+        by_answer = 0.0
+        if now >= self._answered_t:
+            by_answer = self.spec.burst - self.in_flight - self._answered_level(now)
         return max(0, int(max(by_send, by_answer) - self.held + _EPSILON))
 
     def hold(self, now: float, *, force: bool = False) -> bool:
@@ -256,7 +259,9 @@ class LeakyBucket:
     def answered(self, now: float, *, lost: bool = False) -> None:
         """The answer to a sent request is back at ``now`` (``lost``: the try ended without one).
 
-        A lost request may still reach the portal: it counts as arriving ``jitter_allowance`` later.
+        A lost request may still reach the portal: it counts as arriving ``jitter_allowance`` later. The
+        answered level is kept as of the latest such moment, so until then this bound lets nothing go, and
+        an answer back before it counts from it.
         """
         if self.in_flight <= 0:
             return
@@ -284,8 +289,9 @@ class LeakyBucket:
 
     def on_rejected(self, now: float) -> None:
         """The portal said ``QUERY_LIMIT_EXCEEDED``: assume the bucket full; drain slower for a while."""
-        self._level = float(self.spec.capacity)
-        self._t = now
+        base = max(now, self._t)  # never below the send-time count: it may be above capacity, still arriving
+        self._level = max(self.level(base), float(self.spec.capacity))
+        self._t = base
         self._answered = float(self.spec.burst)  # both bounds were wrong (another client?): full
         self._answered_t = max(now, self._answered_t)
         self._rate_factor = max(self.MIN_RATE_FACTOR, self._rate_factor * self.SLOWDOWN)

@@ -1,7 +1,8 @@
 """The portal's request bucket kept in Redis, so that every worker of one portal stays under it together.
 
 One Lua script does all the arithmetic atomically on Redis's own clock (``TIME``), so the workers' clocks
-never matter. It mirrors :class:`bitrix_bizproc.protocol.limits.LeakyBucket`: a slot is reserved at send
+never matter. It mirrors the send-time bound of :class:`bitrix_bizproc.protocol.limits.LeakyBucket` (not
+its bound by answer: answers are not shared, so the headroom always stays free): a slot is reserved at send
 time (possibly in the future), the capacity keeps the spec's headroom free, and a rejection fills the
 bucket and slows the assumed drain rate for everyone, recovering with each accepted request.
 """

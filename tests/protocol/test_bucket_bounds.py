@@ -81,15 +81,19 @@ def test_answers_without_sends_are_ignored() -> None:
     assert bucket.free(0.0) == 10
 
 
-def _replay(spec: BucketSpec, delays: list[tuple[float, float, bool]]) -> tuple[float, float]:
+def _replay(
+    spec: BucketSpec, delays: list[tuple[float, float, bool]], rejected_at: tuple[float, ...] = ()
+) -> tuple[float, float]:
     """Send ``len(delays)`` requests as soon as the bucket allows; return the portal's peak and the end.
 
     Each request reaches the portal ``arrive`` after it left (at most the allowance) and its answer is back
     ``answer`` after that; a ``lost`` one never answers: its try ends ``answer`` after it left, perhaps
-    before the request has reached the portal.
+    before the request has reached the portal. At each of ``rejected_at`` the client hears of a rejection
+    it did not cause (another process of the same portal, say).
     """
     bucket = LeakyBucket(spec, now=0.0)
-    events: list[tuple[float, int, str]] = []  # (time, order, kind)
+    events: list[tuple[float, int, str]] = [(t, -i, "rejected") for i, t in enumerate(rejected_at)]
+    heapq.heapify(events)
     order = 0
     now, sent, peak = 0.0, 0, 0.0
     portal_level, portal_t = 0.0, 0.0
@@ -101,6 +105,8 @@ def _replay(spec: BucketSpec, delays: list[tuple[float, float, bool]]) -> tuple[
                 portal_level = max(0.0, portal_level - (now - portal_t) * spec.rate) + 1.0
                 portal_t = now
                 peak = max(peak, portal_level)
+            elif kind == "rejected":
+                bucket.on_rejected(now)
             else:
                 bucket.answered(now, lost=kind == "lost")
             continue
@@ -154,3 +160,40 @@ def test_tries_that_end_before_their_requests_arrive() -> None:
     spec = BucketSpec(rate=10.0, burst=10, jitter_allowance=0.3)
     peak, _ = _replay(spec, [(0.3, 0.01, True)] * 10 + [(0.0, 0.01, False)] * 30)
     assert peak <= spec.burst + 1e-6
+
+
+def test_a_rejection_never_makes_room() -> None:
+    """A first burst takes the whole burst, above the send-time capacity: a rejection must not lower it."""
+    bucket = LeakyBucket(BucketSpec(rate=2.0, burst=50), now=0.0)
+    for _ in range(50):
+        assert bucket.hold(0.0)
+        bucket.sent(0.0)
+    before = bucket.delay(0.0)  # 2.0 s: 50 + 1 - 47 slots to drain
+    bucket.on_rejected(0.0)
+    assert bucket.delay(0.0) >= before
+    assert bucket.free(0.0) == 0
+
+
+def test_a_rejection_does_not_forget_requests_still_on_their_way() -> None:
+    """A first burst of 10 held up by the whole allowance; a rejection heard meanwhile (another process).
+
+    Reset to its capacity (7), the send-time count forgot 3 of the 10 still on their way: two more went
+    at 0.14 s and 0.28 s and reached the portal with the 10, at 0.3 s.
+    """
+    spec = BucketSpec(rate=10.0, burst=10, jitter_allowance=0.3)  # headroom 3
+    first = [(0.3, 1.0, False)] * 10
+    then = [(0.3 - (0.01 + 1 / 7.5), 1.0, False), (0.3 - (0.01 + 2 / 7.5), 1.0, False)]
+    peak, _ = _replay(spec, first + then, rejected_at=(0.01,))
+    assert peak <= spec.burst + 1e-6
+
+
+def test_what_is_free_can_be_taken() -> None:
+    """``free`` (what the paging read-ahead plans with) agrees with ``hold`` after a lost try."""
+    bucket = LeakyBucket(BucketSpec(rate=10.0, burst=10, jitter_allowance=0.3), now=0.0)
+    for _ in range(10):
+        assert bucket.hold(0.0)
+        bucket.sent(0.0)
+    for _ in range(9):
+        bucket.answered(0.0)
+    bucket.answered(0.0, lost=True)  # reached the portal at 0 too: it holds 10 now
+    assert bucket.free(0.0) == 0 or bucket.hold(0.0)

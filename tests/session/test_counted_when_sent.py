@@ -193,7 +193,9 @@ async def test_every_try_reports_its_answer_or_its_loss() -> None:
     lost_until = transport.sent[2][0] + spec.jitter_allowance
     assert bucket._answered_t == pytest.approx(lost_until)  # the reset counts as arriving an allowance later
     hanging = asyncio.create_task(session.call("user.get"))
-    for _ in range(5):
+    for _ in range(50):  # until it has reached the transport (after the pacer's wait, if any)
+        if len(transport.sent) == 5:
+            break
         await asyncio.sleep(0)
     assert bucket.in_flight == 1  # on its way: in full
     hanging.cancel()

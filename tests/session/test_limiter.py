@@ -158,3 +158,42 @@ async def test_batch_result_time_feeds_the_operating_budget(emu: EmuFactory) -> 
         assert state is not None and state.operating == pytest.approx(470.0)
         assert budget.delay("user.get", clock()) > 0
         assert budget.delay("bizproc.task.list", clock()) == 0
+
+
+class VirtualTime:
+    """A clock the test moves; each sleep ends when the clock reaches its end (a cancelled one never)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.timers: list[tuple[float, asyncio.Future[None]]] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        timer: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.timers.append((self.now + seconds, timer))
+        await timer
+
+    async def advance(self, to: float) -> None:
+        self.now = to
+        for end, timer in self.timers:
+            if end <= to and not timer.done():
+                timer.set_result(None)
+        for _ in range(10):
+            await asyncio.sleep(0)
+
+
+async def test_answers_back_let_a_waiter_go_before_the_send_time_count_would() -> None:
+    """The pacer plans a waiter by send time while every place is on its way; answers must re-plan it."""
+    time = VirtualTime()
+    limiter = Limiter(BucketSpec(rate=2.0, burst=50), clock=time.clock, sleep=time.sleep)  # headroom 3
+    for _ in range(50):
+        assert limiter.try_acquire("user.get")  # a first burst: the whole bucket, all 50 on their way
+    waiter = asyncio.create_task(limiter.acquire("user.get"))
+    await time.advance(0.1)  # the pacer waits: by send time until 2.0 s (50 + 1 - 47 slots at 2/s)
+    for _ in range(50):
+        limiter.answered()  # all back at 0.1: the portal counted them by then
+    await time.advance(0.6)  # by answer: 49 pending at 0.6, one place free
+    assert waiter.done()
+    await limiter.aclose()
