@@ -86,8 +86,11 @@ class Run:
 
     @property
     def vs_floor(self) -> str:
-        """The client limiter's floor over the time from the first request on ("-" when too short to tell)."""
-        floor = max(self.requests - SPEC.capacity, 0) / RATE
+        """The bucket's floor over the time from the first request on ("-" when too short to tell).
+
+        The whole burst: the limiter's answer bound lets a first burst take all of it.
+        """
+        floor = max(self.requests - SPEC.burst, 0) / RATE
         return f"{floor / (self.seconds - self.start):.3f}" if floor >= 0.5 else "-"
 
 

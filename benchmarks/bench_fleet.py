@@ -146,7 +146,7 @@ async def one_process(setup: dict[str, Any], spec: BucketSpec, portals_at_once: 
 
 def summarise(name: str, counters: dict[str, Any], wall: float, spec: BucketSpec, per_portal: int) -> dict[str, Any]:
     portals = len(counters)
-    paced = sum(max(0, c["requests"] - spec.capacity) for c in counters.values())
+    paced = sum(max(0, c["requests"] - spec.burst) for c in counters.values())  # a first burst takes it all
     ceiling = portals * spec.rate
     rejected = [m for m, c in counters.items() if c["rejections"]]
     wrong = [m for m, c in counters.items() if c["terminated"] != per_portal or c["running"]]

@@ -39,8 +39,10 @@ def child_cpu(portal: PortalProcess) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def run(portal: PortalProcess, n: int, run_no: int, *, limits: bool, memory: bool) -> str:
-    name = f"job-{n}-{run_no}-{limits}-{memory}"
+async def run(
+    portal: PortalProcess, n: int, run_no: int, *, limits: bool, memory: bool, concurrency: int | None
+) -> str:
+    name = f"job-{n}-{run_no}-{limits}-{memory}-{concurrency}"
     portal.add_instances(n, template=name)
     template_id = portal.template_id(name)
     portal.plan(RATE, BURST) if limits else portal.plan(None)
@@ -61,7 +63,10 @@ async def run(portal: PortalProcess, n: int, run_no: int, *, limits: bool, memor
     portal_cpu = child_cpu(portal)
     cpu, started = time.process_time(), time.perf_counter()
     async with BizprocClient.from_webhook(portal.webhook_url, limiter=SPEC if limits else None) as client:
-        report = await terminate_workflows(client, filter={"TEMPLATE_ID": template_id}, progress=progress)
+        options = {} if concurrency is None else {"concurrency": concurrency}
+        report = await terminate_workflows(
+            client, filter={"TEMPLATE_ID": template_id}, progress=progress, **options
+        )
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     extra = ""
     if memory:
@@ -89,11 +94,18 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--limits", choices=["bucket", "off"], default="bucket")
     parser.add_argument("--memory", action="store_true", help="under tracemalloc, limits off, one run")
+    parser.add_argument(
+        "--concurrency", type=int, action="append", help="the job's concurrency (repeat to compare)"
+    )
     args = parser.parse_args()
     with PortalProcess() as portal:
         for run_no in range(1 if args.memory else args.runs):
             limits = args.limits == "bucket" and not args.memory
-            print(await run(portal, args.n, run_no, limits=limits, memory=args.memory), flush=True)
+            for concurrency in args.concurrency or [None]:  # interleaved, so load changes hit each alike
+                line = await run(
+                    portal, args.n, run_no, limits=limits, memory=args.memory, concurrency=concurrency
+                )
+                print(f"{'' if concurrency is None else f'concurrency {concurrency} | '}{line}", flush=True)
 
 
 if __name__ == "__main__":

@@ -119,7 +119,7 @@ async def main(quick: bool) -> None:
             f"    BizprocClient        : {measured:6.2f} s  rejections {rejected}  "
             f"efficiency {ideal / measured:.3f}   (targets: 0 and >= 0.95; ideal {ideal:.2f} s)\n"
             f"    portal bucket peak   : {counters['peak_level']:.1f} pending (it refuses above {BURST}); "
-            f"client capacity {SPEC.capacity}"
+            f"client capacity {SPEC.capacity} by send time, {BURST} by answer"
         )
         portal.plan(DRAIN, BURST)
         plain_time = await plain_concurrent(portal.webhook_url, n_conc)
