@@ -38,6 +38,7 @@ __all__ = [
     "chunk",
     "encode_command",
     "parse_batch_result",
+    "plain_text",
     "references",
     "survey",
 ]
@@ -140,6 +141,11 @@ class Survey:
 _PLAIN = Survey((), True)
 
 
+def plain_text(text: str) -> bool:
+    """Whether ``text`` rides in a batch command as it is: nothing in it the portal reads as a reference."""
+    return "$" not in text or _MACRO_LIKE.search(text) is None
+
+
 @functools.lru_cache(maxsize=256)
 def _method_ok(method: str) -> bool:
     return _METHOD.fullmatch(method) is not None
@@ -158,7 +164,7 @@ def _walk(value: Any, refs: list[Ref]) -> bool:
     if isinstance(value, Macro):
         refs.append(value.ref)
     elif isinstance(value, str):
-        return "$" not in value or _MACRO_LIKE.search(value) is None
+        return plain_text(value)
     elif isinstance(value, Ref):
         refs.append(value)
     elif isinstance(value, Mapping):
