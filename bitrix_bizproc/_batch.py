@@ -121,7 +121,7 @@ class BatchCommand(Pending[T]):
             self._fail(outcome.error, executed=outcome.executed)
             return
         try:
-            self._succeed(self.call.read(outcome.as_response(self.call.method)))
+            self._succeed(self.call.read_outcome(outcome))
         except BitrixError as exc:
             self._fail(exc)
 

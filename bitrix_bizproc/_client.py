@@ -90,15 +90,16 @@ class DirectCall(Pending[T]):
             client._check_context(call.method)
             queued = None
             if client.auto_batch and call.batchable:
-                queued = client._get_coalescer().enqueue(call.method, call.params, idempotent=call.idempotent)
+                queued = client._get_coalescer().enqueue(call)
             session = client.session
             if queued is not None:
-                response = await queued
-            elif type(session).call is Session.call:  # a service checked the params: not again
-                response = await session.call_wire(call.method, call.params, call.idempotent)
+                value = await queued  # parsed by the coalescer, from the command's outcome
             else:
-                response = await session.call(call.method, call.params, idempotent=call.idempotent)
-            value = call.read(response)
+                if type(session).call is Session.call:  # a service checked the params: not again
+                    response = await session.call_wire(call.method, call.params, call.idempotent)
+                else:
+                    response = await session.call(call.method, call.params, idempotent=call.idempotent)
+                value = call.read(response)
         except BaseException as exc:  # cancellation included: later awaiters see it too
             self._settle(None, exc)
             raise

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import attrs
 
-from .._call import Call, Pending, result_of
+from .._call import Call, Pending, ResultParser, result_of
 from ..models.converter import structure
 from ..models.filters import FilterLike, ListSpec
 from ..models.page import Page
@@ -43,14 +43,15 @@ class Walker(Protocol):
         ...
 
 
-def true_result(response: ApiResponse) -> bool:
+@ResultParser
+def true_result(result: Any) -> bool:
     """``result: true`` -> ``True``."""
-    return response.result is True or response.result in (1, "1", "Y")
+    return result is True or result in (1, "1", "Y")
 
 
-def string_list(response: ApiResponse) -> list[str]:
+@ResultParser
+def string_list(result: Any) -> list[str]:
     """A list of codes (PHP may send it as a map)."""
-    result = response.result
     if isinstance(result, Mapping):
         result = list(result.values())
     return [str(code) for code in result or []]

@@ -7,14 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._call import Pending
+from .._call import Pending, ResultParser
 from ..models.documents import DocumentId
 from ..models.filters import WORKFLOW_SPEC, FilterLike
 from ..models.page import Page
 from ..models.workflow import WorkflowInstance
 from ..protocol.batch import Ref
 from ..protocol.encoding import normalize
-from ..protocol.envelope import ApiResponse
 from ..protocol.errors import ClientValidationError
 from ..protocol.methods import method_info
 from . import _checks
@@ -47,8 +46,9 @@ _TERMINATE = method_info("bizproc.workflow.terminate")
 _KILL = method_info("bizproc.workflow.kill")
 
 
-def _workflow_id(response: ApiResponse) -> str:
-    return str(response.result)
+@ResultParser
+def _workflow_id(result: Any) -> str:
+    return str(result)
 
 
 def _parameters(value: Mapping[str, Any] | None) -> dict[str, Any] | None:

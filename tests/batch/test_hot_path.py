@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -11,17 +12,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bitrix_bizproc import _batch
-from bitrix_bizproc._call import Call, Pending
+from bitrix_bizproc import _batch, _coalescer, _session
+from bitrix_bizproc._call import Call, Pending, result_of
 from bitrix_bizproc._client import BizprocClient
 from bitrix_bizproc._coalescer import fits_batch
 from bitrix_bizproc.emulator import EmulatedPortal
-from bitrix_bizproc.protocol.batch import Survey, encode_command, parse_batch_result, survey
+from bitrix_bizproc.protocol.batch import CommandOutcome, Survey, encode_command, parse_batch_result, survey
 from bitrix_bizproc.protocol.envelope import ApiResponse, TimeInfo, by_command_key, opt_float, parse_response
-from bitrix_bizproc.protocol.errors import ClientValidationError, NotFoundError
+from bitrix_bizproc.protocol.errors import ClientValidationError, NotFoundError, ServerError
 from bitrix_bizproc.protocol.limits import OperatingBudget
-from bitrix_bizproc.services import WorkflowCommands, _checks
-from bitrix_bizproc.services.base import true_result
+from bitrix_bizproc.services import WorkflowCommands, _checks, templates, workflows
+from bitrix_bizproc.services.base import string_list, true_result
 from tests.compat._corpus import ENTRIES, wire
 
 Instances = Callable[[int], list[str]]
@@ -199,3 +200,94 @@ def test_the_fast_way_of_an_id_is_the_general_way(text: str, action: str) -> Non
     found = survey(method, expected.params)
     assert made.plain is (not found.refs and fits_batch(method, found.fits, expected.batchable))
     assert encode_command(made.method, made.params) == encode_command(method, expected.params)
+
+
+@pytest.fixture
+def responses_built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The key of every batch command whose outcome became an :class:`ApiResponse`."""
+    built: list[str] = []
+    original = CommandOutcome.as_response
+
+    def counting(self: CommandOutcome, method: str | None = None) -> ApiResponse:
+        built.append(self.key)
+        return original(self, method)
+
+    monkeypatch.setattr(CommandOutcome, "as_response", counting)
+    return built
+
+
+async def test_a_composer_reads_a_result_without_building_a_response_for_it(
+    client: BizprocClient, instances: Instances, responses_built: list[str]
+) -> None:
+    ids = instances(120)
+    async with client.batch() as batch:
+        stopped = [batch.workflows.terminate(wf) for wf in ids[:119]]
+        timed = batch.executor.submit(Call("bizproc.workflow.terminate", {"ID": ids[119]}, parse=_time_of))
+    assert [c.result() for c in stopped] == [True] * 119
+    assert isinstance(timed.result(), TimeInfo)  # a parser of the whole answer still gets it
+    assert responses_built == [timed.key]
+
+
+async def test_auto_batch_neither_surveys_nor_builds_a_response_for_a_termination(
+    portal: EmulatedPortal, instances: Instances, responses_built: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    surveyed: list[str] = []
+
+    def counting(method: str, params: Any) -> Survey:
+        surveyed.append(method)
+        return survey(method, params)
+
+    monkeypatch.setattr(_coalescer, "survey", counting)
+    ids = instances(120)
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter="off", auto_batch=True) as auto:
+        assert await asyncio.gather(*(auto.workflows.terminate(wf) for wf in ids)) == [True] * 120
+        with pytest.raises(NotFoundError):  # with a status: the general way, surveyed
+            await auto.workflows.terminate(ids[0], status="again")
+    assert surveyed == ["bizproc.workflow.terminate"] and responses_built == []
+
+
+async def test_a_batch_request_is_not_normalized_again(
+    client: BizprocClient, instances: Instances, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked: list[object] = []
+    original = _session.check_input_vars
+
+    def counting(params: Any, *, what: str) -> None:
+        checked.append(what)
+        original(params, what=what)
+
+    monkeypatch.setattr(_session, "check_input_vars", counting)
+    ids = instances(120)
+    async with client.batch() as batch:
+        commands = [batch.workflows.terminate(wf) for wf in ids]
+    assert all(c.ok for c in commands) and checked == []
+
+
+_RESULTS = st.one_of(
+    st.sampled_from([True, False, 1, 0, "1", "Y", "N", None, "", [], {}, "42", 42, "x"]),
+    st.lists(st.one_of(st.text(max_size=3), st.integers()), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.text(max_size=3), max_size=3),
+)
+_PARSERS = [
+    true_result,
+    string_list,
+    result_of,
+    workflows._workflow_id,
+    templates._template_id,
+    templates._nothing,
+]
+
+
+@given(_RESULTS, st.sampled_from(_PARSERS))
+def test_a_result_read_from_the_outcome_is_the_result_read_from_a_response(
+    result: Any, parse: Callable[[ApiResponse], Any]
+) -> None:
+    call: Call[Any] = Call("bizproc.workflow.terminate", {"ID": "w1"}, parse)
+    outcome = CommandOutcome("c0", result)
+    try:
+        expected = call.read(outcome.as_response(call.method))
+    except ServerError as exc:
+        with pytest.raises(ServerError, match=re.escape(str(exc))):
+            call.read_outcome(outcome)
+        return
+    assert call.read_outcome(outcome) == expected
