@@ -19,8 +19,6 @@ from collections.abc import Generator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar, overload
 
-import attrs
-
 from ._call import Call, Pending
 from ._coalescer import MAX_CONCURRENT_BATCHES, BatchSession, Coalescer, Turns, fits_batch
 from ._commands import send_commands
@@ -229,9 +227,13 @@ class BatchNamespace(Generic[S]):
         return namespace
 
 
-@attrs.frozen
 class _Chunk:
-    commands: Sequence[BatchCommand[Any]]
+    """The commands of one batch request."""
+
+    __slots__ = ("commands",)
+
+    def __init__(self, commands: Sequence[BatchCommand[Any]]) -> None:
+        self.commands = commands
 
     def encoded(self) -> dict[str, str]:
         """Encoded when the chunk is sent, so the first chunk leaves before the last is encoded."""

@@ -59,14 +59,16 @@ class DirectCall(Pending[T]):
     ten thousand tasks, not twenty); later awaiters wait for that outcome.
     """
 
+    # The state until it is settled: class defaults, so a call costs three attributes until awaited.
+    _done = False
+    _value: T | None = None
+    _exc: BaseException | None = None
+    _waiters: list[asyncio.Future[None]] | None = None
+
     def __init__(self, client: BizprocClient, call: Call[T]) -> None:
         self.call = call
         self._client = client
-        self._started = False
-        self._done = False
-        self._value: T | None = None
-        self._exc: BaseException | None = None
-        self._waiters: list[asyncio.Future[None]] | None = None
+        self._started = False  # set here, never by default: __del__ tells a half-built call by its absence
 
     def __del__(self) -> None:
         # Like a coroutine never awaited: without ``await`` nothing is sent, so say so.
@@ -266,6 +268,7 @@ class BizprocClient:
             session.hooks.add(hook)
         self._executor = _ClientExecutor(self)
         self._coalescer: Coalescer | None = None
+        self._context_ok: set[str] = set()  # methods _check_context has let through
         self.workflows = WorkflowsService(self._executor, self.paginate)
         self.templates = TemplatesService(self._executor, self.paginate)
         self.tasks = TasksService(self._executor, self.paginate)
@@ -514,6 +517,8 @@ class BizprocClient:
 
     def _check_context(self, method: str) -> None:
         """Refuse, before sending, a method that needs an application context when the client is a webhook."""
+        if method in self._context_ok:  # checked before (a client's calls use a few methods, many times)
+            return
         if isinstance(self.session.auth, WebhookAuth) and method_info(method).app_context:
             raise AccessDeniedError(
                 f"{method} works only in an application context (the portal answers a webhook with "
@@ -522,6 +527,8 @@ class BizprocClient:
                 code="ACCESS_DENIED",
                 method=method,
             )
+        if len(self._context_ok) < 256:
+            self._context_ok.add(method)
 
     def batch(self, *, halt: bool = False) -> BatchComposer:
         """A composer: ``async with client.batch() as b:`` queues calls and sends them as batches."""

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bitrix_bizproc import ApiResponse, BizprocClient, ServerError
+from bitrix_bizproc import AccessDeniedError, ApiResponse, BizprocClient, ServerError
 from bitrix_bizproc._call import Call
 from bitrix_bizproc._transport import HttpRequest, HttpResponse
 from bitrix_bizproc.protocol.limits import BucketSpec
@@ -148,3 +148,14 @@ async def test_the_transport_is_closed_even_when_the_limiter_fails_to_close() ->
     with pytest.raises(ConnectionError):
         await client.aclose()
     assert transport.closed == 1
+
+
+async def test_a_webhook_refuses_an_app_context_method_every_time_before_sending(emu: EmuFactory) -> None:
+    portal = await emu()
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter="off") as client:
+        assert await client._executor.submit(Call("user.get", {"ID": 1}, parse=_method)) == "user.get"
+        for _ in range(3):  # the methods let through are remembered; a refusal is not
+            with pytest.raises(AccessDeniedError, match="application context"):
+                await client.activities.list()
+        assert await client._executor.submit(Call("user.get", {"ID": 1}, parse=_method)) == "user.get"
+        assert client.stats.requests == 2
