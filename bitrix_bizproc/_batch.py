@@ -19,8 +19,6 @@ from collections.abc import Generator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar, overload
 
-import attrs
-
 from ._call import Call, Pending
 from ._coalescer import MAX_CONCURRENT_BATCHES, BatchSession, Coalescer, Turns, fits_batch
 from ._commands import send_commands
@@ -68,14 +66,16 @@ class _Client(Protocol):
 class BatchCommand(Pending[T]):
     """A command queued in a :class:`BatchComposer`; its outcome is known once the block is left."""
 
+    # The state until it is settled: class defaults, so a queued command costs two attributes.
+    _done = False
+    _value: T | None = None
+    _error: BitrixError | None = None
+    _executed = False
+    after_unknown = False  # an earlier try of its batch was sent and the answer lost
+
     def __init__(self, call: Call[T], key: str) -> None:
         self.call = call
         self.key = key
-        self._done = False
-        self._value: T | None = None
-        self._error: BitrixError | None = None
-        self._executed = False
-        self.after_unknown = False  # an earlier try of its batch was sent and the answer lost
 
     @property
     def ref(self) -> Ref:
@@ -119,7 +119,7 @@ class BatchCommand(Pending[T]):
             self._fail(outcome.error, executed=outcome.executed)
             return
         try:
-            self._succeed(self.call.read(outcome.as_response(self.call.method)))
+            self._succeed(self.call.read_outcome(outcome))
         except BitrixError as exc:
             self._fail(exc)
 
@@ -160,14 +160,45 @@ async def _resolved(command: BatchCommand[T]) -> T:
 
 
 class BatchExecutor:
-    """The executor service namespaces use inside a composer: it queues instead of sending."""
+    """The executor service namespaces use inside a composer: it queues the calls instead of sending them.
 
-    def __init__(self, composer: BatchComposer) -> None:
-        self._composer = composer
+    Each command is sorted as it is added (into a batch, or on its own, with its references), so that
+    leaving the block can cut the first chunk at once, whatever the number of commands queued.
+    """
+
+    def __init__(self) -> None:
+        self.commands: list[BatchCommand[Any]] = []  # every command, in the order added
+        self.batched: list[BatchCommand[Any]] = []  # those that ride in batches
+        self.direct: list[BatchCommand[Any]] = []  # those sent on their own
+        self.refs: dict[str, tuple[Ref, ...]] = {}  # the references of the commands holding any, by key
+        self.closed = False  # sent, or the block failed: no more commands
 
     def submit(self, call: Call[T]) -> BatchCommand[T]:
         """Queue ``call`` and return its handle."""
-        return self._composer._add(call)
+        if self.closed:
+            raise ClientValidationError(
+                "this batch has already been sent: open a new `client.batch()`", method=call.method
+            )
+        command = BatchCommand(call, f"c{len(self.commands)}")
+        if call.plain:  # its service checked it: it rides in a batch as it is
+            self.batched.append(command)
+        else:
+            self._sort(command)
+        self.commands.append(command)
+        return command
+
+    def _sort(self, command: BatchCommand[Any]) -> None:
+        """Where a command its service did not check goes: into a batch or on its own; its references."""
+        call = command.call
+        if call.method.lower().removesuffix(".json") == "batch":
+            raise ClientValidationError("a batch cannot contain another batch", method="batch")
+        found = survey(call.method, call.params)
+        if found.refs:  # checked when the batch is sent (a reference may still be refused then)
+            self.refs[command.key] = found.refs
+        if fits_batch(call.method, found.fits, call.batchable):
+            self.batched.append(command)
+        else:
+            self.direct.append(command)
 
 
 S = TypeVar("S", bound=Service)
@@ -196,9 +227,13 @@ class BatchNamespace(Generic[S]):
         return namespace
 
 
-@attrs.frozen
 class _Chunk:
-    commands: Sequence[BatchCommand[Any]]
+    """The commands of one batch request."""
+
+    __slots__ = ("commands",)
+
+    def __init__(self, commands: Sequence[BatchCommand[Any]]) -> None:
+        self.commands = commands
 
     def encoded(self) -> dict[str, str]:
         """Encoded when the chunk is sent, so the first chunk leaves before the last is encoded."""
@@ -228,32 +263,19 @@ class BatchComposer:
     def __init__(self, client: _Client, *, halt: bool = False) -> None:
         self._client = client
         self.halt = halt
-        self.executor = BatchExecutor(self)
-        self._commands: list[BatchCommand[Any]] = []
-        self._sent = False
+        self.executor = BatchExecutor()
         self._turns = Turns()
 
     @property
     def results(self) -> list[BatchCommand[Any]]:
         """Every command, in the order it was added."""
-        return list(self._commands)
+        return list(self.executor.commands)
 
     def call(self, method: str, params: Mapping[str, Any] | None = None) -> BatchCommand[Any]:
         """Queue any REST method by name; parameters are encoded exactly as for a direct call."""
         info = method_info(method)
         call: Call[Any] = Call(method, normalize(params or {}), idempotent=not info.creates)
-        return self._add(call)
-
-    def _add(self, call: Call[T]) -> BatchCommand[T]:
-        if self._sent:
-            raise ClientValidationError(
-                "this batch has already been sent: open a new `client.batch()`", method=call.method
-            )
-        if call.method.lower().removesuffix(".json") == "batch":
-            raise ClientValidationError("a batch cannot contain another batch", method="batch")
-        command = BatchCommand(call, f"c{len(self._commands)}")
-        self._commands.append(command)
-        return command
+        return self.executor.submit(call)
 
     async def __aenter__(self) -> BatchComposer:
         return self
@@ -264,18 +286,18 @@ class BatchComposer:
         if exc_type is None:
             await self.send()
         else:
-            self._sent = True  # the block failed: send nothing
+            self.executor.closed = True  # the block failed: send nothing
 
     async def send(self) -> None:
         """Send every queued command (once) and resolve each; raises only if the commands are inconsistent."""
-        if self._sent:
+        if self.executor.closed:
             raise ClientValidationError("this batch has already been sent")
-        self._sent = True
+        self.executor.closed = True
         chunks, direct = self._plan()
         try:
             await self._send_planned(chunks, direct)
         except asyncio.CancelledError:
-            unsent = [c for c in self._commands if not c.done]
+            unsent = [c for c in self.executor.commands if not c.done]
             for command in unsent:
                 _cancelled(command, sent=False)
             if unsent:
@@ -299,49 +321,38 @@ class BatchComposer:
 
     def _plan(self) -> tuple[list[_Chunk], list[BatchCommand[Any]]]:
         """Split into batch chunks and direct calls; refuse bad references before anything is sent."""
-        by_key = {c.key: c for c in self._commands}
-        batched: dict[str, frozenset[str]] = {}  # key -> the keys it refers to
-        in_batches: list[BatchCommand[Any]] = []
-        direct: list[BatchCommand[Any]] = []
-        linked = False
-        for command in self._commands:
-            call = command.call
-            found = survey(call.method, call.params)
-            refs = found.refs
-            if not refs:  # the usual case
-                if fits_batch(call.method, found.fits, call.batchable):
-                    batched[command.key] = _NO_REFS
-                    in_batches.append(command)
-                else:
-                    direct.append(command)
+        queue = self.executor
+        if not queue.refs:  # nothing refers to anything: plain slices, in order (what chunk() would give)
+            batched, step = queue.batched, MAX_COMMANDS
+            return [_Chunk(batched[i : i + step]) for i in range(0, len(batched), step)], queue.direct
+        by_key = {c.key: c for c in queue.commands}
+        in_batch = {c.key for c in queue.batched}
+        refers: dict[str, frozenset[str]] = {}  # key -> the keys it refers to
+        for command in queue.commands:
+            refs = queue.refs.get(command.key)
+            if not refs:
                 continue
-            linked = True
+            call = command.call
             for ref in refs:
                 if ref.origin is not None and by_key.get(ref.key) is not ref.origin:
                     raise ClientValidationError(
                         f"command {command.key} refers to a command of another batch", method=call.method
                     )
-            if not fits_batch(call.method, found.fits, call.batchable):
-                if refs:
-                    raise ClientValidationError(
-                        f"{call.method} is sent on its own, so it cannot use references", method=call.method
-                    )
-                direct.append(command)
-                continue
-            batched[command.key] = frozenset(ref.key for ref in refs)
-            in_batches.append(command)
-        if not linked:  # nothing refers to anything: plain slices, in order (what chunk() would give)
-            step = MAX_COMMANDS
-            return [_Chunk(in_batches[i : i + step]) for i in range(0, len(in_batches), step)], direct
-        for key, targets in batched.items():
+            if command.key not in in_batch:
+                raise ClientValidationError(
+                    f"{call.method} is sent on its own, so it cannot use references", method=call.method
+                )
+            refers[command.key] = frozenset(ref.key for ref in refs)
+        for key, targets in refers.items():
             for target in targets:
-                if target in by_key and target not in batched:
+                if target in by_key and target not in in_batch:
                     raise ClientValidationError(
                         f"command {key} refers to {target} ({by_key[target].call.method}), "
                         "which is sent on its own, outside the batch",
                         method=by_key[key].call.method,
                     )
-        return [_Chunk([by_key[k] for k in keys]) for keys in chunk(batched, ordered=self.halt)], direct
+        linked = {c.key: refers.get(c.key, _NO_REFS) for c in queue.batched}
+        return [_Chunk([by_key[k] for k in keys]) for keys in chunk(linked, ordered=self.halt)], queue.direct
 
     async def _send_all(self, session: BatchSession, chunks: Sequence[_Chunk]) -> None:
         """halt=False: the chunks in order, at most ``MAX_CONCURRENT_BATCHES`` at a time."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections.abc
 import os
 import ssl as _ssl
 import time
@@ -57,16 +58,24 @@ class DirectCall(Pending[T]):
 
     The first awaiter sends it from its own task (no task of its own: ten thousand concurrent calls cost
     ten thousand tasks, not twenty); later awaiters wait for that outcome.
+
+    It is also a coroutine (registered as one): ``asyncio.gather()`` and ``create_task()`` hold the call
+    itself, with no wrapper coroutine per call, and a call queued for a shared batch waits on the
+    coalescer's future with no coroutine of its own (:meth:`send`).
     """
+
+    # The state until it is settled: class defaults, so a call costs three attributes until awaited.
+    _done = False
+    _value: T | None = None
+    _exc: BaseException | None = None
+    _waiters: list[asyncio.Future[None]] | None = None
+    _queued: asyncio.Future[T] | None = None  # driven as a coroutine: the coalescer's future it waits on
+    _steps: Generator[Any, None, T] | None = None  # driven as a coroutine: the steps it delegates to
 
     def __init__(self, client: BizprocClient, call: Call[T]) -> None:
         self.call = call
         self._client = client
-        self._started = False
-        self._done = False
-        self._value: T | None = None
-        self._exc: BaseException | None = None
-        self._waiters: list[asyncio.Future[None]] | None = None
+        self._started = False  # set here, never by default: __del__ tells a half-built call by its absence
 
     def __del__(self) -> None:
         # Like a coroutine never awaited: without ``await`` nothing is sent, so say so.
@@ -84,17 +93,87 @@ class DirectCall(Pending[T]):
             return self._send().__await__()
         return self._join().__await__()
 
-    async def _send(self) -> T:
-        client, call = self._client, self.call
+    # -- the coroutine protocol, for a task that holds the call itself (gather, create_task) ---------------
+    def send(self, value: Any) -> Any:
+        """One step: the future to wait on, or ``StopIteration`` with the parsed answer."""
+        queued = self._queued
+        if queued is None:
+            return self._step(value)
+        if not queued.done():
+            queued._asyncio_future_blocking = True  # what awaiting a future tells the task
+            return queued
         try:
-            client._check_context(call.method)
-            queued = None
-            if client.auto_batch and call.batchable:
-                queued = client._get_coalescer().enqueue(call.method, call.params, idempotent=call.idempotent)
-            session = client.session
-            if queued is not None:
-                response = await queued
-            elif type(session).call is Session.call:  # a service checked the params: not again
+            result = queued.result()
+        except BaseException as exc:
+            self._settle(None, exc)
+            raise
+        self._settle(result, None)
+        raise StopIteration(result)
+
+    def _step(self, value: Any) -> Any:
+        steps = self._steps
+        if steps is None:
+            if self._started:  # awaited elsewhere first: this task waits for that outcome
+                steps = self._join().__await__()
+            else:
+                self._started = True
+                try:
+                    queued = self._begin()
+                except BaseException as exc:
+                    self._settle(None, exc)
+                    raise
+                if queued is not None:
+                    self._queued = queued
+                    return self.send(value)
+                steps = self._sent_alone().__await__()
+            self._steps = steps
+        return steps.send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        """Raise ``typ`` (a cancellation) at the step the call waits in."""
+        steps = self._steps
+        if steps is not None:
+            return steps.throw(typ) if val is None and tb is None else steps.throw(typ, val, tb)
+        error = typ if val is None and isinstance(typ, BaseException) else (val if val is not None else typ())
+        if self._queued is not None and not self._done:
+            self._settle(None, error)
+        raise error
+
+    def close(self) -> None:
+        """Stop driving the call (an unstarted call is then not sent, and does not warn)."""
+        if self._steps is not None:
+            self._steps.close()
+        self._started = True
+
+    # -- sending -------------------------------------------------------------------------------------------
+    def _begin(self) -> asyncio.Future[T] | None:
+        """Check the call and queue it for a shared batch: the future of its answer (``None``: alone)."""
+        client, call = self._client, self.call
+        client._check_context(call.method)
+        if client.auto_batch and call.batchable:
+            return client._get_coalescer().enqueue(call)
+        return None
+
+    async def _send(self) -> T:
+        try:
+            queued = self._begin()
+        except BaseException as exc:
+            self._settle(None, exc)
+            raise
+        if queued is None:
+            return await self._sent_alone()
+        try:
+            value = await queued  # parsed by the coalescer, from the command's outcome
+        except BaseException as exc:  # cancellation included: later awaiters see it too
+            self._settle(None, exc)
+            raise
+        self._settle(value, None)
+        return value
+
+    async def _sent_alone(self) -> T:
+        call, session = self.call, self._client.session
+        try:
+            if type(session).call is Session.call:  # a service checked the params: not again
                 response = await session.call_wire(call.method, call.params, call.idempotent)
             else:
                 response = await session.call(call.method, call.params, idempotent=call.idempotent)
@@ -142,6 +221,9 @@ class DirectCall(Pending[T]):
     def __repr__(self) -> str:
         state = "pending" if not self._done else ("failed" if self._exc is not None else "ok")
         return f"DirectCall({self.call.method}, {state})"
+
+
+collections.abc.Coroutine.register(DirectCall)
 
 
 class _ClientExecutor:
@@ -265,6 +347,7 @@ class BizprocClient:
             session.hooks.add(hook)
         self._executor = _ClientExecutor(self)
         self._coalescer: Coalescer | None = None
+        self._context_ok: set[str] = set()  # methods _check_context has let through
         self.workflows = WorkflowsService(self._executor, self.paginate)
         self.templates = TemplatesService(self._executor, self.paginate)
         self.tasks = TasksService(self._executor, self.paginate)
@@ -513,6 +596,8 @@ class BizprocClient:
 
     def _check_context(self, method: str) -> None:
         """Refuse, before sending, a method that needs an application context when the client is a webhook."""
+        if method in self._context_ok:  # checked before (a client's calls use a few methods, many times)
+            return
         if isinstance(self.session.auth, WebhookAuth) and method_info(method).app_context:
             raise AccessDeniedError(
                 f"{method} works only in an application context (the portal answers a webhook with "
@@ -521,6 +606,8 @@ class BizprocClient:
                 code="ACCESS_DENIED",
                 method=method,
             )
+        if len(self._context_ok) < 256:
+            self._context_ok.add(method)
 
     def batch(self, *, halt: bool = False) -> BatchComposer:
         """A composer: ``async with client.batch() as b:`` queues calls and sends them as batches."""

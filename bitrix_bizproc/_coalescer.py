@@ -15,11 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
 
-import attrs
-
+from ._call import Call
 from ._commands import CommandSession, send_commands
 from .protocol.batch import MAX_COMMANDS, encode_command, survey
 from .protocol.envelope import ApiResponse
@@ -29,6 +28,8 @@ from .protocol.methods import method_info
 logger = logging.getLogger("bitrix_bizproc")
 
 __all__ = ["MAX_CONCURRENT_BATCHES", "BatchSession", "Coalescer", "Turns", "fits_batch"]
+
+T = TypeVar("T")
 
 MAX_CONCURRENT_BATCHES = 64
 """Batch requests a composer or coalescer has in flight or queued in the limiter at once.
@@ -82,19 +83,18 @@ def fits_batch(method: str, fits: bool, batchable: bool = True) -> bool:
     return fits and batchable and method_info(method).batchable
 
 
-@attrs.define
-class _Queued:
-    method: str
-    params: Mapping[str, Any]
-    idempotent: bool
-    future: asyncio.Future[ApiResponse]
+class _Queued(Generic[T]):
+    """A queued call and the future of its parsed answer."""
 
-    def resolve(self, response: ApiResponse) -> bool:
-        """Hand the answer to the caller; False if the caller has gone (cancelled)."""
-        if self.future.done():
-            return False
-        self.future.set_result(response)
-        return True
+    __slots__ = ("call", "future")
+
+    def __init__(self, call: Call[T], future: asyncio.Future[T]) -> None:
+        self.call = call
+        self.future = future
+
+    @property
+    def method(self) -> str:
+        return self.call.method
 
     def reject(self, error: BaseException) -> bool:
         """Hand the error to the caller; False if the caller has gone (cancelled)."""
@@ -102,6 +102,14 @@ class _Queued:
             return False
         self.future.set_exception(error)
         return True
+
+
+def _response(response: ApiResponse) -> ApiResponse:
+    """The parser of :meth:`Coalescer.submit`: the answer itself."""
+    return response
+
+
+_KEYS = tuple(f"c{n}" for n in range(MAX_COMMANDS))  # a batch's command keys, in order
 
 
 class Coalescer:
@@ -115,9 +123,9 @@ class Coalescer:
         self._session = session
         self.window = window
         self.max_size = max_size
-        self._queue: list[_Queued] = []
+        self._queue: list[_Queued[Any]] = []
         self._timer: asyncio.TimerHandle | None = None
-        self._groups: deque[list[_Queued]] = deque()  # flushed, waiting for a sender
+        self._groups: deque[list[_Queued[Any]]] = deque()  # flushed, waiting for a sender
         self._senders = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._turns = Turns()
@@ -135,35 +143,32 @@ class Coalescer:
         """Send one call, inside a shared batch when others are in flight; raises the call's typed error."""
         if idempotent is None:
             idempotent = not method_info(method).creates
-        future = self.enqueue(method, params, idempotent=idempotent)
+        call = Call(method, params or {}, _response, idempotent)
+        future = self.enqueue(call)
         if future is None:
             return await self._session.call(method, params or {}, idempotent=idempotent)
         return await future
 
-    def enqueue(
-        self, method: str, params: Mapping[str, Any] | None = None, *, idempotent: bool | None = None
-    ) -> asyncio.Future[ApiResponse] | None:
-        """Queue one call for a shared batch and return the future of its answer (``None``: send it alone)."""
+    def enqueue(self, call: Call[T]) -> asyncio.Future[T] | None:
+        """Queue ``call`` for a shared batch; the future of its parsed answer (``None``: send it alone)."""
         if self._closed:
             raise RuntimeError("the coalescer is closed")
-        params = params or {}
-        found = survey(method, params)
-        if found.refs:
-            raise ClientValidationError(
-                "references ($result[...]) work only inside `client.batch()`", method=method
-            )
-        if not fits_batch(method, found.fits):
-            return None
-        if idempotent is None:
-            idempotent = not method_info(method).creates
+        if not call.plain:  # its service did not check it: survey it
+            found = survey(call.method, call.params)
+            if found.refs:
+                raise ClientValidationError(
+                    "references ($result[...]) work only inside `client.batch()`", method=call.method
+                )
+            if not fits_batch(call.method, found.fits, call.batchable):
+                return None
         loop = asyncio.get_running_loop()
-        item = _Queued(method, params, idempotent, loop.create_future())
-        self._queue.append(item)
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.append(_Queued(call, future))
         if len(self._queue) >= self.max_size:
             self._flush()
         elif self._timer is None:
             self._timer = loop.call_later(self.window, self._flush)
-        return item.future
+        return future
 
     def _flush(self) -> None:
         if self._timer is not None:
@@ -194,12 +199,15 @@ class Coalescer:
         finally:
             self._senders -= 1
 
-    async def _send(self, items: list[_Queued]) -> None:
+    async def _send(self, items: list[_Queued[Any]]) -> None:
         try:
             if len(items) == 1:  # alone: a direct call costs the same and reads simpler
                 item = items[0]
-                answer = await self._session.call(item.method, item.params, idempotent=item.idempotent)
-                if not item.resolve(answer):
+                call = item.call
+                answer = await self._session.call(call.method, call.params, idempotent=call.idempotent)
+                if not item.future.done():
+                    self._deliver(item, call.read, answer)
+                else:
                     self._unclaimed(item, "done")
             else:
                 await self._send_batch(items)
@@ -214,35 +222,48 @@ class Coalescer:
                 item.future.cancel()
             raise
 
-    def _unclaimed(self, item: _Queued, outcome: str) -> None:
+    @staticmethod
+    def _deliver(item: _Queued[T], read: Callable[[Any], T], answer: Any) -> None:
+        """Parse ``answer`` for a caller still waiting: its value, or its typed error."""
+        try:
+            value = read(answer)
+        except BitrixError as exc:
+            item.future.set_exception(exc)
+        else:
+            item.future.set_result(value)
+
+    def _unclaimed(self, item: _Queued[Any], outcome: str) -> None:
         """Record a command that was sent for a caller who had already given up."""
         self.unclaimed.append((item.method, outcome))
         logger.warning("%s was sent for a cancelled caller; outcome: %s", item.method, outcome)
 
-    async def _send_batch(self, items: list[_Queued]) -> None:
+    async def _send_batch(self, items: list[_Queued[Any]]) -> None:
         await self._turns.take()  # encoded and handed over in a pass of its own: it leaves as it is counted
-        items = [i for i in items if not i.future.done()]  # callers that gave up during the wait
-        queued: dict[str, _Queued] = {}
+        queued: dict[str, _Queued[Any]] = {}
         commands: dict[str, str] = {}
-        for n, item in enumerate(items):
+        live = [i for i in items if not i.future.done()]  # callers that gave up during the wait
+        for key, item in zip(_KEYS, live, strict=False):
+            call = item.call
             try:
-                commands[f"c{n}"] = encode_command(item.method, item.params)
+                commands[key] = encode_command(call.method, call.params)
             except BitrixError as exc:  # this caller's bad value fails this caller only
                 item.reject(exc)
             else:
-                queued[f"c{n}"] = item
+                queued[key] = item
         if not queued:
             return
-        idempotent = all(i.idempotent for i in queued.values())
-        methods = {k: i.method for k, i in queued.items()}
+        idempotent = all(i.call.idempotent for i in queued.values())
+        methods = {k: i.call.method for k, i in queued.items()}
         sent = await send_commands(self._session, commands, methods, idempotent=idempotent)
         for key, item in queued.items():
             outcome = sent.outcomes[key]
-            if outcome.error is not None:
-                if not item.reject(outcome.error):
-                    self._unclaimed(item, outcome.error.code or type(outcome.error).__name__)
-            elif not item.resolve(outcome.as_response(item.method)):
-                self._unclaimed(item, "done")
+            error = outcome.error
+            if item.future.done():
+                self._unclaimed(item, "done" if error is None else error.code or type(error).__name__)
+            elif error is not None:
+                item.future.set_exception(error)
+            else:
+                self._deliver(item, item.call.read_outcome, outcome)
 
     async def aclose(self) -> None:
         """Send what is queued, wait for every batch in flight, and refuse new calls."""

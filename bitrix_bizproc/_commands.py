@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from ._session import Session
 from .protocol.batch import CommandOutcome, build_batch_params, parse_batch_result
 from .protocol.envelope import ApiResponse
 
@@ -48,6 +49,10 @@ async def send_commands(
     A failure of the whole request (after the session's retries) raises; a key the portal did not run
     (``halt``) gets :class:`~bitrix_bizproc.NotExecutedError`.
     """
-    response = await session.call("batch", build_batch_params(commands, halt=halt), idempotent=idempotent)
+    params = build_batch_params(commands, halt=halt)
+    if isinstance(session, Session) and getattr(session.call, "__func__", None) is Session.call:
+        response = await session.call_wire("batch", params, idempotent)  # encoded and checked already
+    else:
+        response = await session.call("batch", params, idempotent=idempotent)
     outcomes = parse_batch_result(list(commands), response.result, halt=halt, methods=methods)
     return SentCommands(outcomes, response.after_unknown)

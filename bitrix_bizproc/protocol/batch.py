@@ -12,11 +12,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import attrs
 
-from .encoding import Verbatim, encode_checked_query
+from .encoding import MAX_INPUT_VARS, Verbatim, encode_checked_query, flat_query
 from .envelope import ApiResponse, TimeInfo, by_command_key, count_field, short_text
 from .errors import (
     BitrixError,
@@ -38,6 +38,7 @@ __all__ = [
     "chunk",
     "encode_command",
     "parse_batch_result",
+    "plain_text",
     "references",
     "survey",
 ]
@@ -140,6 +141,11 @@ class Survey:
 _PLAIN = Survey((), True)
 
 
+def plain_text(text: str) -> bool:
+    """Whether ``text`` rides in a batch command as it is: nothing in it the portal reads as a reference."""
+    return "$" not in text or _MACRO_LIKE.search(text) is None
+
+
 @functools.lru_cache(maxsize=256)
 def _method_ok(method: str) -> bool:
     return _METHOD.fullmatch(method) is not None
@@ -158,7 +164,7 @@ def _walk(value: Any, refs: list[Ref]) -> bool:
     if isinstance(value, Macro):
         refs.append(value.ref)
     elif isinstance(value, str):
-        return "$" not in value or _MACRO_LIKE.search(value) is None
+        return plain_text(value)
     elif isinstance(value, Ref):
         refs.append(value)
     elif isinstance(value, Mapping):
@@ -210,7 +216,11 @@ def encode_command(method: str, params: Mapping[str, Any] | None = None) -> str:
         raise ClientValidationError(
             f"method name {method!r} must be letters, digits, '.' or '_'", method="batch"
         )
-    query = encode_checked_query(params or {}, what=method)  # the portal parse_str()s each command
+    if not params:
+        return method
+    query = flat_query(params) if len(params) <= MAX_INPUT_VARS else None  # the usual command
+    if query is None:
+        query = encode_checked_query(params, what=method)  # the portal parse_str()s each command
     return f"{method}?{query}" if query else method
 
 
@@ -289,9 +299,12 @@ def chunk(
     return [sorted(c, key=order.__getitem__) for c in chunks]
 
 
-@attrs.frozen
-class CommandOutcome:
-    """What became of one batch command: its result and list metadata, or its own error."""
+class CommandOutcome(NamedTuple):
+    """What became of one batch command: its result and list metadata, or its own error.
+
+    A named tuple (immutable, compared by value): one is built per command of every answer, and a tuple
+    costs a fraction of a frozen attrs class.
+    """
 
     key: str
     result: Any = None
@@ -310,9 +323,7 @@ class CommandOutcome:
         """The answer a direct call would have had; raises the command's error."""
         if self.error is not None:
             raise self.error
-        return ApiResponse(
-            result=self.result, total=self.total, next=self.next, time=self.time, method=method
-        )
+        return ApiResponse(self.result, self.total, self.next, self.time, method)
 
 
 def _section(data: Mapping[str, Any], name: str) -> dict[str, Any]:
@@ -367,7 +378,7 @@ def parse_batch_result(
             error = _command_error(errors[key], methods.get(key))
             outcome = CommandOutcome(key, error=error, total=total, next=next_, time=time)
         elif key in results:
-            outcome = CommandOutcome(key, result=results[key], total=total, next=next_, time=time)
+            outcome = CommandOutcome(key, results[key], None, total, next_, time)
         else:
             method = methods.get(key)
             if halt:  # a halt=1 skip: the portal never ran it

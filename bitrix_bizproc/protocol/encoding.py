@@ -25,6 +25,7 @@ __all__ = [
     "count_input_vars",
     "encode_checked_query",
     "encode_query",
+    "flat_query",
     "normalize",
     "parse_query",
     "php_arrays_to_lists",
@@ -116,8 +117,26 @@ def _scalar(value: WireValue) -> str:
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")  # what percent-encoding leaves as it is
 
 
+_unreserved = _UNRESERVED.fullmatch
+
+
 def _q(text: str) -> str:
-    return text if _UNRESERVED.fullmatch(text) else quote(text, safe="")
+    return text if _unreserved(text) else quote(text, safe="")
+
+
+# A plain top-level name -> its quoted form and "=" (names repeat, call after call).
+_NAMES: dict[str, str] = {}
+_MAX_NAMES = 4096
+
+
+def _name(key: str) -> str | None:
+    """``key`` quoted, with its ``=``; ``None`` for a name holding a bracket (the general way refuses it)."""
+    if "[" in key or "]" in key:
+        return None
+    name = _q(key) + "="
+    if len(_NAMES) < _MAX_NAMES:
+        _NAMES[key] = name
+    return name
 
 
 def encode_query(params: Mapping[str, Any]) -> str:
@@ -125,17 +144,17 @@ def encode_query(params: Mapping[str, Any]) -> str:
 
     ``None`` and empty lists/maps become an empty value (``key=``): the closest a query string gets to them.
     """
-    flat = _flat_pairs(params)
+    flat = flat_query(params)
     if flat is not None:
-        return "&".join(flat)
+        return flat
     return "&".join(pair for pairs in _pairs(params).values() for pair in pairs)
 
 
 def encode_checked_query(params: Mapping[str, Any], *, what: str) -> str:
     """:func:`encode_query` of ``params`` that :func:`check_input_vars` has let through (or it raises)."""
-    flat = _flat_pairs(params) if len(params) <= MAX_INPUT_VARS else None
+    flat = flat_query(params) if len(params) <= MAX_INPUT_VARS else None
     if flat is not None:  # a flat map of plain values: one variable each, within the limit
-        return "&".join(flat)
+        return flat
     check_input_vars(params, what=what)
     return "&".join(pair for pairs in _pairs(params).values() for pair in pairs)
 
@@ -179,22 +198,29 @@ def wire_params(params: Mapping[str, Any], *, what: str) -> dict[str, Any]:
     return wire
 
 
-def _flat_pairs(params: Mapping[str, Any]) -> list[str] | None:
-    """The pairs of a dict of plain values under plain names (the usual command); ``None`` for any other."""
+def flat_query(params: Mapping[str, Any]) -> str | None:
+    """The query of a dict of plain values under plain names (the usual command); ``None`` for any other.
+
+    Such a map never reaches ``max_input_vars`` below :data:`MAX_INPUT_VARS` names (one variable each).
+    """
     if type(params) is not dict:
         return None
     out: list[str] = []
+    names = _NAMES
     for key, value in params.items():
         kind = type(value)
-        if type(key) is not str or kind not in _ONE_VAR or "[" in key or "]" in key:
+        if type(key) is not str or kind not in _ONE_VAR:
             return None  # the general way says what is wrong, in its order
+        name = names.get(key) or _name(key)
+        if name is None:
+            return None
         if kind is str:
-            out.append(f"{_q(key)}={_q(value)}")
+            out.append(name + (value if _unreserved(value) else quote(value, safe="")))
         elif kind is int:  # digits and '-' need no escaping
-            out.append(f"{_q(key)}={value}")
+            out.append(f"{name}{value}")
         else:
-            out.append(f"{_q(key)}={_q(_scalar(value))}")
-    return out
+            out.append(name + _q(_scalar(value)))
+    return "&".join(out)
 
 
 def _pairs(params: Mapping[str, Any]) -> dict[str, list[str]]:

@@ -29,6 +29,10 @@ TemplateData = os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
 
 def workflow_id(value: Any) -> str | Ref:
     """A workflow ID: a non-empty string such as ``66e412fdc9bd44.36306599`` (never a number)."""
+    if type(value) is str:  # the usual case
+        stripped = value.strip()
+        if stripped:
+            return stripped
     if isinstance(value, Ref):
         return value
     wf_id = getattr(value, "id", value) if not isinstance(value, str) else value

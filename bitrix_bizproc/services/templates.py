@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._call import Pending
+from .._call import Pending, ResultParser
 from ..models.documents import DocumentType
 from ..models.enums import AutoExecute
 from ..models.filters import TEMPLATE_SPEC, FilterLike
 from ..models.page import Page
 from ..models.template import Template
-from ..protocol.envelope import ApiResponse
 from ..protocol.errors import ClientValidationError
 from . import _checks
 from ._checks import TemplateData
@@ -25,11 +24,13 @@ __all__ = ["TemplateCommands", "TemplatesService"]
 _TEMPLATES = Listing(TEMPLATE_SPEC, Template)
 
 
-def _template_id(response: ApiResponse) -> int:
-    return int(response.result)
+@ResultParser
+def _template_id(result: Any) -> int:
+    return int(result)
 
 
-def _nothing(response: ApiResponse) -> None:
+@ResultParser
+def _nothing(result: Any) -> None:
     return None
 
 

@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._call import Pending
+from .._call import Pending, ResultParser
 from ..models.documents import DocumentId
 from ..models.filters import WORKFLOW_SPEC, FilterLike
 from ..models.page import Page
 from ..models.workflow import WorkflowInstance
 from ..protocol.batch import Ref
 from ..protocol.encoding import normalize
-from ..protocol.envelope import ApiResponse
 from ..protocol.errors import ClientValidationError
+from ..protocol.methods import method_info
 from . import _checks
 from .base import Listing, Service, WalkingService, true_result
 
@@ -42,10 +42,13 @@ _INSTANCES = Listing(
     default_select=DEFAULT_INSTANCE_SELECT,
 )
 _LEGACY = attrs.evolve(_INSTANCES, method="bizproc.workflow.instance.list")  # the old name, same method
+_TERMINATE = method_info("bizproc.workflow.terminate")
+_KILL = method_info("bizproc.workflow.kill")
 
 
-def _workflow_id(response: ApiResponse) -> str:
-    return str(response.result)
+@ResultParser
+def _workflow_id(result: Any) -> str:
+    return str(result)
 
 
 def _parameters(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -92,8 +95,10 @@ class WorkflowCommands(Service):
         """
         if status is not None and not isinstance(status, str):
             raise ClientValidationError(f"status is a text, not {type(status).__name__}")
-        params = {"ID": _checks.workflow_id(workflow_id), "STATUS": status}
-        return self._submit("bizproc.workflow.terminate", params, true_result)
+        wf_id = _checks.workflow_id(workflow_id)
+        if status is None and type(wf_id) is str:  # the usual call: one ID, a wire value already
+            return self._submit_text(_TERMINATE, "ID", wf_id, true_result)
+        return self._submit(_TERMINATE.name, {"ID": wf_id, "STATUS": status}, true_result)
 
     def kill(self, workflow_id: str | WorkflowInstance | Ref) -> Pending[bool]:
         """Delete a running workflow together with all its data.
@@ -101,7 +106,10 @@ class WorkflowCommands(Service):
         Administrator only.
         Docs: https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-workflow-kill.html
         """
-        return self._submit("bizproc.workflow.kill", {"ID": _checks.workflow_id(workflow_id)}, true_result)
+        wf_id = _checks.workflow_id(workflow_id)
+        if type(wf_id) is str:  # a wire value already
+            return self._submit_text(_KILL, "ID", wf_id, true_result)
+        return self._submit(_KILL.name, {"ID": wf_id}, true_result)
 
     def instances_page(
         self,
