@@ -19,6 +19,7 @@ import datetime as _dt
 import enum
 import functools
 import operator
+import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -99,6 +100,9 @@ def _str(value: Any, _: Any) -> str:
 
 _NAIVE_ZONE: contextvars.ContextVar[_dt.tzinfo] = contextvars.ContextVar("bitrix_naive_zone", default=_dt.UTC)
 _PORTAL_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y")  # the portal's own (ru/de) site format
+# Its usual spelling (two-digit fields, one space) is read without strptime; any other goes to strptime.
+_SITE_FORM = re.compile(r"(\d\d)\.(\d\d)\.(\d{4})(?: (\d\d):(\d\d):(\d\d))?", re.ASCII)
+_SITE_DATE = re.compile(r"(\d\d)\.(\d\d)\.(\d{4})", re.ASCII)
 
 
 @contextlib.contextmanager
@@ -117,7 +121,28 @@ def assume_time_zone(zone: _dt.tzinfo) -> Iterator[None]:
 
 
 def _aware(value: _dt.datetime) -> _dt.datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=_NAIVE_ZONE.get())
+    if value.tzinfo is not None:
+        return value
+    if type(value) is _dt.datetime:  # combine() is the same datetime as replace(), several times faster
+        return _dt.datetime.combine(value, value.time(), _NAIVE_ZONE.get())
+    return value.replace(tzinfo=_NAIVE_ZONE.get())
+
+
+def _site_form(text: str) -> _dt.datetime | None:
+    """``dd.mm.YYYY[ HH:MM:SS]`` in ASCII digits, read exactly as ``strptime`` would (``None``: another form).
+
+    The result is aware (see :func:`assume_time_zone`); an impossible date or time (``31.02.2026``) raises
+    ``ValueError``, as ``strptime`` does.
+    """
+    found = _SITE_FORM.fullmatch(text) if text[2:3] == "." else None
+    if found is None:
+        return None
+    day, month, year, hour, minute, second = found.groups()
+    if hour is None:
+        return _dt.datetime(int(year), int(month), int(day), 0, 0, 0, 0, _NAIVE_ZONE.get())
+    return _dt.datetime(
+        int(year), int(month), int(day), int(hour), int(minute), int(second), 0, _NAIVE_ZONE.get()
+    )
 
 
 def _datetime(value: Any, _: Any) -> _dt.datetime:
@@ -125,6 +150,12 @@ def _datetime(value: Any, _: Any) -> _dt.datetime:
         return _aware(value)
     if isinstance(value, str):
         text = value.strip()
+        try:
+            site = _site_form(text)  # the portal's own form first: no exception, no strptime
+        except ValueError:
+            raise ValueError(f"not a datetime: {value!r}") from None
+        if site is not None:
+            return site
         try:
             return _aware(_dt.datetime.fromisoformat(text))
         except ValueError:
@@ -140,6 +171,10 @@ def _date(value: Any, _: Any) -> _dt.date:
     if isinstance(value, str):
         text = value.strip()
         if "." in text[:3]:  # the portal's site format, "24.08.2023"
+            found = _SITE_DATE.fullmatch(text)
+            if found is not None:
+                day, month, year = found.groups()
+                return _dt.date(int(year), int(month), int(day))
             return _dt.datetime.strptime(text, _PORTAL_FORMATS[1]).date()
         return _dt.datetime.fromisoformat(text).date() if "T" in text else _dt.date.fromisoformat(text)
     raise ValueError(f"not a date: {value!r}")
