@@ -305,16 +305,36 @@ _UNCONVERTIBLE = (
 )
 
 
+_Step = tuple[str, Any, StructureHook | None]  # how a wire key is read: attribute name, type, hook
+_NOT_A_FIELD: _Step = ("", None, None)  # the step of a key the model does not know (kept in ``extra``)
+_STEPS_REMEMBERED = 512  # wire keys one model remembers the step of (a few dozen in practice)
+
+
 def _structure_model(cls: type[T]) -> StructureHook:
     """The hook of a wire model (a hook factory: built once per class, again after any hook is registered).
 
-    Each field's hook is looked up at its first value; keys the model does not know, and values that do not
-    convert, go to ``extra``.
+    Each wire key's step (field name, type, hook) is found at its first value and remembered; keys the
+    model does not know, and values that do not convert, go to ``extra``.
     """
     by_wire = _wire_fields(cls)
     upper = {k.upper(): f for k, f in by_wire.items()}  # keys in another case still find their field
-    hooks: dict[str, StructureHook] = {}
+    steps: dict[str, _Step] = {}  # wire key as sent -> its step
     factory: Any = cls
+
+    def step_of(key: Any) -> _Step | None:
+        """How ``key`` is read (remembered); ``None``: its field's hook cannot be had (the value is kept)."""
+        field = by_wire.get(key) or upper.get(str(key).upper())
+        if field is None:
+            step = _NOT_A_FIELD
+        else:
+            tp = field.type or Any
+            try:
+                step = (field.name, tp, converter.get_structure_hook(tp))
+            except _UNCONVERTIBLE:
+                return None  # not remembered: looked up again at the next value
+        if type(key) is str and len(steps) < _STEPS_REMEMBERED:
+            steps[key] = step
+        return step
 
     def structure_model(value: Any, _: Any) -> T:
         if isinstance(value, list) and not value:
@@ -324,15 +344,11 @@ def _structure_model(cls: type[T]) -> StructureHook:
         kwargs: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for key, raw in value.items():
-            field = by_wire.get(key) or upper.get(str(key).upper())
-            if field is None:
+            name, tp, hook = steps.get(key) or step_of(key) or _NOT_A_FIELD
+            if hook is None:
                 extra[key] = raw
                 continue
-            name, tp = field.name, field.type or Any
             try:
-                hook = hooks.get(name)
-                if hook is None:
-                    hook = hooks[name] = converter.get_structure_hook(tp)
                 kwargs[name] = hook(raw, tp)
             except _UNCONVERTIBLE:
                 extra[key] = raw  # kept reachable, never fatal
