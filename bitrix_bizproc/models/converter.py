@@ -61,7 +61,7 @@ converter = cattrs.Converter()
 
 
 def _bool(value: Any, _: Any) -> bool:
-    if isinstance(value, bool):
+    if value is True or value is False:
         return value
     if isinstance(value, int | float):
         return value != 0
@@ -75,6 +75,8 @@ def _bool(value: Any, _: Any) -> bool:
 
 
 def _int(value: Any, _: Any) -> int:
+    if type(value) is int:  # the usual case first
+        return value
     if isinstance(value, bool):
         raise ValueError(f"not an integer: {value!r}")
     if isinstance(value, float) and value.is_integer():
@@ -93,6 +95,8 @@ def _float(value: Any, _: Any) -> float:
 
 
 def _str(value: Any, _: Any) -> str:
+    if type(value) is str:  # the usual case first
+        return value
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError(f"not a string: {value!r}")
     return str(value)
@@ -226,18 +230,19 @@ def _optional(tp: Any) -> StructureHook:
     containers = [a for a in inner if typing.get_origin(a) in (dict, list)]
     container = containers[0] if containers else None
     target = inner[0] if len(inner) == 1 else functools.reduce(operator.or_, inner)
-    found: list[StructureHook] = []  # the hook of ``target``, looked up at its first value
+    hook: StructureHook | None = None  # the hook of ``target``, looked up at its first value
 
     def structure_optional(value: Any, _: Any) -> Any:
+        nonlocal hook
         if value is None or (type(value) in _EMPTY_TYPES and not value):
             if text and value == "":
                 return ""
             if container is not None and value in ([], {}):
                 return converter.structure(value, container)
             return None
-        if not found:
-            found.append(converter.get_structure_hook(target))
-        return found[0](value, target)
+        if hook is None:
+            hook = converter.get_structure_hook(target)
+        return hook(value, target)
 
     return structure_optional
 
@@ -249,32 +254,61 @@ def _is_dict(tp: Any) -> bool:
     return typing.get_origin(tp) is dict
 
 
-def _dict(value: Any, tp: Any) -> dict[Any, Any]:
-    """A map; PHP sends an empty one as ``[]`` and a ``0..n-1``-keyed one as a list."""
-    if isinstance(value, list):
-        value = {str(i): v for i, v in enumerate(value)}
-    if not isinstance(value, Mapping):
-        raise ValueError(f"not a map: {value!r}")
-    key_t, val_t = (typing.get_args(tp) or (Any, Any))[:2]
-    return {converter.structure(k, key_t): converter.structure(v, val_t) for k, v in value.items()}
+def _dict(tp: Any) -> StructureHook:
+    """The hook of a map (a hook factory); PHP sends an empty one as ``[]``, a ``0..n-1``-keyed one as a list.
+
+    The key and value hooks are looked up at the first entry.
+    """
+    args = typing.get_args(tp) or (Any, Any)
+    found: list[StructureHook] = []
+
+    def structure_dict(value: Any, _: Any) -> dict[Any, Any]:
+        if isinstance(value, list):
+            value = {str(i): v for i, v in enumerate(value)}
+        if not isinstance(value, Mapping):
+            raise ValueError(f"not a map: {value!r}")
+        key_t, val_t = args[:2]
+        if not value:
+            return {}
+        if not found:
+            found[:] = converter.get_structure_hook(key_t), converter.get_structure_hook(val_t)
+        key_hook, val_hook = found
+        return {key_hook(k, key_t): val_hook(v, val_t) for k, v in value.items()}
+
+    return structure_dict
 
 
 def _is_list(tp: Any) -> bool:
     return typing.get_origin(tp) is list
 
 
-def _list(value: Any, tp: Any) -> list[Any]:
-    """A list; a PHP array with gaps in its keys arrives as a map."""
-    if isinstance(value, Mapping):
-        value = list(value.values())
-    if not isinstance(value, list | tuple):
-        raise ValueError(f"not a list: {value!r}")
-    (item_t,) = typing.get_args(tp) or (Any,)
-    return [converter.structure(v, item_t) for v in value]
+def _list(tp: Any) -> StructureHook:
+    """The hook of a list (a hook factory); a PHP array with gaps in its keys arrives as a map.
+
+    The item hook is looked up at the first item.
+    """
+    args = typing.get_args(tp) or (Any,)
+    found: list[StructureHook] = []
+
+    def structure_list(value: Any, _: Any) -> list[Any]:
+        if type(value) is not list:
+            if isinstance(value, Mapping):
+                value = list(value.values())
+            elif not isinstance(value, tuple):
+                raise ValueError(f"not a list: {value!r}")
+        (item_t,) = args
+        if not value:
+            return []
+        if not found:
+            found.append(converter.get_structure_hook(item_t))
+        hook = found[0]
+        return [hook(v, item_t) for v in value]
+
+    return structure_list
 
 
-converter.register_structure_hook_func(_is_dict, _dict)
-converter.register_structure_hook_func(_is_list, _list)
+converter.register_structure_hook_factory(_is_dict, _dict)
+converter.register_structure_hook_factory(_is_list, _list)
 
 
 def _is_wire_model(cls: Any) -> bool:

@@ -330,3 +330,23 @@ def test_a_row_with_more_keys_than_a_model_remembers_is_read_whole() -> None:
     for _ in range(2):
         probe = structure(row, _Probe)
         assert probe.id == 5 and probe.title == "t" and len(probe.extra) == 2000
+
+
+@attrs.frozen
+class _Readings:
+    """Lists and maps of this test's own type: their item hooks are kept too (issue 17)."""
+
+    series: list[_Celsius] | None = attrs.field(default=None, metadata=wire("SERIES"))
+    by_room: dict[str, _Celsius] | None = attrs.field(default=None, metadata=wire("BY_ROOM"))
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+
+def test_a_hook_registered_later_is_used_for_list_items_and_map_values_too() -> None:
+    converter.register_structure_hook(_Celsius, lambda v, _: _Celsius(float(v)))
+    row = {"SERIES": ["1", 2], "BY_ROOM": {"hall": "3"}}
+    assert structure(row, _Readings) == _Readings([_Celsius(1.0), _Celsius(2.0)], {"hall": _Celsius(3.0)})
+    assert structure(["5"], list[_Celsius]) == [_Celsius(5.0)]
+    converter.register_structure_hook(_Celsius, lambda v, _: _Celsius(float(v) * 10))
+    assert structure(row, _Readings) == _Readings([_Celsius(10.0), _Celsius(20.0)], {"hall": _Celsius(30.0)})
+    assert structure(["5"], list[_Celsius]) == [_Celsius(50.0)]
+    assert structure({"SERIES": [], "BY_ROOM": []}, _Readings) == _Readings([], {})  # PHP's empty array
