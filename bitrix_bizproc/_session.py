@@ -182,7 +182,7 @@ class Session:
         observed = bool(self.hooks)
         inner = batch_methods(wire) if method == "batch" else {}
         while True:
-            blocked = await self._wait_blocked(inner.values())
+            blocked = await self._wait_blocked(inner.values()) if inner else {}  # a batch's methods only
             request, used, waited = await self._built_and_let_go(method, wire)
             self.limiter.sent()  # counted from now: the portal's bucket counts it when it arrives
             if observed:  # the host it goes to: a renamed portal's new one once the transport knows it

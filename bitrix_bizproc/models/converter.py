@@ -19,6 +19,7 @@ import datetime as _dt
 import enum
 import functools
 import operator
+import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -60,7 +61,7 @@ converter = cattrs.Converter()
 
 
 def _bool(value: Any, _: Any) -> bool:
-    if isinstance(value, bool):
+    if value is True or value is False:
         return value
     if isinstance(value, int | float):
         return value != 0
@@ -74,6 +75,8 @@ def _bool(value: Any, _: Any) -> bool:
 
 
 def _int(value: Any, _: Any) -> int:
+    if type(value) is int:  # the usual case first
+        return value
     if isinstance(value, bool):
         raise ValueError(f"not an integer: {value!r}")
     if isinstance(value, float) and value.is_integer():
@@ -92,6 +95,8 @@ def _float(value: Any, _: Any) -> float:
 
 
 def _str(value: Any, _: Any) -> str:
+    if type(value) is str:  # the usual case first
+        return value
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError(f"not a string: {value!r}")
     return str(value)
@@ -99,6 +104,9 @@ def _str(value: Any, _: Any) -> str:
 
 _NAIVE_ZONE: contextvars.ContextVar[_dt.tzinfo] = contextvars.ContextVar("bitrix_naive_zone", default=_dt.UTC)
 _PORTAL_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y")  # the portal's own (ru/de) site format
+# Its usual spelling (two-digit fields, one space) is read without strptime; any other goes to strptime.
+_SITE_FORM = re.compile(r"(\d\d)\.(\d\d)\.(\d{4})(?: (\d\d):(\d\d):(\d\d))?", re.ASCII)
+_SITE_DATE = re.compile(r"(\d\d)\.(\d\d)\.(\d{4})", re.ASCII)
 
 
 @contextlib.contextmanager
@@ -117,7 +125,28 @@ def assume_time_zone(zone: _dt.tzinfo) -> Iterator[None]:
 
 
 def _aware(value: _dt.datetime) -> _dt.datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=_NAIVE_ZONE.get())
+    if value.tzinfo is not None:
+        return value
+    if type(value) is _dt.datetime:  # combine() is the same datetime as replace(), several times faster
+        return _dt.datetime.combine(value, value.time(), _NAIVE_ZONE.get())
+    return value.replace(tzinfo=_NAIVE_ZONE.get())
+
+
+def _site_form(text: str) -> _dt.datetime | None:
+    """``dd.mm.YYYY[ HH:MM:SS]`` in ASCII digits, read exactly as ``strptime`` would (``None``: another form).
+
+    The result is aware (see :func:`assume_time_zone`); an impossible date or time (``31.02.2026``) raises
+    ``ValueError``, as ``strptime`` does.
+    """
+    found = _SITE_FORM.fullmatch(text) if text[2:3] == "." else None
+    if found is None:
+        return None
+    day, month, year, hour, minute, second = found.groups()
+    if hour is None:
+        return _dt.datetime(int(year), int(month), int(day), 0, 0, 0, 0, _NAIVE_ZONE.get())
+    return _dt.datetime(
+        int(year), int(month), int(day), int(hour), int(minute), int(second), 0, _NAIVE_ZONE.get()
+    )
 
 
 def _datetime(value: Any, _: Any) -> _dt.datetime:
@@ -125,6 +154,12 @@ def _datetime(value: Any, _: Any) -> _dt.datetime:
         return _aware(value)
     if isinstance(value, str):
         text = value.strip()
+        try:
+            site = _site_form(text)  # the portal's own form first: no exception, no strptime
+        except ValueError:
+            raise ValueError(f"not a datetime: {value!r}") from None
+        if site is not None:
+            return site
         try:
             return _aware(_dt.datetime.fromisoformat(text))
         except ValueError:
@@ -140,6 +175,10 @@ def _date(value: Any, _: Any) -> _dt.date:
     if isinstance(value, str):
         text = value.strip()
         if "." in text[:3]:  # the portal's site format, "24.08.2023"
+            found = _SITE_DATE.fullmatch(text)
+            if found is not None:
+                day, month, year = found.groups()
+                return _dt.date(int(year), int(month), int(day))
             return _dt.datetime.strptime(text, _PORTAL_FORMATS[1]).date()
         return _dt.datetime.fromisoformat(text).date() if "T" in text else _dt.date.fromisoformat(text)
     raise ValueError(f"not a date: {value!r}")
@@ -191,18 +230,19 @@ def _optional(tp: Any) -> StructureHook:
     containers = [a for a in inner if typing.get_origin(a) in (dict, list)]
     container = containers[0] if containers else None
     target = inner[0] if len(inner) == 1 else functools.reduce(operator.or_, inner)
-    found: list[StructureHook] = []  # the hook of ``target``, looked up at its first value
+    hook: StructureHook | None = None  # the hook of ``target``, looked up at its first value
 
     def structure_optional(value: Any, _: Any) -> Any:
+        nonlocal hook
         if value is None or (type(value) in _EMPTY_TYPES and not value):
             if text and value == "":
                 return ""
             if container is not None and value in ([], {}):
                 return converter.structure(value, container)
             return None
-        if not found:
-            found.append(converter.get_structure_hook(target))
-        return found[0](value, target)
+        if hook is None:
+            hook = converter.get_structure_hook(target)
+        return hook(value, target)
 
     return structure_optional
 
@@ -214,32 +254,61 @@ def _is_dict(tp: Any) -> bool:
     return typing.get_origin(tp) is dict
 
 
-def _dict(value: Any, tp: Any) -> dict[Any, Any]:
-    """A map; PHP sends an empty one as ``[]`` and a ``0..n-1``-keyed one as a list."""
-    if isinstance(value, list):
-        value = {str(i): v for i, v in enumerate(value)}
-    if not isinstance(value, Mapping):
-        raise ValueError(f"not a map: {value!r}")
-    key_t, val_t = (typing.get_args(tp) or (Any, Any))[:2]
-    return {converter.structure(k, key_t): converter.structure(v, val_t) for k, v in value.items()}
+def _dict(tp: Any) -> StructureHook:
+    """The hook of a map (a hook factory); PHP sends an empty one as ``[]``, a ``0..n-1``-keyed one as a list.
+
+    The key and value hooks are looked up at the first entry.
+    """
+    args = typing.get_args(tp) or (Any, Any)
+    found: list[StructureHook] = []
+
+    def structure_dict(value: Any, _: Any) -> dict[Any, Any]:
+        if isinstance(value, list):
+            value = {str(i): v for i, v in enumerate(value)}
+        if not isinstance(value, Mapping):
+            raise ValueError(f"not a map: {value!r}")
+        key_t, val_t = args[:2]
+        if not value:
+            return {}
+        if not found:
+            found[:] = converter.get_structure_hook(key_t), converter.get_structure_hook(val_t)
+        key_hook, val_hook = found
+        return {key_hook(k, key_t): val_hook(v, val_t) for k, v in value.items()}
+
+    return structure_dict
 
 
 def _is_list(tp: Any) -> bool:
     return typing.get_origin(tp) is list
 
 
-def _list(value: Any, tp: Any) -> list[Any]:
-    """A list; a PHP array with gaps in its keys arrives as a map."""
-    if isinstance(value, Mapping):
-        value = list(value.values())
-    if not isinstance(value, list | tuple):
-        raise ValueError(f"not a list: {value!r}")
-    (item_t,) = typing.get_args(tp) or (Any,)
-    return [converter.structure(v, item_t) for v in value]
+def _list(tp: Any) -> StructureHook:
+    """The hook of a list (a hook factory); a PHP array with gaps in its keys arrives as a map.
+
+    The item hook is looked up at the first item.
+    """
+    args = typing.get_args(tp) or (Any,)
+    found: list[StructureHook] = []
+
+    def structure_list(value: Any, _: Any) -> list[Any]:
+        if type(value) is not list:
+            if isinstance(value, Mapping):
+                value = list(value.values())
+            elif not isinstance(value, tuple):
+                raise ValueError(f"not a list: {value!r}")
+        (item_t,) = args
+        if not value:
+            return []
+        if not found:
+            found.append(converter.get_structure_hook(item_t))
+        hook = found[0]
+        return [hook(v, item_t) for v in value]
+
+    return structure_list
 
 
-converter.register_structure_hook_func(_is_dict, _dict)
-converter.register_structure_hook_func(_is_list, _list)
+converter.register_structure_hook_factory(_is_dict, _dict)
+converter.register_structure_hook_factory(_is_list, _list)
 
 
 def _is_wire_model(cls: Any) -> bool:
@@ -270,16 +339,36 @@ _UNCONVERTIBLE = (
 )
 
 
+_Step = tuple[str, Any, StructureHook | None]  # how a wire key is read: attribute name, type, hook
+_NOT_A_FIELD: _Step = ("", None, None)  # the step of a key the model does not know (kept in ``extra``)
+_STEPS_REMEMBERED = 512  # wire keys one model remembers the step of (a few dozen in practice)
+
+
 def _structure_model(cls: type[T]) -> StructureHook:
     """The hook of a wire model (a hook factory: built once per class, again after any hook is registered).
 
-    Each field's hook is looked up at its first value; keys the model does not know, and values that do not
-    convert, go to ``extra``.
+    Each wire key's step (field name, type, hook) is found at its first value and remembered; keys the
+    model does not know, and values that do not convert, go to ``extra``.
     """
     by_wire = _wire_fields(cls)
     upper = {k.upper(): f for k, f in by_wire.items()}  # keys in another case still find their field
-    hooks: dict[str, StructureHook] = {}
+    steps: dict[str, _Step] = {}  # wire key as sent -> its step
     factory: Any = cls
+
+    def step_of(key: Any) -> _Step | None:
+        """How ``key`` is read (remembered); ``None``: its field's hook cannot be had (the value is kept)."""
+        field = by_wire.get(key) or upper.get(str(key).upper())
+        if field is None:
+            step = _NOT_A_FIELD
+        else:
+            tp = field.type or Any
+            try:
+                step = (field.name, tp, converter.get_structure_hook(tp))
+            except _UNCONVERTIBLE:
+                return None  # not remembered: looked up again at the next value
+        if type(key) is str and len(steps) < _STEPS_REMEMBERED:
+            steps[key] = step
+        return step
 
     def structure_model(value: Any, _: Any) -> T:
         if isinstance(value, list) and not value:
@@ -289,15 +378,11 @@ def _structure_model(cls: type[T]) -> StructureHook:
         kwargs: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for key, raw in value.items():
-            field = by_wire.get(key) or upper.get(str(key).upper())
-            if field is None:
+            name, tp, hook = steps.get(key) or step_of(key) or _NOT_A_FIELD
+            if hook is None:
                 extra[key] = raw
                 continue
-            name, tp = field.name, field.type or Any
             try:
-                hook = hooks.get(name)
-                if hook is None:
-                    hook = hooks[name] = converter.get_structure_hook(tp)
                 kwargs[name] = hook(raw, tp)
             except _UNCONVERTIBLE:
                 extra[key] = raw  # kept reachable, never fatal

@@ -92,6 +92,15 @@ class TimeInfo:
         info.__dict__["_wire"] = data
         return info
 
+    def figure(self, name: str) -> float | None:
+        """The number field ``name`` (``operating``, ``start``...), without reading the rest of the block.
+
+        The same value as the attribute; a block still unread stays so (every answer's block is observed).
+        """
+        wire = self.__dict__.get("_wire")
+        value: float | None = getattr(self, name) if wire is None else opt_float(wire.get(name))
+        return value
+
     if not TYPE_CHECKING:  # to mypy every field is set, as it is once read
 
         def __getattr__(self, name: str) -> Any:

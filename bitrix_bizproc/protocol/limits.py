@@ -335,15 +335,18 @@ class OperatingBudget:
 
     def observe(self, method: str, time: TimeInfo | None, now: float) -> None:
         """Record the ``time`` block of an answer for ``method``; missing fields are tolerated."""
-        if time is None or time.operating is None:
+        if time is None:
+            return
+        operating = time.figure("operating")
+        if operating is None:
             return
         key = method.lower()
         state = self._methods.get(key)
         if state is None:
             state = self._methods[key] = MethodBudget()
-        state.operating = time.operating
+        state.operating = operating
         state.blocked_until = None
-        state.reset_at = _to_local(time.operating_reset_at, time, now)
+        state.reset_at = _to_local(time.figure("operating_reset_at"), time, now)
 
     def observe_batch(self, commands: Mapping[str, str], result_time: object, now: float) -> None:
         """Record each ``result_time`` of a batch answer against the method of its command.
@@ -379,7 +382,7 @@ class OperatingBudget:
     ) -> float:
         """The portal answered 429 ``OPERATION_TIME_LIMIT``: block ``method`` and return the wait."""
         state = self._methods.setdefault(method.lower(), MethodBudget())
-        until = _to_local(time.operating_reset_at, time, now) if time is not None else None
+        until = _to_local(time.figure("operating_reset_at"), time, now) if time is not None else None
         if until is None and retry_after is not None and math.isfinite(retry_after) and retry_after > 0:
             until = now + _bounded_wait(retry_after)
         if until is None and state.reset_at is not None and state.reset_at > now:
@@ -418,6 +421,8 @@ def _to_local(reset_at: float | None, time: TimeInfo | None, now: float) -> floa
     if reset_at is None or not math.isfinite(reset_at):
         return None
     reference = now
-    if time is not None:
-        reference = time.start if time.start is not None else time.finish if time.finish is not None else now
+    if time is not None:  # only the figures needed: an unread block stays unread
+        start = time.figure("start")
+        finish = time.figure("finish") if start is None else None
+        reference = start if start is not None else finish if finish is not None else now
     return now + _bounded_wait(reset_at - reference)

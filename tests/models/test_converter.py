@@ -277,3 +277,76 @@ def test_reading_many_users_gives_the_same_models_each_time() -> None:
     first = structure(row, User)
     assert first == User(id=7, active=True, name="Ann", departments=[1, 2], extra={"X": []})
     assert all(structure(dict(row), User) == first for _ in range(3))
+
+
+@attrs.frozen
+class _Probe:
+    """A wire model of this test's own: fields in upper and mixed case, hooks that can fail."""
+
+    id: int | None = attrs.field(default=None, metadata=wire("ID"))
+    title: str | None = attrs.field(default=None, metadata=wire("Title"))
+    when: dt.datetime | None = attrs.field(default=None, metadata=wire("WHEN"))
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+
+_PROBE_FIELDS = {"ID": "id", "TITLE": "title", "WHEN": "when"}
+
+
+def _probe_by_the_rule(row: dict[Any, Any]) -> _Probe:
+    """The rule: a key finds its field in any case, else goes to ``extra``; so does a value that fails."""
+    kwargs: dict[str, Any] = {}
+    extra: dict[Any, Any] = {}
+    for key, raw in row.items():
+        name = _PROBE_FIELDS.get(str(key).upper())
+        if name is None:
+            extra[key] = raw
+            continue
+        try:
+            kwargs[name] = converter.structure(raw, attrs.fields_dict(_Probe)[name].type)
+        except (ValueError, TypeError):
+            extra[key] = raw
+    return _Probe(**kwargs, extra=extra)
+
+
+_probe_keys = st.sampled_from(
+    ["ID", "id", "Id", "Title", "TITLE", "title", "WHEN", "when", "OTHER", "x", 1, 0]
+)
+_probe_values = st.sampled_from(
+    ["7", 7, "x", "", None, [], {}, "2024-08-29T10:29:54+03:00", "24.08.2023", 1.5]
+)
+
+
+@given(rows=st.lists(st.dictionaries(_probe_keys, _probe_values, max_size=8), min_size=1, max_size=4))
+def test_every_key_is_read_by_the_model_rule_however_often_a_model_is_read(
+    rows: list[dict[Any, Any]],
+) -> None:
+    """The steps a model remembers per wire key (issue 17) read every row as the rule does, in order."""
+    for row in rows:
+        assert structure(row, _Probe) == _probe_by_the_rule(row)
+
+
+def test_a_row_with_more_keys_than_a_model_remembers_is_read_whole() -> None:
+    row = {f"UF_{n}": n for n in range(2000)} | {"id": "5", "TITLE": "t"}
+    for _ in range(2):
+        probe = structure(row, _Probe)
+        assert probe.id == 5 and probe.title == "t" and len(probe.extra) == 2000
+
+
+@attrs.frozen
+class _Readings:
+    """Lists and maps of this test's own type: their item hooks are kept too (issue 17)."""
+
+    series: list[_Celsius] | None = attrs.field(default=None, metadata=wire("SERIES"))
+    by_room: dict[str, _Celsius] | None = attrs.field(default=None, metadata=wire("BY_ROOM"))
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+
+def test_a_hook_registered_later_is_used_for_list_items_and_map_values_too() -> None:
+    converter.register_structure_hook(_Celsius, lambda v, _: _Celsius(float(v)))
+    row = {"SERIES": ["1", 2], "BY_ROOM": {"hall": "3"}}
+    assert structure(row, _Readings) == _Readings([_Celsius(1.0), _Celsius(2.0)], {"hall": _Celsius(3.0)})
+    assert structure(["5"], list[_Celsius]) == [_Celsius(5.0)]
+    converter.register_structure_hook(_Celsius, lambda v, _: _Celsius(float(v) * 10))
+    assert structure(row, _Readings) == _Readings([_Celsius(10.0), _Celsius(20.0)], {"hall": _Celsius(30.0)})
+    assert structure(["5"], list[_Celsius]) == [_Celsius(50.0)]
+    assert structure({"SERIES": [], "BY_ROOM": []}, _Readings) == _Readings([], {})  # PHP's empty array

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -227,3 +228,39 @@ def test_observe_batch_ends_where_observing_each_command_in_turn_does(
         each.observe(method, TimeInfo.from_wire(block), now)
     for method in ("m", "n", "other"):
         assert batch.get(method) == each.get(method)
+
+
+def _built(block: object) -> TimeInfo | None:
+    """A time block built field by field (read in full), as the lazy one reads it."""
+    lazy = TimeInfo.from_wire(block)
+    return (
+        None if lazy is None else TimeInfo(**{f.name: getattr(lazy, f.name) for f in attrs.fields(TimeInfo)})
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(block=st.one_of(_BLOCKS, st.dictionaries(st.sampled_from(["operating", "start", "finish"]), _FIGURES)))
+def test_observing_an_unread_block_ends_where_observing_a_read_one_does(block: object) -> None:
+    lazy, built = OperatingBudget(), OperatingBudget()
+    lazy.observe("m", TimeInfo.from_wire(block), 1e9)
+    built.observe("m", _built(block), 1e9)
+    assert lazy.get("m") == built.get("m")
+    waits = [
+        b.on_blocked("m", 1e9, time=t) for b, t in ((lazy, TimeInfo.from_wire(block)), (built, _built(block)))
+    ]
+    assert waits[0] == waits[1]
+
+
+def test_observing_an_answer_reads_only_the_figures_the_budget_uses() -> None:
+    """Every single answer is observed: its dates (two ISO parses) stay unread until asked for (issue 17)."""
+    stamp = "2026-11-28T00:20:54+03:00"
+    block = {"start": 100.0, "finish": 100.5, "operating": 3.0, "operating_reset_at": 700.0,
+             "date_start": stamp, "date_finish": stamp}  # fmt: skip
+    time = TimeInfo.from_wire(block)
+    assert time is not None
+    budget = OperatingBudget()
+    budget.observe("m", time, 1000.0)
+    state = budget.get("m")
+    assert state is not None and state.operating == 3.0 and state.reset_at == 1600.0
+    assert "date_start" not in vars(time)  # not read yet
+    assert time.date_start is not None and time == _built(block)  # read when asked, the same block
