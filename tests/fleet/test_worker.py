@@ -124,7 +124,9 @@ async def test_a_worker_killed_mid_run_loses_nothing_and_terminates_nothing_twic
     async with EmulatedFleet() as emulated:
         await installed(emulated, pool, sizes, Plan.named("unlimited"))
         victim = emulated.portal("victim")
-        victim.faults.inject(FaultKind.SLOW, method="batch", delay=1.0)  # the first batch hangs a moment
+        # Every batch of the first run hangs a moment (the listing's, if any, and the three chunks'), so the
+        # kill below lands while terminations are on their way, however late this process sees the journal.
+        victim.faults.inject(FaultKind.SLOW, method="batch", delay=1.0, times=4)
         jobs = await enqueue_terminate(pool, ["victim"], run_id="run-k", filter=OLD_ONLY)
         cfg = config(emulated, redis_port, tmp_path)
         env = {
