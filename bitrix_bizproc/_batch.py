@@ -93,6 +93,11 @@ class BatchCommand(Pending[T]):
         return self._error
 
     @property
+    def ok(self) -> bool:
+        """True once the command has succeeded."""
+        return self._done and self._error is None  # the base's rule, read directly: a loop over every command
+
+    @property
     def executed(self) -> bool:
         """False when the portal never ran the command (``halt=True`` stopped the batch before it)."""
         return self._executed
