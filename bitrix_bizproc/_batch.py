@@ -66,16 +66,17 @@ class _Client(Protocol):
 class BatchCommand(Pending[T]):
     """A command queued in a :class:`BatchComposer`; its outcome is known once the block is left."""
 
-    # The state until it is settled: class defaults, so a queued command costs two attributes.
-    _done = False
-    _value: T | None = None
-    _error: BitrixError | None = None
-    _executed = False
-    after_unknown = False  # an earlier try of its batch was sent and the answer lost
+    # Slots, no instance dict: a composer holds one command per item (fewer objects for the collector).
+    __slots__ = ("_done", "_error", "_executed", "_value", "after_unknown", "call", "key")
 
     def __init__(self, call: Call[T], key: str) -> None:
         self.call = call
         self.key = key
+        self._done = False
+        self._value: T | None = None
+        self._error: BitrixError | None = None
+        self._executed = False
+        self.after_unknown = False  # an earlier try of its batch was sent and the answer lost
 
     @property
     def ref(self) -> Ref:

@@ -110,6 +110,8 @@ class Call(Generic[T]):
 class Pending(abc.ABC, Generic[T]):
     """The outcome of a submitted call: await it, or read ``result()``/``error``/``ok`` once done."""
 
+    __slots__ = ()  # a subclass may keep its state in slots (a composer holds one command per item)
+
     @abc.abstractmethod
     def __await__(self) -> Generator[Any, None, T]: ...
 
