@@ -244,25 +244,27 @@ class Limiter:
     async def _answered_within(self, wait: float) -> bool:
         """Sleep ``wait`` seconds; True if an answer came back first (it may have made room sooner)."""
         answer = self._answer = asyncio.get_running_loop().create_future()
-        timer = asyncio.ensure_future(self._sleep(wait))
         try:
-            await asyncio.wait((answer, timer), return_when=asyncio.FIRST_COMPLETED)
-            return answer.done()
+            return await self._first(answer, wait)
         finally:
             self._answer = None
-            answer.cancel()
-            timer.cancel()
 
     async def _held_left(self, bucket: LeakyBucket) -> bool:
         """Wait for a held place to be sent or released; False if none was within one more wait (forced)."""
         left = self._left = asyncio.get_running_loop().create_future()
-        timer = asyncio.ensure_future(self._sleep(bucket.delay(self._clock())))
         try:
-            await asyncio.wait((left, timer), return_when=asyncio.FIRST_COMPLETED)
-            return left.done()
+            return await self._first(left, bucket.delay(self._clock()))
         finally:
             self._left = None
-            left.cancel()
+
+    async def _first(self, signal: asyncio.Future[None], wait: float) -> bool:
+        """Sleep ``wait`` seconds or until ``signal`` is set, whichever is first; True if the signal was."""
+        timer = asyncio.ensure_future(self._sleep(wait))
+        try:
+            await asyncio.wait((signal, timer), return_when=asyncio.FIRST_COMPLETED)
+            return signal.done()
+        finally:
+            signal.cancel()
             timer.cancel()
 
     def _throttle(self) -> None:
