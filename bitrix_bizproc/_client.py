@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import collections.abc
 import os
 import ssl as _ssl
 import time
@@ -58,10 +57,6 @@ class DirectCall(Pending[T]):
 
     The first awaiter sends it from its own task (no task of its own: ten thousand concurrent calls cost
     ten thousand tasks, not twenty); later awaiters wait for that outcome.
-
-    It is also a coroutine (registered as one): ``asyncio.gather()`` and ``create_task()`` hold the call
-    itself, with no wrapper coroutine per call, and a call queued for a shared batch waits on the
-    coalescer's future with no coroutine of its own (:meth:`send`).
     """
 
     # The state until it is settled: class defaults, so a call costs three attributes until awaited.
@@ -69,8 +64,6 @@ class DirectCall(Pending[T]):
     _value: T | None = None
     _exc: BaseException | None = None
     _waiters: list[asyncio.Future[None]] | None = None
-    _queued: asyncio.Future[T] | None = None  # driven as a coroutine: the coalescer's future it waits on
-    _steps: Generator[Any, None, T] | None = None  # driven as a coroutine: the steps it delegates to
 
     def __init__(self, client: BizprocClient, call: Call[T]) -> None:
         self.call = call
@@ -93,91 +86,22 @@ class DirectCall(Pending[T]):
             return self._send().__await__()
         return self._join().__await__()
 
-    # -- the coroutine protocol, for a task that holds the call itself (gather, create_task) ---------------
-    def send(self, value: Any) -> Any:
-        """One step: the future to wait on, or ``StopIteration`` with the parsed answer."""
-        queued = self._queued
-        if queued is None:
-            return self._step(value)
-        if not queued.done():
-            queued._asyncio_future_blocking = True  # what awaiting a future tells the task
-            return queued
-        try:
-            result = queued.result()
-        except BaseException as exc:
-            self._settle(None, exc)
-            raise
-        self._settle(result, None)
-        raise StopIteration(result)
-
-    def _step(self, value: Any) -> Any:
-        steps = self._steps
-        if steps is None:
-            if self._started:  # awaited elsewhere first: this task waits for that outcome
-                steps = self._join().__await__()
-            else:
-                self._started = True
-                try:
-                    queued = self._begin()
-                except BaseException as exc:
-                    self._settle(None, exc)
-                    raise
-                if queued is not None:
-                    self._queued = queued
-                    return self.send(value)
-                steps = self._sent_alone().__await__()
-            self._steps = steps
-        return steps.send(value)
-
-    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
-        """Raise ``typ`` (a cancellation) at the step the call waits in."""
-        steps = self._steps
-        if steps is not None:
-            return steps.throw(typ) if val is None and tb is None else steps.throw(typ, val, tb)
-        error = typ if val is None and isinstance(typ, BaseException) else (val if val is not None else typ())
-        if self._queued is not None and not self._done:
-            self._settle(None, error)
-        raise error
-
-    def close(self) -> None:
-        """Stop driving the call (an unstarted call is then not sent, and does not warn)."""
-        if self._steps is not None:
-            self._steps.close()
-        self._started = True
-
-    # -- sending -------------------------------------------------------------------------------------------
-    def _begin(self) -> asyncio.Future[T] | None:
-        """Check the call and queue it for a shared batch: the future of its answer (``None``: alone)."""
-        client, call = self._client, self.call
-        client._check_context(call.method)
-        if client.auto_batch and call.batchable:
-            return client._get_coalescer().enqueue(call)
-        return None
-
     async def _send(self) -> T:
+        client, call = self._client, self.call
         try:
-            queued = self._begin()
-        except BaseException as exc:
-            self._settle(None, exc)
-            raise
-        if queued is None:
-            return await self._sent_alone()
-        try:
-            value = await queued  # parsed by the coalescer, from the command's outcome
-        except BaseException as exc:  # cancellation included: later awaiters see it too
-            self._settle(None, exc)
-            raise
-        self._settle(value, None)
-        return value
-
-    async def _sent_alone(self) -> T:
-        call, session = self.call, self._client.session
-        try:
-            if type(session).call is Session.call:  # a service checked the params: not again
-                response = await session.call_wire(call.method, call.params, call.idempotent)
+            client._check_context(call.method)
+            queued = None
+            if client.auto_batch and call.batchable:
+                queued = client._get_coalescer().enqueue(call)
+            session = client.session
+            if queued is not None:
+                value = await queued  # parsed by the coalescer, from the command's outcome
             else:
-                response = await session.call(call.method, call.params, idempotent=call.idempotent)
-            value = call.read(response)
+                if type(session).call is Session.call:  # a service checked the params: not again
+                    response = await session.call_wire(call.method, call.params, call.idempotent)
+                else:
+                    response = await session.call(call.method, call.params, idempotent=call.idempotent)
+                value = call.read(response)
         except BaseException as exc:  # cancellation included: later awaiters see it too
             self._settle(None, exc)
             raise
@@ -221,9 +145,6 @@ class DirectCall(Pending[T]):
     def __repr__(self) -> str:
         state = "pending" if not self._done else ("failed" if self._exc is not None else "ok")
         return f"DirectCall({self.call.method}, {state})"
-
-
-collections.abc.Coroutine.register(DirectCall)
 
 
 class _ClientExecutor:

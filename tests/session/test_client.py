@@ -159,29 +159,3 @@ async def test_a_webhook_refuses_an_app_context_method_every_time_before_sending
                 await client.activities.list()
         assert await client._executor.submit(Call("user.get", {"ID": 1}, parse=_method)) == "user.get"
         assert client.stats.requests == 2
-
-
-async def test_a_task_holds_the_call_itself_and_it_keeps_its_ways(emu: EmuFactory) -> None:
-    portal = await emu()
-    async with BizprocClient.from_webhook(portal.webhook_url, limiter="off", auto_batch=True) as client:
-        pending = client._executor.submit(Call("user.get", {"ID": 1}, parse=_method))
-        task = asyncio.ensure_future(pending)
-        assert task.get_coro() is pending  # no wrapper coroutine per call
-        assert await task == "user.get" and await pending == "user.get" and pending.ok
-        shared = client._executor.submit(Call("user.get", {"ID": 1}, parse=_method))
-
-        async def wait() -> str:
-            return await shared
-
-        awaiting = asyncio.create_task(wait())
-        await asyncio.sleep(0)  # awaited first elsewhere: the task joins that send
-        assert await asyncio.gather(shared, awaiting) == ["user.get", "user.get"]
-        refused = client.activities.list()
-        with pytest.raises(AccessDeniedError):
-            await asyncio.gather(refused)
-        assert isinstance(refused.error, AccessDeniedError)
-        assert client.stats.requests == 2
-    async with BizprocClient.from_webhook(portal.webhook_url, limiter="off") as alone:
-        calls = [alone._executor.submit(Call("user.get", {"ID": 1}, parse=_method)) for _ in range(3)]
-        assert await asyncio.gather(*calls) == ["user.get"] * 3
-        assert alone.stats.requests == 3 and all(c.ok for c in calls)
