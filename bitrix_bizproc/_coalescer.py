@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from ._call import Call
 from ._commands import CommandSession, send_commands
+from ._tasks import wait_for_all
 from .protocol.batch import MAX_COMMANDS, encode_command, survey
 from .protocol.envelope import ApiResponse
 from .protocol.errors import BitrixError, ClientValidationError
@@ -269,5 +270,4 @@ class Coalescer:
         """Send what is queued, wait for every batch in flight, and refuse new calls."""
         self._closed = True
         self._flush()
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await wait_for_all(self._tasks)

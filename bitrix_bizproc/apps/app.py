@@ -22,6 +22,7 @@ import attrs
 
 from .._auth import TokenStore
 from .._client import BizprocClient, _check_allow_http
+from .._tasks import wait_for_all
 from ..fleet import Fleet, MemoryPortalStore, PortalTokenStore
 from ..fleet.stores import domain_of
 from ..models.activity import Property
@@ -333,8 +334,7 @@ class BitrixApp:
 
     async def drain(self) -> None:
         """Wait until every handler started so far has finished."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await wait_for_all(self._tasks)
 
     async def aclose(self) -> None:
         """Finish running handlers, then close the app's own fleet (a given fleet stays open)."""

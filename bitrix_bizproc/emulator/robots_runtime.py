@@ -256,8 +256,10 @@ class RobotsRuntime:
 
     async def drain(self) -> None:
         """Wait until every POST started so far has been answered (or failed)."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Only unfinished ones: on Python 3.12+ gather of finished tasks does not yield, and the set is
+        # emptied by done-callbacks (the emulator keeps to the protocol core, so not _tasks.wait_for_all).
+        while pending := [task for task in self._tasks if not task.done()]:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def aclose(self) -> None:
         """Stop the timeout watcher, cancel POSTs in flight, and close the HTTP session."""

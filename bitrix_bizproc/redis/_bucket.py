@@ -15,6 +15,7 @@ import math
 
 from redis.asyncio import Redis
 
+from .._tasks import wait_for_all
 from ..protocol.errors import ConfigurationError, TransportError
 from ..protocol.limits import BucketSpec, LeakyBucket, bucket_spec
 from ._common import check_client, check_key, redis_failures
@@ -123,8 +124,7 @@ class RedisBucket:
 
     async def aclose(self) -> None:
         """Wait for pending rejection reports; the bucket stays usable (the Redis client is yours)."""
-        while self._flushes:
-            await asyncio.gather(*self._flushes, return_exceptions=True)
+        await wait_for_all(self._flushes)
 
     async def _flush(self) -> None:
         if not (self._rejected or self._accepted):
