@@ -127,13 +127,7 @@ def test_real_batch_answers_give_each_command_its_time_and_the_budget_its_figure
 async def test_a_composer_surveys_no_command_its_service_checked(
     client: BizprocClient, instances: Instances, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    surveyed: list[str] = []
-
-    def counting(method: str, params: Any) -> Survey:
-        surveyed.append(method)
-        return survey(method, params)
-
-    monkeypatch.setattr(_batch, "survey", counting)
+    surveyed = _count_surveys(monkeypatch, _batch)
     ids = instances(120)
     async with client.batch() as batch:
         stopped = [batch.workflows.terminate(wf) for wf in ids[:60]]
@@ -202,6 +196,18 @@ def test_the_fast_way_of_an_id_is_the_general_way(text: str, action: str) -> Non
     assert encode_command(made.method, made.params) == encode_command(method, expected.params)
 
 
+def _count_surveys(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[str]:
+    """The methods ``module`` surveys from now on (it still surveys them)."""
+    surveyed: list[str] = []
+
+    def counting(method: str, params: Any) -> Survey:
+        surveyed.append(method)
+        return survey(method, params)
+
+    monkeypatch.setattr(module, "survey", counting)
+    return surveyed
+
+
 @pytest.fixture
 def responses_built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The key of every batch command whose outcome became an :class:`ApiResponse`."""
@@ -231,13 +237,7 @@ async def test_a_composer_reads_a_result_without_building_a_response_for_it(
 async def test_auto_batch_neither_surveys_nor_builds_a_response_for_a_termination(
     portal: EmulatedPortal, instances: Instances, responses_built: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    surveyed: list[str] = []
-
-    def counting(method: str, params: Any) -> Survey:
-        surveyed.append(method)
-        return survey(method, params)
-
-    monkeypatch.setattr(_coalescer, "survey", counting)
+    surveyed = _count_surveys(monkeypatch, _coalescer)
     ids = instances(120)
     async with BizprocClient.from_webhook(portal.webhook_url, limiter="off", auto_batch=True) as auto:
         assert await asyncio.gather(*(auto.workflows.terminate(wf) for wf in ids)) == [True] * 120
