@@ -279,6 +279,9 @@ def _encode(params: Mapping[str, Any]) -> bytes:
 class WebhookAuth:
     """Authorises by the webhook URL itself."""
 
+    # A request built now is the request sent later (no token to refresh): no rebuild after a wait.
+    fixed_requests = True
+
     def __init__(self, credentials: WebhookCredentials) -> None:
         self.credentials = credentials
 

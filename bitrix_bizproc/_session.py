@@ -258,7 +258,8 @@ class Session:
 
         Built before the place is taken, so the place is not held while it is encoded; built again after a
         wait for the place, so it carries the access token current when it leaves (a refresh may happen
-        during the wait). Returns the request, its token identity and the seconds waited.
+        during the wait), unless the auth's requests never change (``fixed_requests``: a webhook). Returns
+        the request, its token identity and the seconds waited.
         """
         request, used = await self.auth.request(method, wire)
         if self.limiter.try_acquire(method, hold=True):
@@ -266,6 +267,8 @@ class Session:
         started = self._clock()
         await self.limiter.acquire(method, hold=True)
         waited = self._clock() - started
+        if getattr(self.auth, "fixed_requests", False):
+            return request, used, waited
         try:
             request, used = await self.auth.request(method, wire)
         except BaseException:

@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 
+from bitrix_bizproc._auth import WebhookAuth
 from bitrix_bizproc._limiter import Limiter
 from bitrix_bizproc._session import Session
 from bitrix_bizproc._transport import HttpRequest, HttpResponse
+from bitrix_bizproc.protocol.auth import WebhookCredentials
 from bitrix_bizproc.protocol.errors import TokenStoreError, TransportError
 from bitrix_bizproc.protocol.limits import BucketSpec
 
@@ -202,4 +204,25 @@ async def test_every_try_reports_its_answer_or_its_loss() -> None:
     with pytest.raises(asyncio.CancelledError):
         await hanging
     assert bucket.in_flight == 0  # a cancelled try is a lost one
+    await session.aclose()
+
+
+async def test_a_webhook_request_is_built_once_even_after_a_wait() -> None:
+    """A webhook's request does not change while it waits for its place: it is not encoded again."""
+    clock = Clock()
+    auth = WebhookAuth(WebhookCredentials.parse("https://portal.example/rest/1/secretcode/"))
+    built: list[str] = []
+    encode = auth.request
+
+    async def counting(method: str, params: dict[str, Any]) -> tuple[HttpRequest, object]:
+        built.append(method)
+        return await encode(method, params)
+
+    auth.request = counting  # type: ignore[method-assign]
+    limiter = Limiter(BucketSpec(rate=1.0, burst=1, headroom=0), clock=clock, sleep=clock.sleep)
+    session = Session(auth=auth, transport=Transport(clock), limiter=limiter, clock=clock, sleep=clock.sleep)
+    await session.call("user.get")
+    await session.call("user.get")  # waits a second for its place
+    assert len(session.transport.sent) == 2  # type: ignore[attr-defined]
+    assert built == ["user.get", "user.get"]  # once each (a token-based auth builds it again after the wait)
     await session.aclose()
