@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
@@ -90,10 +91,14 @@ class Limiter:
     ) -> None:
         self.shared = spec if isinstance(spec, SharedBucket) else None
         self.spec = spec.spec if isinstance(spec, SharedBucket) else spec
-        self._clock = clock
+        self._clock = clock  # wall time: the operating budget compares it with the portal's reset times
+        # The bucket paces by elapsed time: a monotonic clock, so a wall-clock step (NTP, a suspended VM)
+        # neither stalls the queue (a step back) nor lets a burst through (a step forward). A clock of the
+        # caller's (a test's) drives both.
+        self._pace_clock: Clock = time.monotonic if clock is time.time else clock
         self._sleep = sleep
         self._stats = stats if stats is not None else Stats()
-        self.bucket = LeakyBucket(spec, now=clock()) if isinstance(spec, BucketSpec) else None
+        self.bucket = LeakyBucket(spec, now=self._pace_clock()) if isinstance(spec, BucketSpec) else None
         self.budget = OperatingBudget(operating_limit)
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._pacer: asyncio.Task[None] | None = None
@@ -116,7 +121,7 @@ class Limiter:
         bucket = self.bucket
         if bucket is None:
             return None, None
-        return bucket.rate, max(0, bucket.free(self._clock()) - len(self._waiters))
+        return bucket.rate, max(0, bucket.free(self._pace_clock()) - len(self._waiters))
 
     def try_acquire(self, method: str, *, hold: bool = False) -> bool:
         """Take a place for ``method`` at once if no wait is needed; False means ``await acquire()``.
@@ -124,12 +129,12 @@ class Limiter:
         ``hold=True``: the request is counted when it leaves, so call :meth:`sent` as it is handed to the
         transport (or :meth:`release` if it never is); otherwise it is counted now.
         """
-        now = self._clock()
-        if self.budget.delay(method, now) > 0 or self.shared is not None:
+        if self.budget.delay(method, self._clock()) > 0 or self.shared is not None:
             return False
         bucket = self.bucket
         if bucket is None:
             return True
+        now = self._pace_clock()
         if not self._waiters and bucket.hold(now):
             if not hold:
                 bucket.sent(now)
@@ -150,13 +155,13 @@ class Limiter:
     def sent(self) -> None:
         """A request let go with ``hold=True`` has been handed to the transport: count it from now."""
         if self.bucket is not None:
-            self.bucket.sent(self._clock())
+            self.bucket.sent(self._pace_clock())
             self._has_left()
 
     def answered(self, *, lost: bool = False) -> None:
         """The answer to a request counted by :meth:`sent` is back (``lost``: the try ended without one)."""
         if self.bucket is not None:
-            self.bucket.answered(self._clock(), lost=lost)
+            self.bucket.answered(self._pace_clock(), lost=lost)
             if not lost and self._answer is not None and not self._answer.done():
                 self._answer.set_result(None)  # the answer bound may have room sooner: the pacer re-plans
 
@@ -167,7 +172,7 @@ class Limiter:
             self._has_left()
 
     async def _wait_bucket(self) -> None:
-        started = self._clock()
+        started = self._pace_clock()
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(fut)
         if self._pacer is None or self._pacer.done():
@@ -181,7 +186,7 @@ class Limiter:
                 self.release()  # let go, but its caller is gone: the place must not stay held
             raise
         finally:
-            self._stats.throttled_seconds += max(0.0, self._clock() - started)
+            self._stats.throttled_seconds += max(0.0, self._pace_clock() - started)
 
     async def _wait_operating(self, method: str) -> None:
         while (wait := self.budget.delay(method, self._clock())) > 0:
@@ -202,19 +207,19 @@ class Limiter:
                 continue
             bucket = self.bucket
             if bucket is not None:  # local: the first waiter goes once a place is free (held till it leaves)
-                wait, epoch = bucket.delay(self._clock()), bucket.epoch
+                wait, epoch = bucket.delay(self._pace_clock()), bucket.epoch
                 if wait > 0:
                     self._throttle()
                     if await self._answered_within(wait):
                         continue  # an answer came back meanwhile: plan again
                     if bucket.epoch != epoch:
                         continue  # the portal rejected a request meanwhile: plan again
-                    if bucket.held and bucket.delay(self._clock()) > 0 and await self._held_left(bucket):
+                    if bucket.held and bucket.delay(self._pace_clock()) > 0 and await self._held_left(bucket):
                         continue  # a place let go earlier has left only now (a slow rebuild): plan again
                 while self._waiters and self._waiters[0].done():
                     self._waiters.popleft()  # gone while the pacer slept
                 if self._waiters:  # free now, or after exactly the wait computed (a re-check could spin on
-                    bucket.hold(self._clock(), force=True)  # clock rounding)
+                    bucket.hold(self._pace_clock(), force=True)  # clock rounding)
                     self._waiters.popleft().set_result(None)
                 continue
             epoch = self._epoch()
@@ -253,7 +258,7 @@ class Limiter:
         """Wait for a held place to be sent or released; False if none was within one more wait (forced)."""
         left = self._left = asyncio.get_running_loop().create_future()
         try:
-            return await self._first(left, bucket.delay(self._clock()))
+            return await self._first(left, bucket.delay(self._pace_clock()))
         finally:
             self._left = None
 
@@ -287,7 +292,7 @@ class Limiter:
         if self.shared is not None:
             self.shared.on_rejected()
         elif self.bucket is not None:
-            self.bucket.on_rejected(self._clock())
+            self.bucket.on_rejected(self._pace_clock())
 
     def on_accepted(self, method: str, time: TimeInfo | None) -> None:
         """An answer came back: learn from its ``time`` block."""

@@ -197,3 +197,24 @@ async def test_answers_back_let_a_waiter_go_before_the_send_time_count_would() -
     await time.advance(0.6)  # by answer: 49 pending at 0.6, one place free
     assert waiter.done()
     await limiter.aclose()
+
+
+async def test_wall_clock_steps_neither_stall_nor_free_the_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default clock is wall time (the operating budget compares it with the portal's reset times);
+    the bucket paces by elapsed time: an NTP step back of an hour does not hold the next request an hour,
+    and a step forward does not drain the bucket."""
+    import time
+
+    wall = [time.time()]
+    monkeypatch.setattr(time, "time", lambda: wall[0])
+    slow = Limiter(BucketSpec(rate=1.0, burst=2, headroom=0), clock=time.time)
+    fast = Limiter(BucketSpec(rate=50.0, burst=2, headroom=0), clock=time.time)
+    for _ in range(2):
+        await slow.acquire("user.get")
+        await fast.acquire("user.get")  # both buckets full
+    wall[0] += 7200.0  # stepped forward two hours: nothing has drained for real
+    assert slow.try_acquire("user.get") is False
+    wall[0] -= 10800.0  # then back three: the next slot still frees in 20 ms
+    await asyncio.wait_for(fast.acquire("user.get"), timeout=5)
+    await slow.aclose()
+    await fast.aclose()
