@@ -152,16 +152,32 @@ class Limiter:
                     self.sent()
                 return
 
-    def sent(self) -> None:
-        """A request let go with ``hold=True`` has been handed to the transport: count it from now."""
-        if self.bucket is not None:
-            self.bucket.sent(self._pace_clock())
-            self._has_left()
+    def sent(self) -> float:
+        """A request let go with ``hold=True`` has been handed to the transport: count it from now.
 
-    def answered(self, *, lost: bool = False) -> None:
-        """The answer to a request counted by :meth:`sent` is back (``lost``: the try ended without one)."""
+        Returns the moment, to hand back to :meth:`answered`.
+        """
+        now = self._pace_clock()
         if self.bucket is not None:
-            self.bucket.answered(self._pace_clock(), lost=lost)
+            self.bucket.sent(now)
+            self._has_left()
+        return now
+
+    def answered(
+        self, *, lost: bool = False, processing: float | None = None, sent: float | None = None
+    ) -> None:
+        """The answer to a request counted by :meth:`sent` is back (``lost``: the try ended without one).
+
+        ``processing``: the answer's ``time.processing``, with ``sent`` (what :meth:`sent` returned): the
+        portal ran the request that long after counting it, so it counts from that much earlier (never
+        from before it was sent; a missing, negative or non-finite figure counts as none).
+        """
+        if self.bucket is not None:
+            now = self._pace_clock()
+            ran = 0.0
+            if processing is not None and processing > 0 and sent is not None:  # NaN fails the test
+                ran = min(processing, max(0.0, now - sent))
+            self.bucket.answered(now, lost=lost, processing=ran)
             if not lost and self._answer is not None and not self._answer.done():
                 self._answer.set_result(None)  # the answer bound may have room sooner: the pacer re-plans
 

@@ -184,7 +184,7 @@ class Session:
         while True:
             blocked = await self._wait_blocked(inner.values()) if inner else {}  # a batch's methods only
             request, used, waited = await self._built_and_let_go(method, wire)
-            self.limiter.sent()  # counted from now: the portal's bucket counts it when it arrives
+            sent = self.limiter.sent()  # counted from now: the portal's bucket counts it when it arrives
             if observed:  # the host it goes to: a renamed portal's new one once the transport knows it
                 host, request_id = host_of(self._current_url(request.url)), next(self._request_ids)
                 for held_method, held in blocked.items():  # a method's operating budget held the batch
@@ -205,8 +205,13 @@ class Session:
                     except BaseException:
                         self.limiter.answered(lost=True)
                         raise
-                    self.limiter.answered()
-                    result = self._read(request, response, method)
+                    try:
+                        result = self._read(request, response, method)
+                    except BaseException:
+                        self.limiter.answered()
+                        raise
+                    ran = result.time.figure("processing") if result.time is not None else None
+                    self.limiter.answered(processing=ran, sent=sent)  # it ran that long after it was counted
                 except BitrixError as exc:
                     if observed:
                         error = exc.code or type(exc).__name__

@@ -256,8 +256,12 @@ class LeakyBucket:
         self._t = base
         self.in_flight += 1
 
-    def answered(self, now: float, *, lost: bool = False) -> None:
+    def answered(self, now: float, *, lost: bool = False, processing: float = 0.0) -> None:
         """The answer to a sent request is back at ``now`` (``lost``: the try ended without one).
+
+        ``processing``: seconds the portal says it spent running the request (its ``time.processing``),
+        at most the time since it was sent. The portal counts a request before it runs it, so the request
+        counts from ``now - processing``: a long batch is not taken for a late arrival.
 
         A lost request may still reach the portal: it counts as arriving ``jitter_allowance`` later. The
         answered level is kept as of the latest such moment, so until then this bound lets nothing go, and
@@ -266,7 +270,7 @@ class LeakyBucket:
         if self.in_flight <= 0:
             return
         self.in_flight -= 1
-        at = now + self.spec.jitter_allowance if lost else now
+        at = now + self.spec.jitter_allowance if lost else now - processing
         base = max(at, self._answered_t)
         self._answered = self._answered_level(base) + 1.0
         self._answered_t = base

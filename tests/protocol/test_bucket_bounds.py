@@ -82,17 +82,23 @@ def test_answers_without_sends_are_ignored() -> None:
 
 
 def _replay(
-    spec: BucketSpec, delays: list[tuple[float, float, bool]], rejected_at: tuple[float, ...] = ()
+    spec: BucketSpec,
+    delays: list[tuple[float, float, bool]],
+    rejected_at: tuple[float, ...] = (),
+    ran: list[float] | None = None,
 ) -> tuple[float, float]:
     """Send ``len(delays)`` requests as soon as the bucket allows; return the portal's peak and the end.
 
     Each request reaches the portal ``arrive`` after it left (at most the allowance) and its answer is back
     ``answer`` after that; a ``lost`` one never answers: its try ends ``answer`` after it left, perhaps
     before the request has reached the portal. At each of ``rejected_at`` the client hears of a rejection
-    it did not cause (another process of the same portal, say).
+    it did not cause (another process of the same portal, say). ``ran``: the fraction of each answer's
+    delay the portal says it spent running the request (``time.processing``; it runs after counting).
     """
     bucket = LeakyBucket(spec, now=0.0)
-    events: list[tuple[float, int, str]] = [(t, -i, "rejected") for i, t in enumerate(rejected_at)]
+    events: list[tuple[float, int, str, float]] = [
+        (t, -i, "rejected", 0.0) for i, t in enumerate(rejected_at)
+    ]
     heapq.heapify(events)
     order = 0
     now, sent, peak = 0.0, 0, 0.0
@@ -100,7 +106,7 @@ def _replay(
     while sent < len(delays) or events:
         wait = bucket.delay(now) if sent < len(delays) else float("inf")
         if events and events[0][0] <= now + wait:
-            now, _, kind = heapq.heappop(events)
+            now, _, kind, processing = heapq.heappop(events)
             if kind == "arrive":
                 portal_level = max(0.0, portal_level - (now - portal_t) * spec.rate) + 1.0
                 portal_t = now
@@ -108,18 +114,19 @@ def _replay(
             elif kind == "rejected":
                 bucket.on_rejected(now)
             else:
-                bucket.answered(now, lost=kind == "lost")
+                bucket.answered(now, lost=kind == "lost", processing=processing)
             continue
         now += wait
         assert bucket.hold(now, force=True)
         bucket.sent(now)
         arrive, answer, lost = delays[sent]
         sent += 1
-        heapq.heappush(events, (now + arrive, order := order + 1, "arrive"))
+        processing = answer * ran[sent - 1] if ran is not None else 0.0
+        heapq.heappush(events, (now + arrive, order := order + 1, "arrive", 0.0))
         if lost:  # a timeout or a reset may end the try before the request has even reached the portal
-            heapq.heappush(events, (now + answer, order := order + 1, "lost"))
+            heapq.heappush(events, (now + answer, order := order + 1, "lost", 0.0))
         else:
-            heapq.heappush(events, (now + arrive + answer, order := order + 1, "answer"))
+            heapq.heappush(events, (now + arrive + answer, order := order + 1, "answer", processing))
     return peak, now
 
 
@@ -144,6 +151,47 @@ def test_the_portal_never_overflows_while_delays_stay_within_the_allowance(
     delays = [(fraction * allowance, answer, lost) for fraction, answer, lost in draws]
     peak, _ = _replay(spec, delays)
     assert peak <= burst + 1e-6
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0.0, 1.0),  # arrival delay, a fraction of the allowance
+            st.floats(0.0, 0.5),  # answer after arrival, s
+            st.floats(0.0, 1.0),  # the part of it the portal spent running the request
+        ),
+        min_size=1,
+        max_size=120,
+    ),
+    st.sampled_from([(10.0, 10, 0.3), (2.0, 50, 1.5), (100.0, 50, 0.03), (5.0, 20, 0.0)]),
+)
+def test_counting_from_the_processing_start_never_overflows(
+    draws: list[tuple[float, float, float]], shape: tuple[float, int, float]
+) -> None:
+    """The portal counts a request before it runs it: an answer ``processing`` seconds after its start
+    counts from then, and the portal's bucket still never goes over."""
+    rate, burst, allowance = shape
+    spec = BucketSpec(rate=rate, burst=burst, jitter_allowance=allowance)
+    delays = [(fraction * allowance, answer, False) for fraction, answer, _ in draws]
+    peak, _ = _replay(spec, delays, ran=[part for _, _, part in draws])
+    assert peak <= burst + 1e-6
+
+
+def test_a_long_run_is_not_taken_for_a_late_arrival() -> None:
+    """A first burst of batches that each ran 0.4 s: counted from their start, room comes back sooner."""
+    spec = BucketSpec(rate=10.0, burst=10, jitter_allowance=1.0)  # headroom 9: the send bound is slow
+    quick, slow = LeakyBucket(spec, now=0.0), LeakyBucket(spec, now=0.0)
+    for bucket in (quick, slow):
+        for _ in range(10):
+            assert bucket.hold(0.0)
+            bucket.sent(0.0)
+    for _ in range(10):
+        quick.answered(0.5, processing=0.4)  # each arrived by 0.1, ran 0.4 s
+        slow.answered(0.5)
+    assert slow.delay(0.5) == pytest.approx(0.1)  # 10 counted at 0.5: one slot drains in 0.1 s
+    assert quick.delay(0.5) == 0.0  # 10 counted at 0.1 have drained 4 slots by 0.5
+    assert quick.free(0.5) == 4  # the portal holds 6 of the 10 by now
 
 
 def test_quick_answers_send_faster_than_the_headroom_alone() -> None:

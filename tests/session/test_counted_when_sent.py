@@ -226,3 +226,59 @@ async def test_a_webhook_request_is_built_once_even_after_a_wait() -> None:
     assert len(session.transport.sent) == 2  # type: ignore[attr-defined]
     assert built == ["user.get", "user.get"]  # once each (a token-based auth builds it again after the wait)
     await session.aclose()
+
+
+# The docs' example of an answer's `time` block (settings/performance/limits.md): 0.62 s in all, of which
+# the method ran 0.032 s.
+DOCS_TIME = (
+    b'{"result": true, "time": {"start": 1778747192.910734, "finish": 1778747193.530359, '
+    b'"duration": 0.6196250915527344, "processing": 0.032338857650756836, '
+    b'"date_start": "2026-05-14T10:26:32+02:00", "date_finish": "2026-05-14T10:26:33+02:00", '
+    b'"operating_reset_at": 1778747792, "operating": 3.3076241016387939}}'
+)
+
+
+class AnsweredSpy(Limiter):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.seen: list[tuple[bool, float | None, float | None]] = []
+
+    def answered(
+        self, *, lost: bool = False, processing: float | None = None, sent: float | None = None
+    ) -> None:
+        self.seen.append((lost, processing, sent))
+        super().answered(lost=lost, processing=processing, sent=sent)
+
+
+async def test_an_answer_counts_from_before_the_portal_ran_it() -> None:
+    """The session hands the limiter the answer's ``time.processing`` and the moment the request left."""
+    clock = Clock()
+
+    class Slow(Transport):
+        async def send(self, request: HttpRequest) -> HttpResponse:
+            self.clock.now += 0.62
+            return HttpResponse(200, DOCS_TIME)
+
+    limiter = AnsweredSpy(BucketSpec(rate=2.0, burst=50), clock=clock, sleep=clock.sleep)
+    session = Session(auth=SlowAuth(clock, 0.0), transport=Slow(clock), limiter=limiter, clock=clock)
+    await session.call("user.get", {})
+    assert limiter.seen == [(False, pytest.approx(0.032338857650756836), 1000.0)]
+
+
+def test_processing_never_counts_a_request_from_before_it_left() -> None:
+    clock = Clock()
+    spec = BucketSpec(rate=1.0, burst=5, headroom=4)
+    limiters = [Limiter(spec, clock=clock) for _ in range(4)]
+    for limiter in limiters:
+        for _ in range(5):
+            assert limiter.try_acquire("m", hold=True)
+    sent = [[limiter.sent() for _ in range(5)][0] for limiter in limiters]
+    clock.now += 2.0
+    for _ in range(5):
+        limiters[0].answered(processing=100.0, sent=sent[0])  # more than the 2 s since it left
+        limiters[1].answered(processing=2.0, sent=sent[1])
+        limiters[2].answered(processing=float("nan"), sent=sent[2])
+        limiters[3].answered()
+    free = [limiter.pace()[1] for limiter in limiters]
+    assert free[0] == free[1] == 2  # counted from when they left, 2 s ago: two slots drained
+    assert free[2] == free[3] == 0  # counted from now
