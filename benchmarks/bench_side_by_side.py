@@ -39,7 +39,7 @@ import attrs
 from _harness import PortalProcess
 
 from bitrix_bizproc import BizprocClient, BucketSpec
-from bitrix_bizproc.jobs import terminate_workflows
+from bitrix_bizproc.jobs import Progress, terminate_workflows
 
 try:  # benchmark-only, optional
     from fast_bitrix24 import BitrixAsync
@@ -62,6 +62,7 @@ class Sample:
     rejections: int = 0
     failed: int = 0
     mb: float | None = None
+    listing: float | None = None  # the job's listing phase, s (it must end before the first termination)
 
 
 def median(samples: list[Sample], field: str) -> float:
@@ -167,8 +168,19 @@ async def walk_case(
 
 
 # -- termination --------------------------------------------------------------------------------
+JOB_LISTINGS: list[float] = []  # each job run's listing seconds, taken by ``terminate_case``
+
+
 async def by_job(client: BizprocClient, ids: list[str], template_id: int) -> int:
-    report = await terminate_workflows(client, filter={"TEMPLATE_ID": template_id})
+    started = time.perf_counter()
+    listed: list[float] = []
+
+    def progress(p: Progress) -> None:
+        if p.phase != "listing" and not listed:
+            listed.append(time.perf_counter() - started)
+
+    report = await terminate_workflows(client, filter={"TEMPLATE_ID": template_id}, progress=progress)
+    JOB_LISTINGS.extend(listed[:1])
     return len(report.failures) + (report.matched != len(ids))
 
 
@@ -228,7 +240,8 @@ async def terminate_case(
                 failed = await way(client, ids, template_id)
         seconds = time.perf_counter() - started
         c = portal.counters()
-        samples.append(Sample(seconds, c["requests"], sum(c["rejections"].values()), failed))
+        listing = JOB_LISTINGS.pop() if side == "job" and JOB_LISTINGS else None
+        samples.append(Sample(seconds, c["requests"], sum(c["rejections"].values()), failed, listing=listing))
     return samples
 
 
@@ -368,6 +381,13 @@ async def main() -> None:
                     f"{median(samples, 'failed'):5.0f} failed"
                 )
                 print(lines[-1], flush=True)
+                if side == "job":  # its own floor: no termination may leave before the listing is complete
+                    listing = median(samples, "listing")
+                    lines.append(
+                        f"terminate {n_term:,} | job: listing {listing:.2f} s, then the bucket's "
+                        f"{ideal:.2f} s: efficiency against that floor {(listing + ideal) / s:5.3f}"
+                    )
+                    print(lines[-1], flush=True)
             start = await asyncio_start(n_term, runs)
             lines.append(
                 f"terminate {n_term:,} | asyncio alone starts {n_term:,} gathered coroutines in "
