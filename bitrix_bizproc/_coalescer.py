@@ -244,6 +244,8 @@ class Coalescer:
         await self._turns.take()  # encoded and handed over in a pass of its own: it leaves as it is counted
         queued: dict[str, Queued[Any]] = {}
         commands: dict[str, str] = {}
+        methods: dict[str, str] = {}
+        idempotent = True
         live = [i for i in items if not i._future.done()]  # callers that gave up during the wait
         for key, item in zip(_KEYS, live, strict=False):
             call = item.call
@@ -253,10 +255,10 @@ class Coalescer:
                 _reject(item, exc)
             else:
                 queued[key] = item
+                methods[key] = call.method
+                idempotent = idempotent and call.idempotent
         if not queued:
             return
-        idempotent = all(i.call.idempotent for i in queued.values())
-        methods = {k: i.call.method for k, i in queued.items()}
         outcomes = (await send_commands(self._session, commands, methods, idempotent=idempotent)).outcomes
         for key, item in queued.items():
             outcome = outcomes[key]
