@@ -15,6 +15,7 @@ import aiohttp
 
 from ._auth import Authenticator, MemoryTokenStore, OAuthAuth, TokenCallback, TokenStore, WebhookAuth
 from ._call import Call, Pending
+from ._coalescer import Queued
 from ._limiter import Limiter, SharedBucket, resolve_bucket
 from ._observe import Hook
 from ._session import Session
@@ -52,27 +53,28 @@ __all__ = ["BizprocClient", "DirectCall"]
 T = TypeVar("T")
 
 
-class DirectCall(Pending[T]):
+class DirectCall(Queued[T], Pending[T]):
     """A call sent when first awaited (once, however often it is awaited).
 
     The first awaiter sends it from its own task (no task of its own: ten thousand concurrent calls cost
-    ten thousand tasks, not twenty); later awaiters wait for that outcome.
+    ten thousand tasks, not twenty); later awaiters wait for that outcome. With ``auto_batch`` the call
+    itself waits in the coalescer's queue (no second object per call).
     """
 
-    # The state until it is settled: class defaults, so a call costs three attributes until awaited.
-    _done = False
-    _value: T | None = None
-    _exc: BaseException | None = None
-    _waiters: list[asyncio.Future[None]] | None = None
+    __slots__ = ("_client", "_done", "_exc", "_started", "_value", "_waiters")
+    _value: T | None
+    _exc: BaseException | None
 
     def __init__(self, client: BizprocClient, call: Call[T]) -> None:
         self.call = call
         self._client = client
-        self._started = False  # set here, never by default: __del__ tells a half-built call by its absence
+        self._started = False  # __del__ tells a half-built call by its absence
+        self._done = False  # _value and _exc are set when it is
+        self._waiters: list[asyncio.Future[None]] | None = None
 
     def __del__(self) -> None:
         # Like a coroutine never awaited: without ``await`` nothing is sent, so say so.
-        if not self.__dict__.get("_started", True):
+        if not getattr(self, "_started", True):
             warnings.warn(
                 f"{self.call.method} was never awaited: nothing was sent (write `await client...`)",
                 RuntimeWarning,
@@ -81,47 +83,52 @@ class DirectCall(Pending[T]):
             )
 
     def __await__(self) -> Generator[Any, None, T]:
-        if not self._started:
-            self._started = True
-            return self._send().__await__()
-        return self._join().__await__()
-
-    async def _send(self) -> T:
+        # A generator, not a coroutine inside one: an awaited call's first step and its wake-up each
+        # run one frame of ours. Whether it sends is decided at its first step, as an ``async def``'s is.
+        if self._started:
+            return (yield from self._join())
+        self._started = True
         client, call = self._client, self.call
         try:
-            client._check_context(call.method)
-            queued = None
-            if client.auto_batch and call.batchable:
-                queued = client._get_coalescer().enqueue(call)
-            session = client.session
-            if queued is not None:
-                value = await queued  # parsed by the coalescer, from the command's outcome
+            if call.method not in client._context_ok:
+                client._check_context(call.method)
+            if (
+                client.auto_batch
+                and call.batchable
+                and (client._coalescer or client._get_coalescer()).enqueue(self)
+            ):
+                value = yield from self._future  # parsed by the coalescer, from the command's outcome
             else:
+                session = client.session
                 if type(session).call is Session.call:  # a service checked the params: not again
-                    response = await session.call_wire(call.method, call.params, call.idempotent)
+                    wire = session.call_wire(call.method, call.params, call.idempotent)
                 else:
-                    response = await session.call(call.method, call.params, idempotent=call.idempotent)
-                value = call.read(response)
+                    wire = session.call(call.method, call.params, idempotent=call.idempotent)
+                value = call.read((yield from wire.__await__()))
         except BaseException as exc:  # cancellation included: later awaiters see it too
-            self._settle(None, exc)
+            self._value, self._exc, self._done = None, exc, True
+            if self._waiters is not None:
+                self._wake()
             raise
-        self._settle(value, None)
+        self._value, self._exc, self._done = value, None, True
+        if self._waiters is not None:
+            self._wake()
         return value
 
-    def _settle(self, value: T | None, exc: BaseException | None) -> None:
-        self._value, self._exc, self._done = value, exc, True
-        for waiter in self._waiters or ():
+    def _wake(self) -> None:
+        """Wake the later awaiters: the outcome is known."""
+        waiters, self._waiters = self._waiters or [], None
+        for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
-        self._waiters = None
 
-    async def _join(self) -> T:
+    def _join(self) -> Generator[Any, None, T]:
         if not self._done:
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             if self._waiters is None:
                 self._waiters = []
             self._waiters.append(waiter)
-            await waiter
+            yield from waiter
         return self.result()
 
     @property
@@ -132,7 +139,7 @@ class DirectCall(Pending[T]):
     @property
     def error(self) -> BitrixError | None:
         """The typed error, or ``None`` on success or while not done."""
-        return self._exc if isinstance(self._exc, BitrixError) else None
+        return self._exc if self._done and isinstance(self._exc, BitrixError) else None
 
     def result(self) -> T:
         """The parsed result; raises the error, or :class:`RuntimeError` if the call has not finished."""

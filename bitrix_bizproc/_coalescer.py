@@ -28,7 +28,7 @@ from .protocol.methods import method_info
 
 logger = logging.getLogger("bitrix_bizproc")
 
-__all__ = ["MAX_CONCURRENT_BATCHES", "BatchSession", "Coalescer", "Turns", "fits_batch"]
+__all__ = ["MAX_CONCURRENT_BATCHES", "BatchSession", "Coalescer", "Queued", "Turns", "fits_batch"]
 
 T = TypeVar("T")
 
@@ -84,25 +84,25 @@ def fits_batch(method: str, fits: bool, batchable: bool = True) -> bool:
     return fits and batchable and method_info(method).batchable
 
 
-class _Queued(Generic[T]):
-    """A queued call and the future of its parsed answer."""
+class Queued(Generic[T]):
+    """A call waiting in a coalescer; ``_future`` (set when queued) takes its parsed answer.
 
-    __slots__ = ("call", "future")
+    A :class:`~bitrix_bizproc.DirectCall` is one itself, so an awaited call is queued as it is.
+    """
 
-    def __init__(self, call: Call[T], future: asyncio.Future[T]) -> None:
+    __slots__ = ("_future", "call")
+
+    def __init__(self, call: Call[T]) -> None:
         self.call = call
-        self.future = future
+        self._future: asyncio.Future[T]
 
-    @property
-    def method(self) -> str:
-        return self.call.method
 
-    def reject(self, error: BaseException) -> bool:
-        """Hand the error to the caller; False if the caller has gone (cancelled)."""
-        if self.future.done():
-            return False
-        self.future.set_exception(error)
-        return True
+def _reject(item: Queued[Any], error: BaseException) -> bool:
+    """Hand the error to the caller; False if the caller has gone (cancelled)."""
+    if item._future.done():
+        return False
+    item._future.set_exception(error)
+    return True
 
 
 def _response(response: ApiResponse) -> ApiResponse:
@@ -124,9 +124,9 @@ class Coalescer:
         self._session = session
         self.window = window
         self.max_size = max_size
-        self._queue: list[_Queued[Any]] = []
+        self._queue: list[Queued[Any]] = []
         self._timer: asyncio.TimerHandle | None = None
-        self._groups: deque[list[_Queued[Any]]] = deque()  # flushed, waiting for a sender
+        self._groups: deque[list[Queued[Any]]] = deque()  # flushed, waiting for a sender
         self._senders = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._turns = Turns()
@@ -144,16 +144,16 @@ class Coalescer:
         """Send one call, inside a shared batch when others are in flight; raises the call's typed error."""
         if idempotent is None:
             idempotent = not method_info(method).creates
-        call = Call(method, params or {}, _response, idempotent)
-        future = self.enqueue(call)
-        if future is None:
+        queued = Queued(Call(method, params or {}, _response, idempotent))
+        if not self.enqueue(queued):
             return await self._session.call(method, params or {}, idempotent=idempotent)
-        return await future
+        return await queued._future
 
-    def enqueue(self, call: Call[T]) -> asyncio.Future[T] | None:
-        """Queue ``call`` for a shared batch; the future of its parsed answer (``None``: send it alone)."""
+    def enqueue(self, item: Queued[Any]) -> bool:
+        """Queue ``item`` for a shared batch and give it the future of its answer (False: send it alone)."""
         if self._closed:
             raise RuntimeError("the coalescer is closed")
+        call = item.call
         if not call.plain:  # its service did not check it: survey it
             found = survey(call.method, call.params)
             if found.refs:
@@ -161,15 +161,16 @@ class Coalescer:
                     "references ($result[...]) work only inside `client.batch()`", method=call.method
                 )
             if not fits_batch(call.method, found.fits, call.batchable):
-                return None
+                return False
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._queue.append(_Queued(call, future))
-        if len(self._queue) >= self.max_size:
+        item._future = loop.create_future()
+        queue = self._queue
+        queue.append(item)
+        if len(queue) >= self.max_size:
             self._flush()
         elif self._timer is None:
             self._timer = loop.call_later(self.window, self._flush)
-        return future
+        return True
 
     def _flush(self) -> None:
         if self._timer is not None:
@@ -188,83 +189,92 @@ class Coalescer:
         """Send flushed groups in order until none is left."""
         try:
             while self._groups:  # callers that gave up meanwhile are dropped
-                items = [i for i in self._groups.popleft() if not i.future.done()]
+                items = [i for i in self._groups.popleft() if not i._future.done()]
                 if items:
                     await self._send(items)
         except asyncio.CancelledError:
             if self._senders == 1:  # the last sender: nobody is left to send the rest
                 while self._groups:
                     for item in self._groups.popleft():
-                        item.future.cancel()
+                        item._future.cancel()
             raise
         finally:
             self._senders -= 1
 
-    async def _send(self, items: list[_Queued[Any]]) -> None:
+    async def _send(self, items: list[Queued[Any]]) -> None:
         try:
             if len(items) == 1:  # alone: a direct call costs the same and reads simpler
                 item = items[0]
                 call = item.call
                 answer = await self._session.call(call.method, call.params, idempotent=call.idempotent)
-                if not item.future.done():
-                    self._deliver(item, call.read, answer)
+                if not item._future.done():
+                    self._deliver(item._future, call.read, answer)
                 else:
                     self._unclaimed(item, "done")
             else:
                 await self._send_batch(items)
         except Exception as exc:  # the whole request failed (after the session's retries), or a bug
             for item in items:
-                if not item.reject(exc):
+                if not _reject(item, exc):
                     self._unclaimed(item, getattr(exc, "code", "") or type(exc).__name__)
         except asyncio.CancelledError:  # never leave a caller waiting forever
             for item in items:
-                if item.future.done():
+                if item._future.done():
                     self._unclaimed(item, "unknown")
-                item.future.cancel()
+                item._future.cancel()
             raise
 
     @staticmethod
-    def _deliver(item: _Queued[T], read: Callable[[Any], T], answer: Any) -> None:
+    def _deliver(future: asyncio.Future[T], read: Callable[[Any], T], answer: Any) -> None:
         """Parse ``answer`` for a caller still waiting: its value, or its typed error."""
         try:
             value = read(answer)
         except BitrixError as exc:
-            item.future.set_exception(exc)
+            future.set_exception(exc)
         else:
-            item.future.set_result(value)
+            future.set_result(value)
 
-    def _unclaimed(self, item: _Queued[Any], outcome: str) -> None:
+    def _unclaimed(self, item: Queued[Any], outcome: str) -> None:
         """Record a command that was sent for a caller who had already given up."""
-        self.unclaimed.append((item.method, outcome))
-        logger.warning("%s was sent for a cancelled caller; outcome: %s", item.method, outcome)
+        method = item.call.method
+        self.unclaimed.append((method, outcome))
+        logger.warning("%s was sent for a cancelled caller; outcome: %s", method, outcome)
 
-    async def _send_batch(self, items: list[_Queued[Any]]) -> None:
+    async def _send_batch(self, items: list[Queued[Any]]) -> None:
         await self._turns.take()  # encoded and handed over in a pass of its own: it leaves as it is counted
-        queued: dict[str, _Queued[Any]] = {}
+        queued: dict[str, Queued[Any]] = {}
         commands: dict[str, str] = {}
-        live = [i for i in items if not i.future.done()]  # callers that gave up during the wait
+        methods: dict[str, str] = {}
+        idempotent = True
+        live = [i for i in items if not i._future.done()]  # callers that gave up during the wait
         for key, item in zip(_KEYS, live, strict=False):
             call = item.call
             try:
                 commands[key] = encode_command(call.method, call.params)
             except BitrixError as exc:  # this caller's bad value fails this caller only
-                item.reject(exc)
+                _reject(item, exc)
             else:
                 queued[key] = item
+                methods[key] = call.method
+                idempotent = idempotent and call.idempotent
         if not queued:
             return
-        idempotent = all(i.call.idempotent for i in queued.values())
-        methods = {k: i.call.method for k, i in queued.items()}
-        sent = await send_commands(self._session, commands, methods, idempotent=idempotent)
+        outcomes = (await send_commands(self._session, commands, methods, idempotent=idempotent)).outcomes
         for key, item in queued.items():
-            outcome = sent.outcomes[key]
+            outcome = outcomes[key]
             error = outcome.error
-            if item.future.done():
+            future = item._future
+            if future.done():
                 self._unclaimed(item, "done" if error is None else error.code or type(error).__name__)
             elif error is not None:
-                item.future.set_exception(error)
+                future.set_exception(error)
             else:
-                self._deliver(item, item.call.read_outcome, outcome)
+                try:
+                    value = item.call.read_outcome(outcome)
+                except BitrixError as exc:
+                    future.set_exception(exc)
+                else:
+                    future.set_result(value)
 
     async def aclose(self) -> None:
         """Send what is queued, wait for every batch in flight, and refuse new calls."""

@@ -9,15 +9,18 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from bitrix_bizproc._batch import Coalescer
+from bitrix_bizproc._call import Call, ResultParser
 from bitrix_bizproc._client import BizprocClient
 from bitrix_bizproc.emulator import EmulatedPortal
 from bitrix_bizproc.emulator.faults import FaultKind
 from bitrix_bizproc.protocol.batch import Ref
+from bitrix_bizproc.protocol.envelope import ApiResponse
 from bitrix_bizproc.protocol.errors import NotFoundError, ServerError, ValidationError
 from bitrix_bizproc.protocol.retry import RetryPolicy
 
 Instances = Callable[[int], list[str]]
 UNKNOWN = "66e412fdc9bd44.00000000"
+TERMINATE = "bizproc.workflow.terminate"
 
 
 @pytest.fixture
@@ -151,3 +154,51 @@ async def test_a_bad_value_fails_only_its_caller(
     assert outcomes[0].result is True  # type: ignore[union-attr]
     assert isinstance(outcomes[1], ValidationError)
     await coalescer.aclose()
+
+
+def _broken(response: ApiResponse) -> bool:
+    raise KeyError("ID")
+
+
+@ResultParser
+def _broken_result(result: object) -> bool:
+    raise KeyError("ID")
+
+
+@pytest.mark.parametrize("parse", [_broken, _broken_result], ids=["response", "result"])
+async def test_a_parser_that_fails_inside_a_shared_batch_fails_only_its_caller(
+    auto: BizprocClient, portal: EmulatedPortal, instances: Instances, parse: Callable[[ApiResponse], bool]
+) -> None:
+    ids = instances(3)
+    calls = [auto.workflows.terminate(ids[0]), auto._executor.submit(Call(TERMINATE, {"ID": ids[1]}, parse))]
+    calls.append(auto.workflows.terminate(ids[2]))
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    assert outcomes[0] is True and outcomes[2] is True
+    assert isinstance(outcomes[1], ServerError) and "could not read the answer" in str(outcomes[1])
+    assert calls[1].error is outcomes[1]
+    assert portal.counters.batches == 1 and portal.counters.commands == 3
+
+
+async def test_an_unbatchable_call_goes_alone_while_others_share_a_batch(
+    auto: BizprocClient, portal: EmulatedPortal, instances: Instances
+) -> None:
+    ids = instances(3)
+    alone = auto._executor.submit(Call(TERMINATE, {"ID": ids[0]}, batchable=False))
+    outcomes = await asyncio.gather(alone, *(auto.workflows.terminate(wf) for wf in ids[1:]))
+    assert outcomes == [True] * 3
+    assert (portal.counters.requests, portal.counters.batches) == (2, 1)  # the lone call, one batch of two
+
+
+async def test_a_queued_call_awaited_by_several_tasks_is_sent_once(
+    auto: BizprocClient, portal: EmulatedPortal, instances: Instances
+) -> None:
+    ids = instances(2)
+    shared, other = (auto.workflows.terminate(wf) for wf in ids)
+
+    async def wait() -> bool:
+        return await shared
+
+    assert await asyncio.gather(wait(), wait(), other, wait()) == [True] * 4
+    assert await shared is True  # awaiting it again: the same outcome, nothing sent
+    assert (portal.counters.batches, portal.counters.commands) == (1, 2)
+    assert portal.state.instance(ids[0]).state != "Running"

@@ -78,3 +78,33 @@ async def test_the_composer_keeps_at_most_the_limit_in_flight() -> None:
     assert all(c.result() is True for c in commands)
     assert session.peak == MAX_CONCURRENT_BATCHES
     assert session.first_ids == ids[::50]  # chunks leave in order
+
+
+class RecordingSession:
+    """Answers every batch with ``True`` per command; records each batch's methods and idempotence."""
+
+    def __init__(self) -> None:
+        self.batches: list[tuple[list[str], bool | None]] = []
+
+    async def call(
+        self, method: str, params: Mapping[str, Any] | None = None, *, idempotent: bool | None = None
+    ) -> ApiResponse:
+        assert method == "batch" and params is not None
+        commands: Mapping[str, str] = params["cmd"]
+        self.batches.append(([c.partition("?")[0] for c in commands.values()], idempotent))
+        return ApiResponse(result={"result": dict.fromkeys(commands, True)})
+
+
+async def test_a_coalesced_batch_is_idempotent_only_if_each_of_its_commands_is() -> None:
+    session = RecordingSession()
+    coalescer = Coalescer(session, window=1.0, max_size=3)
+    terminate = [coalescer.submit(METHOD, {"ID": f"66e412fdc9bd44.{i:08d}"}) for i in range(3)]
+    start = coalescer.submit("bizproc.workflow.start", {"TEMPLATE_ID": 1, "DOCUMENT_ID": ["a", "b", "c"]})
+    mixed = [coalescer.submit(METHOD, {"ID": "66e412fdc9bd44.00000009"}), start]
+    mixed.append(coalescer.submit(METHOD, {"ID": "66e412fdc9bd44.00000010"}))
+    await asyncio.gather(*terminate, *mixed)
+    assert session.batches == [
+        ([METHOD] * 3, True),
+        ([METHOD, "bizproc.workflow.start", METHOD], False),  # a start sent twice would start twice
+    ]
+    await coalescer.aclose()

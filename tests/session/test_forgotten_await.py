@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import sys
 import warnings
 
 import pytest
 
-from bitrix_bizproc import BizprocClient
+from bitrix_bizproc import BizprocClient, DirectCall
 from bitrix_bizproc._call import Call
 
 from .conftest import EmuFactory
@@ -33,3 +35,27 @@ async def test_awaited_calls_and_batch_commands_do_not_warn(emu: EmuFactory) -> 
             del batch
             gc.collect()
         assert [str(w.message) for w in caught if w.category is RuntimeWarning] == []
+
+
+async def test_a_call_whose_task_never_ran_warns_and_sends_nothing(emu: EmuFactory) -> None:
+    portal = await emu()
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter="off", auto_batch=True) as client:
+        with pytest.warns(RuntimeWarning, match=r"bizproc\.workflow\.kill.*was never awaited"):
+            task = asyncio.ensure_future(client.workflows.kill("66e412fdc9bd44.36306599"))
+            task.cancel()  # before its first step: the call never started
+            await asyncio.sleep(0)
+            assert task.cancelled()
+            del task
+            gc.collect()
+        assert client.stats.requests == 0
+
+
+def test_a_half_built_call_is_collected_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
+    unraisable: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(TypeError):
+            DirectCall()  # type: ignore[call-arg]  # __init__ never ran: nothing to warn about
+        gc.collect()
+    assert unraisable == [] and caught == []
