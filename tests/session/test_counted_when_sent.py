@@ -272,7 +272,10 @@ def test_processing_never_counts_a_request_from_before_it_left() -> None:
     for limiter in limiters:
         for _ in range(5):
             assert limiter.try_acquire("m", hold=True)
-    sent = [[limiter.sent() for _ in range(5)][0] for limiter in limiters]
+    sent = []
+    for limiter in limiters:
+        moments = [limiter.sent() for _ in range(5)]
+        sent.append(moments[0])
     clock.now += 2.0
     for _ in range(5):
         limiters[0].answered(processing=100.0, sent=sent[0])  # more than the 2 s since it left
