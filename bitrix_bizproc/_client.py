@@ -95,9 +95,13 @@ class DirectCall(Queued[T], Pending[T]):
             if (
                 client.auto_batch
                 and call.batchable
-                and (client._coalescer or client._get_coalescer()).enqueue(self)
+                and (coalescer := client._coalescer or client._get_coalescer()).enqueue(self)
             ):
-                value = yield from self._future  # parsed by the coalescer, from the command's outcome
+                try:
+                    value = yield from self._future  # parsed by the coalescer, from the command's outcome
+                except BaseException:
+                    coalescer.gave_up(self)  # not sent, or recorded as sent for a caller who left
+                    raise
             else:
                 session = client.session
                 if type(session).call is Session.call:  # a service checked the params: not again
