@@ -99,6 +99,8 @@ class DirectCall(Queued[T], Pending[T]):
             ):
                 try:
                     value = yield from self._future  # parsed by the coalescer, from the command's outcome
+                except GeneratorExit:  # collected unfinished: the queue and its loop are gone too
+                    raise
                 except BaseException:
                     coalescer.gave_up(self)  # not sent, or recorded as sent for a caller who left
                     raise

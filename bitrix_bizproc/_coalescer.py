@@ -149,6 +149,8 @@ class Coalescer:
             return await self._session.call(method, params or {}, idempotent=idempotent)
         try:
             return await queued._future
+        except GeneratorExit:  # collected unfinished: the queue and its loop are gone too
+            raise
         except BaseException:
             self.gave_up(queued)
             raise

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +15,8 @@ from bitrix_bizproc._batch import Coalescer
 from bitrix_bizproc._client import BizprocClient
 from bitrix_bizproc.emulator import EmulatedPortal
 from bitrix_bizproc.protocol.retry import RetryPolicy
+
+WEBHOOK = "https://example.bitrix24.com/rest/1/abcdefabcdef/"
 
 
 async def _until(condition: Callable[[], bool]) -> None:
@@ -130,3 +134,23 @@ async def test_a_caller_that_leaves_its_wait_by_an_error_is_not_sent(
         assert await other is True
         assert portal.counters.commands == 1
         assert portal.state.instance(ids[0]).state == "Running"
+
+
+def test_a_queued_call_collected_with_its_closed_loop_is_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task left pending in a closed loop is collected: its queued call must not touch the loop."""
+    unraisable: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: unraisable.append(u.exc_value))
+    loop = asyncio.new_event_loop()
+
+    async def queued() -> tuple[BizprocClient, asyncio.Future[bool]]:
+        client = BizprocClient.from_webhook(WEBHOOK, limiter="off", auto_batch=True)
+        client._get_coalescer().window = 3600.0  # never flushed
+        task = asyncio.ensure_future(client.workflows.terminate("66e412fdc9bd44.00000001"))
+        await asyncio.sleep(0)  # queued
+        return client, task
+
+    client, task = loop.run_until_complete(queued())
+    loop.close()
+    del client, task  # asyncio logs "Task was destroyed but it is pending!", as it should
+    gc.collect()
+    assert unraisable == []
