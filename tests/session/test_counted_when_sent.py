@@ -309,3 +309,22 @@ def test_an_impossible_processing_figure_counts_as_none() -> None:
     # Had they reached the portal 0.1 s after they left, it would hold 5 - 1.9 = 3.1 of 5: one slot free,
     # not the two that counting from the moment they left makes.
     assert [limiter.pace()[1] for limiter in limiters] == [0, 0]  # counted from now, as with no figure
+
+
+async def test_a_processing_longer_than_its_own_duration_counts_as_none() -> None:
+    """``processing`` is a part of the request's ``duration`` (``finish - start``,
+    api-reference/data-types.md; every recorded answer has it smaller, settings/performance/huge-data.md
+    and settings/how-to-call-rest-api/batch.md included): a block that says otherwise is odd, unused."""
+    clock = Clock()
+    odd = DOCS_TIME.replace(b'"processing": 0.032338857650756836', b'"processing": 0.6')
+    odd = odd.replace(b'"duration": 0.6196250915527344', b'"duration": 0.1')
+
+    class Slow(Transport):
+        async def send(self, request: HttpRequest) -> HttpResponse:
+            self.clock.now += 0.62
+            return HttpResponse(200, odd)
+
+    limiter = AnsweredSpy(BucketSpec(rate=2.0, burst=50), clock=clock, sleep=clock.sleep)
+    session = Session(auth=SlowAuth(clock, 0.0), transport=Slow(clock), limiter=limiter, clock=clock)
+    await session.call("user.get", {})
+    assert limiter.seen == [(False, None, 1000.0)]
