@@ -147,6 +147,11 @@ class DirectCall(Queued[T], Pending[T]):
         """The typed error, or ``None`` on success or while not done."""
         return self._exc if self._done and isinstance(self._exc, BitrixError) else None
 
+    @property
+    def ok(self) -> bool:
+        """True once the call has succeeded (a cancellation or another exception is no success)."""
+        return self._done and self._exc is None
+
     def result(self) -> T:
         """The parsed result; raises the error, or :class:`RuntimeError` if the call has not finished."""
         if not self._done:

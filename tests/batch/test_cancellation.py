@@ -154,3 +154,22 @@ def test_a_queued_call_collected_with_its_closed_loop_is_quiet(monkeypatch: pyte
     del client, task  # asyncio logs "Task was destroyed but it is pending!", as it should
     gc.collect()
     assert unraisable == []
+
+
+async def test_a_cancelled_call_is_not_ok(
+    portal: EmulatedPortal, instances: Callable[[int], list[str]]
+) -> None:
+    """Done, and not a success: ``ok`` must not read a cancellation (no typed error) as one."""
+    ids = instances(2)
+    async with BizprocClient.from_webhook(
+        portal.webhook_url, limiter="off", retry=RetryPolicy.never(), auto_batch=True
+    ) as client:
+        call = client.workflows.terminate(ids[0])
+        task = asyncio.ensure_future(call)
+        other = asyncio.ensure_future(client.workflows.terminate(ids[1]))
+        await asyncio.sleep(0)  # both queued
+        task.cancel()
+        await asyncio.gather(task, other, return_exceptions=True)
+        assert portal.state.instance(ids[0]).state == "Running"  # dropped, never sent
+        assert call.done and call.error is None
+        assert not call.ok
