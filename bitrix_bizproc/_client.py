@@ -95,9 +95,15 @@ class DirectCall(Queued[T], Pending[T]):
             if (
                 client.auto_batch
                 and call.batchable
-                and (client._coalescer or client._get_coalescer()).enqueue(self)
+                and (coalescer := client._coalescer or client._get_coalescer()).enqueue(self)
             ):
-                value = yield from self._future  # parsed by the coalescer, from the command's outcome
+                try:
+                    value = yield from self._future  # parsed by the coalescer, from the command's outcome
+                except GeneratorExit:  # collected unfinished: the queue and its loop are gone too
+                    raise
+                except BaseException:
+                    coalescer.gave_up(self)  # not sent, or recorded as sent for a caller who left
+                    raise
             else:
                 session = client.session
                 if type(session).call is Session.call:  # a service checked the params: not again
@@ -140,6 +146,11 @@ class DirectCall(Queued[T], Pending[T]):
     def error(self) -> BitrixError | None:
         """The typed error, or ``None`` on success or while not done."""
         return self._exc if self._done and isinstance(self._exc, BitrixError) else None
+
+    @property
+    def ok(self) -> bool:
+        """True once the call has succeeded (a cancellation or another exception is no success)."""
+        return self._done and self._exc is None
 
     def result(self) -> T:
         """The parsed result; raises the error, or :class:`RuntimeError` if the call has not finished."""

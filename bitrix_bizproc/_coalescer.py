@@ -147,7 +147,13 @@ class Coalescer:
         queued = Queued(Call(method, params or {}, _response, idempotent))
         if not self.enqueue(queued):
             return await self._session.call(method, params or {}, idempotent=idempotent)
-        return await queued._future
+        try:
+            return await queued._future
+        except GeneratorExit:  # collected unfinished: the queue and its loop are gone too
+            raise
+        except BaseException:
+            self.gave_up(queued)
+            raise
 
     def enqueue(self, item: Queued[Any]) -> bool:
         """Queue ``item`` for a shared batch and give it the future of its answer (False: send it alone)."""
@@ -233,6 +239,20 @@ class Coalescer:
             future.set_exception(exc)
         else:
             future.set_result(value)
+
+    def gave_up(self, item: Queued[Any]) -> None:
+        """``item``'s caller left its wait by an exception: not sent if it is still queued, else recorded.
+
+        A cancellation usually cancels the future itself; one that comes after the answer is in (a task
+        group cancelling a sibling woken in the same pass), or another exception, leaves it to this.
+        """
+        future = item._future
+        if not future.done():
+            future.cancel()  # dropped if its group has not left yet, recorded when its answer comes
+        elif not future.cancelled():
+            error = future.exception()
+            outcome = "done" if error is None else getattr(error, "code", "") or type(error).__name__
+            self._unclaimed(item, outcome)
 
     def _unclaimed(self, item: Queued[Any], outcome: str) -> None:
         """Record a command that was sent for a caller who had already given up."""

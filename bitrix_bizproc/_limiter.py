@@ -169,14 +169,16 @@ class Limiter:
         """The answer to a request counted by :meth:`sent` is back (``lost``: the try ended without one).
 
         ``processing``: the answer's ``time.processing``, with ``sent`` (what :meth:`sent` returned): the
-        portal ran the request that long after counting it, so it counts from that much earlier (never
-        from before it was sent; a missing, negative or non-finite figure counts as none).
+        portal ran the request that long after counting it, so it counts from that much earlier. A missing,
+        negative or non-finite figure counts as none, and so does one not shorter than the time since it
+        was sent: the request took time to get there, so that figure is not the portal's (clamped, it would
+        count the request from before the portal did).
         """
         if self.bucket is not None:
             now = self._pace_clock()
             ran = 0.0
-            if processing is not None and processing > 0 and sent is not None:  # NaN fails the test
-                ran = min(processing, max(0.0, now - sent))
+            if processing is not None and sent is not None and 0 < processing < now - sent:  # NaN fails
+                ran = processing
             self.bucket.answered(now, lost=lost, processing=ran)
             if not lost and self._answer is not None and not self._answer.done():
                 self._answer.set_result(None)  # the answer bound may have room sooner: the pacer re-plans

@@ -61,6 +61,12 @@ def _check_method(method: object) -> str:
     return method
 
 
+def _processing(time: TimeInfo) -> float | None:
+    """The answer's ``time.processing``, unless its block is odd: longer than its own ``duration``."""
+    ran, total = time.figure("processing"), time.figure("duration")
+    return None if ran is None or (total is not None and ran > total) else ran
+
+
 def _retry_after(response: HttpResponse) -> float | None:
     raw = response.headers.get("Retry-After")
     if raw is None:
@@ -210,7 +216,7 @@ class Session:
                     except BaseException:
                         self.limiter.answered()
                         raise
-                    ran = result.time.figure("processing") if result.time is not None else None
+                    ran = _processing(result.time) if result.time is not None else None
                     self.limiter.answered(processing=ran, sent=sent)  # it ran that long after it was counted
                 except BitrixError as exc:
                     if observed:

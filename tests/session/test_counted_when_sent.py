@@ -268,7 +268,7 @@ async def test_an_answer_counts_from_before_the_portal_ran_it() -> None:
 def test_processing_never_counts_a_request_from_before_it_left() -> None:
     clock = Clock()
     spec = BucketSpec(rate=1.0, burst=5, headroom=4)
-    limiters = [Limiter(spec, clock=clock) for _ in range(4)]
+    limiters = [Limiter(spec, clock=clock) for _ in range(3)]
     for limiter in limiters:
         for _ in range(5):
             assert limiter.try_acquire("m", hold=True)
@@ -278,10 +278,53 @@ def test_processing_never_counts_a_request_from_before_it_left() -> None:
         sent.append(moments[0])
     clock.now += 2.0
     for _ in range(5):
+        limiters[0].answered(processing=1.5, sent=sent[0])  # it ran 1.5 s of the 2 s since it left
+        limiters[1].answered(processing=float("nan"), sent=sent[1])
+        limiters[2].answered()
+    free = [limiter.pace()[1] for limiter in limiters[:3]]
+    assert free[0] == 1  # counted from 1.5 s ago: one slot drained
+    assert free[1] == free[2] == 0  # counted from now
+
+
+def test_an_impossible_processing_figure_counts_as_none() -> None:
+    """A request reaches the portal after it leaves, so it cannot have run for all the time since.
+
+    ``time.processing`` as long as the round trip (or longer: an odd block, a simulated figure) is not
+    the portal's: clamped to the round trip it would count the request from the moment it left, before
+    the portal counted it, and the answer bound (no headroom) would let the client overfill the bucket.
+    """
+    clock = Clock()
+    spec = BucketSpec(rate=1.0, burst=5, headroom=4)
+    limiters = [Limiter(spec, clock=clock) for _ in range(2)]
+    sent = []
+    for limiter in limiters:
+        for _ in range(5):
+            assert limiter.try_acquire("m", hold=True)
+        moments = [limiter.sent() for _ in range(5)]
+        sent.append(moments[0])
+    clock.now += 2.0
+    for _ in range(5):
         limiters[0].answered(processing=100.0, sent=sent[0])  # more than the 2 s since it left
-        limiters[1].answered(processing=2.0, sent=sent[1])
-        limiters[2].answered(processing=float("nan"), sent=sent[2])
-        limiters[3].answered()
-    free = [limiter.pace()[1] for limiter in limiters]
-    assert free[0] == free[1] == 2  # counted from when they left, 2 s ago: two slots drained
-    assert free[2] == free[3] == 0  # counted from now
+        limiters[1].answered(processing=2.0, sent=sent[1])  # all of it: no time to get there and back
+    # Had they reached the portal 0.1 s after they left, it would hold 5 - 1.9 = 3.1 of 5: one slot free,
+    # not the two that counting from the moment they left makes.
+    assert [limiter.pace()[1] for limiter in limiters] == [0, 0]  # counted from now, as with no figure
+
+
+async def test_a_processing_longer_than_its_own_duration_counts_as_none() -> None:
+    """``processing`` is a part of the request's ``duration`` (``finish - start``,
+    api-reference/data-types.md; every recorded answer has it smaller, settings/performance/huge-data.md
+    and settings/how-to-call-rest-api/batch.md included): a block that says otherwise is odd, unused."""
+    clock = Clock()
+    odd = DOCS_TIME.replace(b'"processing": 0.032338857650756836', b'"processing": 0.6')
+    odd = odd.replace(b'"duration": 0.6196250915527344', b'"duration": 0.1')
+
+    class Slow(Transport):
+        async def send(self, request: HttpRequest) -> HttpResponse:
+            self.clock.now += 0.62
+            return HttpResponse(200, odd)
+
+    limiter = AnsweredSpy(BucketSpec(rate=2.0, burst=50), clock=clock, sleep=clock.sleep)
+    session = Session(auth=SlowAuth(clock, 0.0), transport=Slow(clock), limiter=limiter, clock=clock)
+    await session.call("user.get", {})
+    assert limiter.seen == [(False, None, 1000.0)]
