@@ -61,7 +61,7 @@ class DirectCall(Queued[T], Pending[T]):
     itself waits in the coalescer's queue (no second object per call).
     """
 
-    __slots__ = ("_client", "_done", "_exc", "_started", "_value", "_waiters")
+    __slots__ = ("__weakref__", "_client", "_done", "_exc", "_started", "_value", "_waiters")
     _value: T | None
     _exc: BaseException | None
 

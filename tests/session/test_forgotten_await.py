@@ -59,3 +59,15 @@ def test_a_half_built_call_is_collected_quietly(monkeypatch: pytest.MonkeyPatch)
             DirectCall()  # type: ignore[call-arg]  # __init__ never ran: nothing to warn about
         gc.collect()
     assert unraisable == [] and caught == []
+
+
+async def test_a_call_can_be_weakly_referenced(emu: EmuFactory) -> None:
+    """As a coroutine or a task can (caches and registries of calls in flight hold them weakly)."""
+    import weakref
+
+    portal = await emu()
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter="off") as client:
+        call = client._executor.submit(Call("user.get", {"ID": 1}))
+        ref = weakref.ref(call)
+        assert ref() is call
+        await call
