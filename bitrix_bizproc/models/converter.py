@@ -367,7 +367,9 @@ def _structure_model(cls: type[T]) -> StructureHook:
     """The hook of a wire model (a hook factory: built once per class, again after any hook is registered).
 
     Each wire key's step (field name, type, hook) is found at its first value and remembered; keys the
-    model does not know, and values that do not convert, go to ``extra``.
+    model does not know, and values that do not convert, go to ``extra``. A dict row is read by the reader
+    compiled for its shape (its keys in order, see :mod:`._shapes`), which follows the same steps; other
+    mappings, and rows past the shapes a model remembers, are read key by key.
     """
     by_wire = _wire_fields(cls)
     upper = {k.upper(): f for k, f in by_wire.items()}  # keys in another case still find their field
