@@ -22,6 +22,7 @@ import operator
 import re
 import types
 import typing
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -30,6 +31,7 @@ import cattrs
 
 from ..protocol.envelope import short_text
 from ..protocol.errors import BitrixError, MalformedResponseError
+from ._shapes import ShapeReader, Step, compile_shape
 
 __all__ = [
     "LocalizedText",
@@ -66,6 +68,8 @@ def _bool(value: Any, _: Any) -> bool:
     if isinstance(value, int | float):
         return value != 0
     if isinstance(value, str):
+        if value == "Y" or value == "N":  # the portal's usual spelling first
+            return value == "Y"
         text = value.strip().lower()
         if text in ("y", "yes", "true", "1"):
             return True
@@ -83,7 +87,7 @@ def _int(value: Any, _: Any) -> int:
         return int(value)
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and (value.isdigit() or value.strip().lstrip("-").isdigit()):
         return int(value)
     raise ValueError(f"not an integer: {value!r}")
 
@@ -216,6 +220,14 @@ for _base in (enum.Enum, enum.IntEnum, enum.IntFlag, enum.StrEnum):
     converter.register_structure_hook(_base, _enum)
 
 
+# Hooks that return a value of their own type unchanged (``_str("a")`` is ``"a"``).
+_PLAIN_HOOKS: dict[Any, StructureHook] = {str: _str, int: _int, bool: _bool}
+# Hook -> the value types it returns unchanged: a wire model stores those without calling it.
+_AS_IS: weakref.WeakKeyDictionary[StructureHook, frozenset[type]] = weakref.WeakKeyDictionary(
+    {hook: frozenset({tp}) for tp, hook in _PLAIN_HOOKS.items()}
+)
+
+
 def _is_optional(tp: Any) -> bool:
     return typing.get_origin(tp) in (types.UnionType, typing.Union) and type(None) in typing.get_args(tp)
 
@@ -231,6 +243,9 @@ def _optional(tp: Any) -> StructureHook:
     container = containers[0] if containers else None
     target = inner[0] if len(inner) == 1 else functools.reduce(operator.or_, inner)
     hook: StructureHook | None = None  # the hook of ``target``, looked up at its first value
+    as_is = {type(None)}
+    if _PLAIN_HOOKS.get(target) is not None and converter.get_structure_hook(target) is _PLAIN_HOOKS[target]:
+        as_is.add(target)  # a str is its own text, an int its own number, True/False their own boolean
 
     def structure_optional(value: Any, _: Any) -> Any:
         nonlocal hook
@@ -244,6 +259,7 @@ def _optional(tp: Any) -> StructureHook:
             hook = converter.get_structure_hook(target)
         return hook(value, target)
 
+    _AS_IS[structure_optional] = frozenset(as_is)
     return structure_optional
 
 
@@ -339,20 +355,26 @@ _UNCONVERTIBLE = (
 )
 
 
-_Step = tuple[str, Any, StructureHook | None]  # how a wire key is read: attribute name, type, hook
-_NOT_A_FIELD: _Step = ("", None, None)  # the step of a key the model does not know (kept in ``extra``)
+# How a wire key is read: attribute name, type, hook, and the value types the hook returns unchanged.
+_Step = tuple[str, Any, StructureHook | None, frozenset[type]]
+_NOT_A_FIELD: _Step = ("", None, None, frozenset())  # a key the model does not know (kept in ``extra``)
 _STEPS_REMEMBERED = 512  # wire keys one model remembers the step of (a few dozen in practice)
+_SHAPES_REMEMBERED = 32  # row shapes (keys in order) one model compiles a reader for
+_UNSEEN: Any = object()  # a shape not met yet
 
 
 def _structure_model(cls: type[T]) -> StructureHook:
     """The hook of a wire model (a hook factory: built once per class, again after any hook is registered).
 
     Each wire key's step (field name, type, hook) is found at its first value and remembered; keys the
-    model does not know, and values that do not convert, go to ``extra``.
+    model does not know, and values that do not convert, go to ``extra``. A dict row is read by the reader
+    compiled for its shape (its keys in order, see :mod:`._shapes`), which follows the same steps; other
+    mappings, and rows past the shapes a model remembers, are read key by key.
     """
     by_wire = _wire_fields(cls)
     upper = {k.upper(): f for k, f in by_wire.items()}  # keys in another case still find their field
     steps: dict[str, _Step] = {}  # wire key as sent -> its step
+    shapes: dict[tuple[str, ...], ShapeReader | None] = {}  # the keys of a row, in order -> its reader
     factory: Any = cls
 
     def step_of(key: Any) -> _Step | None:
@@ -363,30 +385,56 @@ def _structure_model(cls: type[T]) -> StructureHook:
         else:
             tp = field.type or Any
             try:
-                step = (field.name, tp, converter.get_structure_hook(tp))
+                hook = converter.get_structure_hook(tp)
             except _UNCONVERTIBLE:
                 return None  # not remembered: looked up again at the next value
+            step = (field.name, tp, hook, _AS_IS.get(hook, frozenset()))
         if type(key) is str and len(steps) < _STEPS_REMEMBERED:
             steps[key] = step
         return step
 
+    def reader_of(keys: tuple[str, ...]) -> ShapeReader | None:
+        """The compiled reader of rows with ``keys`` (remembered); ``None``: read them key by key."""
+        if len(shapes) >= _SHAPES_REMEMBERED:
+            return None  # rows of yet another shape: key by key, nothing compiled per row
+        found: list[Step] = []
+        for key in keys:
+            step = steps.get(key) or step_of(key)
+            if step is None or type(key) is not str:
+                return None  # not remembered: the hook may be had at the next row
+            found.append(None if step[2] is None else step)  # type: ignore[arg-type]
+        reader = shapes[keys] = compile_shape(cls, keys, found, _UNCONVERTIBLE)
+        return reader
+
     def structure_model(value: Any, _: Any) -> T:
-        if isinstance(value, list) and not value:
-            value = {}
-        if not isinstance(value, Mapping):
-            raise ValueError(f"expected an object for {cls.__name__}, got {value!r}")
+        if type(value) is dict:  # what JSON gives: read by the reader of its shape, once it has one
+            keys = tuple(value)
+            reader = shapes.get(keys, _UNSEEN)
+            if reader is _UNSEEN:
+                reader = reader_of(keys)
+            if reader is not None:
+                read: T = reader(value, keys)
+                return read
+        else:
+            if isinstance(value, list) and not value:
+                value = {}
+            if not isinstance(value, Mapping):
+                raise ValueError(f"expected an object for {cls.__name__}, got {value!r}")
         kwargs: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for key, raw in value.items():
-            name, tp, hook = steps.get(key) or step_of(key) or _NOT_A_FIELD
-            if hook is None:
+            name, tp, hook, as_is = steps.get(key) or step_of(key) or _NOT_A_FIELD
+            if type(raw) in as_is:  # what its hook would return unchanged: no call
+                kwargs[name] = raw
+            elif hook is None:
                 extra[key] = raw
-                continue
-            try:
-                kwargs[name] = hook(raw, tp)
-            except _UNCONVERTIBLE:
-                extra[key] = raw  # kept reachable, never fatal
-        result: T = factory(**kwargs, extra=extra)
+            else:
+                try:
+                    kwargs[name] = hook(raw, tp)
+                except _UNCONVERTIBLE:
+                    extra[key] = raw  # kept reachable, never fatal
+        kwargs["extra"] = extra  # not a wire field: no key sets it
+        result: T = factory(**kwargs)
         return result
 
     return structure_model

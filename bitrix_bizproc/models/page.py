@@ -9,9 +9,17 @@ import attrs
 
 from ..protocol.envelope import ApiResponse
 
-__all__ = ["Page"]
+__all__ = ["Page", "page_items"]
 
 T = TypeVar("T")
+
+
+def page_items(response: ApiResponse, item: Callable[[Any], T]) -> list[T]:
+    """The rows of a list answer, each converted with ``item`` (what :meth:`Page.from_response` holds)."""
+    rows = response.result
+    if isinstance(rows, dict):  # PHP sends a list with gaps in its keys as a map
+        rows = list(rows.values())
+    return [item(row) for row in rows or []]
 
 
 @attrs.frozen
@@ -29,10 +37,7 @@ class Page(Generic[T]):
     @classmethod
     def from_response(cls, response: ApiResponse, item: Callable[[Any], T]) -> Page[T]:
         """Build a page from a list answer, converting each row with ``item``."""
-        rows = response.result
-        if isinstance(rows, dict):  # PHP sends a list with gaps in its keys as a map
-            rows = list(rows.values())
-        return cls(items=[item(row) for row in rows or []], total=response.total, next=response.next)
+        return cls(items=page_items(response, item), total=response.total, next=response.next)
 
     @property
     def has_more(self) -> bool:

@@ -184,6 +184,7 @@ def wire_params(params: Mapping[str, Any], *, what: str) -> dict[str, Any]:
     """``params`` normalized, top-level ``None`` values left out; refused as :func:`check_input_vars` does."""
     wire: dict[str, Any] = {}
     plain = True
+    few = True  # so far what :func:`_few_values` lets through: nothing to count
     for key, value in params.items():
         if value is None:
             continue
@@ -192,8 +193,14 @@ def wire_params(params: Mapping[str, Any], *, what: str) -> dict[str, Any]:
         if type(value) not in _ONE_VAR:
             value = normalize(value)
             plain = False
+            if few and (
+                type(value) is not dict
+                or len(value) > _FEW
+                or not _ONE_VAR.issuperset(map(type, value.values()))
+            ):
+                few = False
         wire[key] = value
-    if not plain or len(wire) > MAX_INPUT_VARS:
+    if (not plain or len(wire) > MAX_INPUT_VARS) and not (few and len(wire) <= _FEW):
         check_input_vars(wire, what=what)
     return wire
 

@@ -47,6 +47,8 @@ def workflow_id(value: Any) -> str | Ref:
 
 def positive_id(value: Any, what: str) -> int | Ref:
     """A numeric ID (an int, a digit string, or a model with ``.id``) that is > 0."""
+    if type(value) is int and value > 0:  # the usual case first
+        return value
     if isinstance(value, Ref):
         return value
     if not isinstance(value, int | str) and hasattr(value, "id"):

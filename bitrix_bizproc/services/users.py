@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 from .._call import Pending
 from ..models.filters import USER_SPEC, FilterLike, check_direction
-from ..models.page import Page
+from ..models.page import Page, page_items
 from ..models.user import User
 from ..protocol.envelope import ApiResponse
 from ..protocol.errors import ClientValidationError
 from . import _checks
-from .base import Listing, Service, WalkingService, page_of
+from .base import Listing, Service, WalkingService, rows
 
 if TYPE_CHECKING:
     from .._paging import Paginator
@@ -21,12 +21,12 @@ __all__ = ["UserCommands", "UsersService"]
 
 _IMAGE_SIZES = ("small", "medium", "large")
 _USERS = Listing(USER_SPEC, User, page_form="get_page")
-_USER_PAGE = page_of(User)
+_user = rows(User)
 
 
 def _first_user(response: ApiResponse) -> User | None:
-    page = _USER_PAGE(response)
-    return page.items[0] if page.items else None
+    users = page_items(response, _user)  # every row read, as a page would, but no page built
+    return users[0] if users else None
 
 
 class UserCommands(Service):

@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 
 from bitrix_bizproc.protocol import encoding
 from bitrix_bizproc.protocol.batch import encode_command
-from bitrix_bizproc.protocol.encoding import Verbatim, encode_query, normalize, parse_query, wire_params
+from bitrix_bizproc.protocol.encoding import (
+    Verbatim,
+    check_input_vars,
+    encode_query,
+    normalize,
+    parse_query,
+    wire_params,
+)
 from bitrix_bizproc.protocol.errors import ValidationError
 
 
@@ -161,12 +168,44 @@ def test_wire_params_drops_none_at_the_top_and_normalizes_the_rest(
         {"TASK_IDS": list(range(1001))},
         dict.fromkeys((f"K{n}" for n in range(1001)), 1),
         {"A": list(range(600)), "B": {"x": list(range(401))}},
+        {"FILTER": {"@ID": list(range(1001))}},  # one small map at the top, a long list inside it
+        {"ID": 1, "FILTER": {"A": list(range(501)), "B": list(range(500))}},
     ],
 )
 def test_wire_params_refuses_what_php_would_cut(params: dict[str, Any]) -> None:
     with pytest.raises(ValidationError, match="max_input_vars") as caught:
         wire_params(params, what="m")
     assert caught.value.code == "MAX_INPUT_VARS"
+
+
+def _wire_params_by_the_rule(params: dict[str, Any]) -> dict[str, Any]:
+    """What ``wire_params`` gives: ``None`` left out at the top, the rest normalized, then checked in full."""
+    wire = normalize({k: v for k, v in params.items() if v is not None})
+    check_input_vars(wire, what="m")
+    return wire
+
+
+_wire_leaf = st.one_of(st.none(), st.integers(-3, 3), st.text(max_size=2), st.sampled_from([Status.YES, 1.5]))
+_wire_value = st.one_of(
+    _wire_leaf,
+    st.dictionaries(st.text(max_size=2), _wire_leaf, max_size=40),
+    st.lists(_wire_leaf, max_size=3),
+    st.dictionaries(st.text(max_size=1), st.lists(st.integers(), max_size=600), max_size=3),
+)
+
+
+@given(params=st.dictionaries(st.text(max_size=3), _wire_value, max_size=35))
+def test_wire_params_checks_as_the_full_count_does(params: dict[str, Any]) -> None:
+    """Small maps skip the count (issue 17: a typed call's CPU); the outcome is the full count's."""
+    try:
+        expected: Any = _wire_params_by_the_rule(params)
+    except ValidationError as exc:
+        expected = exc.code
+    try:
+        got: Any = wire_params(params, what="m")
+    except ValidationError as exc:
+        got = exc.code
+    assert got == expected
 
 
 @pytest.mark.parametrize("value", [dt.datetime(2026, 1, 1), b"bytes", object()])

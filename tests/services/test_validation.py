@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bitrix_bizproc.models import (
     CommentRequired,
@@ -20,7 +22,8 @@ from bitrix_bizproc.models import (
     TaskField,
     TaskParameters,
 )
-from bitrix_bizproc.protocol.errors import ValidationError
+from bitrix_bizproc.protocol.batch import Ref
+from bitrix_bizproc.protocol.errors import ClientValidationError, ValidationError
 from bitrix_bizproc.services import (
     ActivitiesService,
     EventsService,
@@ -29,6 +32,7 @@ from bitrix_bizproc.services import (
     TemplateCommands,
     UserCommands,
     WorkflowCommands,
+    _checks,
 )
 
 from .recorder import Recorder
@@ -177,3 +181,42 @@ def test_required_fields_of_a_known_task(recorder: Recorder) -> None:
         TaskCommands(recorder).complete(task, TaskCompletion.OK, fields={"note": "x"})
     TaskCommands(recorder).complete(task, TaskCompletion.OK, fields={"phone": "+1"})
     assert len(recorder.calls) == 1
+
+
+def _positive_id_before(value: Any, what: str) -> Any:
+    """``_checks.positive_id`` before its fast path for a plain positive int (issue 17): the reference."""
+    if isinstance(value, Ref):
+        return value
+    if not isinstance(value, int | str) and hasattr(value, "id"):
+        value = value.id
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ClientValidationError(f"{what} must be a positive integer, got {value!r}")
+    return value
+
+
+class _WithId:
+    def __init__(self, id: object) -> None:
+        self.id = id
+
+
+@given(
+    value=st.one_of(
+        st.integers(-5, 2**70),
+        st.booleans(),
+        st.sampled_from(["7", " 7", "0", "-1", "x", "", "²", 1.0, None, Ref("k")]),
+        st.integers(-2, 9).map(_WithId),
+        st.integers(0, 9).map(lambda n: type("Int", (int,), {})(n)),
+    )
+)
+def test_positive_id_reads_every_value_as_before(value: object) -> None:
+    try:
+        expected: object = ("ok", _positive_id_before(value, "id"))
+    except (ClientValidationError, ValueError) as exc:  # "²" is a digit to isdigit(), not to int()
+        expected = (type(exc), str(exc))
+    try:
+        got: object = ("ok", _checks.positive_id(value, "id"))
+    except (ClientValidationError, ValueError) as exc:
+        got = (type(exc), str(exc))
+    assert got == expected
