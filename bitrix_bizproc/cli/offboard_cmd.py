@@ -7,6 +7,7 @@ from typing import Any
 
 from ..jobs import offboard_employee
 from ..jobs.offboard import OffboardAction
+from ..protocol.encoding import digits
 from ._common import UsageError, add_connection_options, positive_int, run_async
 from ._jobrun import EPILOG, add_job_options, describe_workflows, run_job_command
 
@@ -17,7 +18,7 @@ def _user(text: str) -> int | str:
     value = text.strip()
     if not value:
         raise argparse.ArgumentTypeError("--user takes an ID (57) or a name ('Anna Petrova')")
-    return int(value) if value.isdigit() else value
+    return int(value) if digits(value) else value
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:

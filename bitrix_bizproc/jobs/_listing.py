@@ -20,6 +20,7 @@ from ..models.converter import wire_values
 from ..models.filters import TASK_SPEC, WORKFLOW_SPEC, FilterLike
 from ..models.user import User
 from ..models.workflow import WorkflowInstance
+from ..protocol.encoding import digits
 from ..protocol.errors import ClientValidationError, NotFoundError
 from ..protocol.local_filters import DateCondition, split_filter
 from ._recheck import RowCheck
@@ -164,7 +165,7 @@ async def find_dismissed_user(client: BizprocClient, user: int | str) -> UserRef
     if isinstance(user, bool):
         raise ClientValidationError("user must be an ID or a name")
     text = str(user).strip()
-    if isinstance(user, int) or text.isdigit():
+    if isinstance(user, int) or digits(text):
         filter: dict[str, Any] = {"ID": int(text), "ACTIVE": False}
     else:
         first, _, last = text.partition(" ")

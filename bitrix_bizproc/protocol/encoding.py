@@ -351,8 +351,13 @@ def parse_query(query: str) -> dict[str, Any]:
     return converted
 
 
+def digits(text: str) -> bool:
+    """Whether ``text`` is ASCII digits only (``str.isdigit`` also takes "²", which ``int`` refuses)."""
+    return text.isascii() and text.isdigit()
+
+
 def _next_index(node: dict[str, Any]) -> int:
-    ints = [int(k) for k in node if k.lstrip("-").isdigit()]
+    ints = [int(k) for k in node if digits(k.lstrip("-"))]
     return max(ints) + 1 if ints else 0
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .encoding import digits
 from .errors import BitrixError, MalformedResponseError, ServerError, UnexpectedRedirectError, error_from_code
 
 __all__ = [
@@ -281,7 +282,7 @@ def count_field(value: Any, name: str, *, method: str | None = None) -> int | No
         number = value
     elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
         number = int(value)
-    elif isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
+    elif isinstance(value, str) and digits(value.strip()) and len(value.strip()) <= 12:
         number = int(value.strip())
     if number is None or not 0 <= number <= MAX_ROWS:
         raise MalformedResponseError(

@@ -38,7 +38,7 @@ from urllib.parse import quote, urlencode
 import attrs
 
 from .auth import check_base_url
-from .encoding import normalize
+from .encoding import digits, normalize
 from .errors import (
     ClientValidationError,
     ConfigurationError,
@@ -241,7 +241,7 @@ def _mapping(p: _Params, name: str) -> dict[str, Any]:
 
 def _id_number(method: str, field: str, value: Any) -> str:
     text = str(value)
-    if isinstance(value, bool) or not text.isdigit():
+    if isinstance(value, bool) or not digits(text):
         raise _unsupported(method, f"filter {field} takes one numeric id on the gateway, got {value!r}")
     return text
 
@@ -318,7 +318,7 @@ def _entity_of(method: str, document: Any) -> tuple[str, int]:
             method, f"workflows start on CRM deals, leads, contacts and companies only, not {document}"
         )
     head, _, tail = doc_id.rpartition("_")
-    if head != kind[1] or not tail.isdigit():
+    if head != kind[1] or not digits(tail):
         raise ClientValidationError(
             f"malformed DOCUMENT_ID {document}: {entity} ids look like '{kind[1]}_<id>'", method=method
         )
@@ -327,7 +327,7 @@ def _entity_of(method: str, document: Any) -> tuple[str, int]:
 
 def _start(method: str, p: _Params) -> GatewayRequest:
     template = p.require("TEMPLATE_ID")
-    if isinstance(template, bool) or not str(template).isdigit():
+    if isinstance(template, bool) or not digits(str(template)):
         raise ClientValidationError(
             f"TEMPLATE_ID must be a positive integer, got {template!r}", method=method
         )

@@ -11,6 +11,7 @@ from typing import Any, BinaryIO
 
 from ..models.activity import check_property_key
 from ..protocol.batch import Ref
+from ..protocol.encoding import digits
 from ..protocol.errors import ClientValidationError
 
 __all__ = [
@@ -53,7 +54,7 @@ def positive_id(value: Any, what: str) -> int | Ref:
         return value
     if not isinstance(value, int | str) and hasattr(value, "id"):
         value = value.id
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and digits(value.strip()):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ClientValidationError(f"{what} must be a positive integer, got {value!r}")

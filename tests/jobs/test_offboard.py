@@ -83,3 +83,12 @@ async def test_two_dismissed_namesakes_need_an_id(portal: EmulatedPortal, client
     portal.state.add_user("Anna", "Petrova", active=False)
     with pytest.raises(ValidationError, match="2 dismissed users"):
         await offboard_employee(client, user="Anna Petrova")
+
+
+async def test_a_user_of_non_ascii_digits_is_a_name_not_a_crash(
+    portal: EmulatedPortal, client: BizprocClient
+) -> None:
+    """``"²".isdigit()`` is true but ``int("²")`` fails: it is read as a name (nobody), never a ValueError."""
+    seed_dismissed_employee(portal, workflows=1)
+    with pytest.raises(NotFoundError, match="no dismissed"):
+        await offboard_employee(client, user="²")

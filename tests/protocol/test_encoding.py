@@ -212,3 +212,23 @@ def test_wire_params_checks_as_the_full_count_does(params: dict[str, Any]) -> No
 def test_wire_params_refuses_values_it_cannot_send(value: object) -> None:
     with pytest.raises(ValidationError):
         wire_params({"ok": 1, "v": value}, what="m")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("57", True),
+        ("007", True),
+        ("", False),
+        ("²", False),
+        ("٣", False),
+        ("5²", False),
+        ("-1", False),
+        (" 7", False),
+    ],
+)
+def test_digits_are_what_int_reads_as_digits(text: str, expected: bool) -> None:
+    """``str.isdigit`` takes "²" and other scripts' digits; an ID check must take only what ``int`` reads."""
+    from bitrix_bizproc.protocol.encoding import digits
+
+    assert digits(text) is expected
