@@ -130,19 +130,15 @@ def _replay(
     return peak, now
 
 
+ARRIVAL = st.floats(0.0, 1.0)  # a request's arrival delay, a fraction of the allowance
+ANSWER = st.floats(0.0, 0.5)  # its answer's delay after arrival, s
+SHAPES = st.sampled_from(
+    [(10.0, 10, 0.3), (2.0, 50, 1.5), (100.0, 50, 0.03), (5.0, 20, 0.0)]
+)  # rate, burst, allowance
+
+
 @settings(max_examples=300, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.floats(0.0, 1.0),  # arrival delay, a fraction of the allowance
-            st.floats(0.0, 0.5),  # answer after arrival, s
-            st.booleans(),  # lost
-        ),
-        min_size=1,
-        max_size=120,
-    ),
-    st.sampled_from([(10.0, 10, 0.3), (2.0, 50, 1.5), (100.0, 50, 0.03), (5.0, 20, 0.0)]),
-)
+@given(st.lists(st.tuples(ARRIVAL, ANSWER, st.booleans()), min_size=1, max_size=120), SHAPES)  # lost or not
 def test_the_portal_never_overflows_while_delays_stay_within_the_allowance(
     draws: list[tuple[float, float, bool]], shape: tuple[float, int, float]
 ) -> None:
@@ -154,17 +150,8 @@ def test_the_portal_never_overflows_while_delays_stay_within_the_allowance(
 
 
 @settings(max_examples=300, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.floats(0.0, 1.0),  # arrival delay, a fraction of the allowance
-            st.floats(0.0, 0.5),  # answer after arrival, s
-            st.floats(0.0, 1.0),  # the part of it the portal spent running the request
-        ),
-        min_size=1,
-        max_size=120,
-    ),
-    st.sampled_from([(10.0, 10, 0.3), (2.0, 50, 1.5), (100.0, 50, 0.03), (5.0, 20, 0.0)]),
+@given(  # the last: the part of the answer's delay the portal spent running the request
+    st.lists(st.tuples(ARRIVAL, ANSWER, st.floats(0.0, 1.0)), min_size=1, max_size=120), SHAPES
 )
 def test_counting_from_the_processing_start_never_overflows(
     draws: list[tuple[float, float, float]], shape: tuple[float, int, float]
