@@ -228,6 +228,14 @@ _AS_IS: weakref.WeakKeyDictionary[StructureHook, frozenset[type]] = weakref.Weak
 )
 
 
+def _as_is(hook: StructureHook) -> frozenset[type]:
+    """The value types ``hook`` returns unchanged (none for a hook the weak table cannot hold: a user's)."""
+    try:
+        return _AS_IS.get(hook, frozenset())
+    except TypeError:  # a callable without __weakref__ or without a hash
+        return frozenset()
+
+
 def _is_optional(tp: Any) -> bool:
     return typing.get_origin(tp) in (types.UnionType, typing.Union) and type(None) in typing.get_args(tp)
 
@@ -388,7 +396,7 @@ def _structure_model(cls: type[T]) -> StructureHook:
                 hook = converter.get_structure_hook(tp)
             except _UNCONVERTIBLE:
                 return None  # not remembered: looked up again at the next value
-            step = (field.name, tp, hook, _AS_IS.get(hook, frozenset()))
+            step = (field.name, tp, hook, _as_is(hook))
         if type(key) is str and len(steps) < _STEPS_REMEMBERED:
             steps[key] = step
         return step

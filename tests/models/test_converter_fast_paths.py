@@ -280,3 +280,31 @@ def test_keys_never_reach_the_compiled_source() -> None:
     user = _structure_model(User)(row, User)
     assert user == _by_the_rule(row, User)
     assert user.id == 5 and set(user.extra) == set(row) - {"ID"}
+
+
+class _Code(str):
+    """A text type of this test's own, read by a hook of the user's."""
+
+
+class _UpperHook:
+    """A hook that is a callable object without ``__weakref__`` (a slotted class, like a builtin): allowed."""
+
+    __slots__ = ()
+
+    def __call__(self, value: Any, _: Any) -> _Code:
+        return _Code(str(value).upper())
+
+
+@attrs.frozen
+class _Coded:
+    code: _Code = attrs.field(default=_Code(""), metadata=wire("CODE"))
+    name: str = attrs.field(default="", metadata=wire("NAME"))
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+
+def test_a_hook_that_cannot_be_weakly_referenced_still_reads_its_field() -> None:
+    """The as-is table is weak: a hook it cannot refer to weakly (or hash) is only called, never an error."""
+    converter.register_structure_hook(_Code, _UpperHook())
+    for _ in range(2):  # the key-by-key read, then the compiled reader
+        coded = structure({"CODE": "ab", "NAME": "n"}, _Coded)
+        assert coded == _Coded(_Code("AB"), "n") and type(coded.code) is _Code
