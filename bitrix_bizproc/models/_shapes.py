@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["ShapeReader", "Step", "compile_shape"]
+__all__ = ["MAX_KEYS", "ShapeReader", "Step", "compile_shape"]
 
 # How a key is read: the field's attribute name, its type, its hook, and the value types the hook returns
 # unchanged (stored as they come). ``None``: a key no field has (kept in ``extra``).

@@ -31,7 +31,7 @@ import cattrs
 
 from ..protocol.envelope import short_text
 from ..protocol.errors import BitrixError, MalformedResponseError
-from ._shapes import ShapeReader, Step, compile_shape
+from ._shapes import MAX_KEYS, ShapeReader, Step, compile_shape
 
 __all__ = [
     "LocalizedText",
@@ -403,8 +403,8 @@ def _structure_model(cls: type[T]) -> StructureHook:
 
     def reader_of(keys: tuple[str, ...]) -> ShapeReader | None:
         """The compiled reader of rows with ``keys`` (remembered); ``None``: read them key by key."""
-        if len(shapes) >= _SHAPES_REMEMBERED:
-            return None  # rows of yet another shape: key by key, nothing compiled per row
+        if len(shapes) >= _SHAPES_REMEMBERED or len(keys) > MAX_KEYS:
+            return None  # another shape past the bound, or a huge row: key by key, its keys not kept
         found: list[Step] = []
         for key in keys:
             step = steps.get(key) or step_of(key)

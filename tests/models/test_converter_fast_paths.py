@@ -308,3 +308,23 @@ def test_a_hook_that_cannot_be_weakly_referenced_still_reads_its_field() -> None
     for _ in range(2):  # the key-by-key read, then the compiled reader
         coded = structure({"CODE": "ab", "NAME": "n"}, _Coded)
         assert coded == _Coded(_Code("AB"), "n") and type(coded.code) is _Code
+
+
+def _remembered_shapes(hook: Any) -> dict[tuple[str, ...], Any]:
+    """The shapes a model's hook keeps (its closure's ``shapes``)."""
+    cells = dict(zip(hook.__code__.co_freevars, hook.__closure__ or (), strict=True))
+    shapes: dict[tuple[str, ...], Any] = cells["shapes"].cell_contents
+    return shapes
+
+
+def test_a_row_too_long_to_compile_keeps_none_of_its_keys() -> None:
+    """A huge row (more keys than a reader is compiled for) is read key by key and not remembered: its keys
+    (wire data of any length) would otherwise be held for the process's life, up to 32 such rows a model."""
+    from bitrix_bizproc.models._shapes import MAX_KEYS
+
+    hook = _structure_model(User)
+    huge = {"ID": "1", **{f"UF_{n}_{'x' * 100}": n for n in range(MAX_KEYS + 1)}}
+    assert hook(huge, User) == _by_the_rule(huge, User)
+    assert all(len(keys) <= MAX_KEYS for keys in _remembered_shapes(hook))
+    assert hook({"ID": "2"}, User) == User(id=2)
+    assert ("ID",) in _remembered_shapes(hook)  # a usual shape is still compiled
