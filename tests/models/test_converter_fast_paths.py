@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bitrix_bizproc.models import (
@@ -175,6 +175,7 @@ def _keys(cls: type[Any]) -> st.SearchStrategy[Any]:
 
 
 @pytest.mark.parametrize("cls", EVERY_MODEL, ids=lambda c: c.__name__)
+@settings(deadline=None)  # no timing assert: each example compiles a reader (slow under load)
 @given(data=st.data())
 def test_generated_rows_read_as_the_rule_reads_them(cls: type[Any], data: st.DataObject) -> None:
     row = data.draw(st.dictionaries(_keys(cls), _values, max_size=12))
@@ -218,6 +219,7 @@ def _outcome(read: Any, value: Any) -> Any:
     return (type(result), result)
 
 
+@settings(deadline=None)
 @given(value=st.one_of(_values, st.text(alphabet="YyNn01-+ ²١\t", max_size=4)))
 def test_booleans_and_integers_read_as_before(value: Any) -> None:
     assert _outcome(lambda v: _bool(v, bool), value) == _outcome(_bool_before, value)
