@@ -144,7 +144,9 @@ async def one_process(setup: dict[str, Any], spec: BucketSpec, portals_at_once: 
     return report, wall
 
 
-def summarise(name: str, counters: dict[str, Any], wall: float, spec: BucketSpec, per_portal: int) -> dict[str, Any]:
+def summarise(
+    name: str, counters: dict[str, Any], wall: float, spec: BucketSpec, per_portal: int
+) -> dict[str, Any]:
     portals = len(counters)
     paced = sum(max(0, c["requests"] - spec.burst) for c in counters.values())  # a first burst takes it all
     ceiling = portals * spec.rate
@@ -202,6 +204,40 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def start_redis(binary: str, port: int) -> subprocess.Popen[bytes]:
+    """A throwaway redis-server on ``port`` (no persistence)."""
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL)
+
+
+def start_workers(command: list[str], env: dict[str, str], workers: int) -> list[subprocess.Popen[bytes]]:
+    """``workers`` worker processes running ``command``."""
+    return [subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL) for _ in range(workers)]
+
+
+def audit_journals(journals: Path) -> tuple[int, int, Counter[str]]:
+    """Items recorded done more than once, portals whose job ran more than once, each item's last outcome."""
+    done_twice = retried = 0
+    finals: Counter[str] = Counter()
+    for path in journals.glob("bench/*.jsonl"):
+        seen: Counter[str] = Counter()
+        last: dict[str, str] = {}
+        runs = 0
+        for raw in path.read_text().splitlines():
+            try:
+                r = json.loads(raw)
+            except ValueError:
+                continue
+            runs += r.get("event") == "run_start"
+            if "item" in r:
+                last[r["item"]] = r["outcome"]
+                seen[r["item"]] += r["outcome"] == "done"
+        done_twice += sum(1 for n in seen.values() if n > 1)
+        retried += runs > 1
+        finals.update(last.values())
+    return done_twice, retried, finals
+
+
 async def on_workers(
     proc: FleetProcess, setup: dict[str, Any], spec: BucketSpec, workers: int, kill_at: float,
     per_portal: int, job_timeout: int, max_jobs: int,
@@ -215,8 +251,7 @@ async def on_workers(
     if binary is None:
         return {"skipped": "redis-server is not installed"}
     port = free_port()
-    redis = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                              "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    redis = start_redis(binary, port)
     journals = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
     procs: list[subprocess.Popen[bytes]] = []
     try:
@@ -230,7 +265,7 @@ async def on_workers(
         command = [sys.executable, "-m", "bitrix_bizproc.cli", "worker", "--redis",
                    f"redis://127.0.0.1:{port}/0", "--journal-dir", str(journals), "--plan", "off",
                    "--max-jobs", str(max_jobs), "--job-timeout", str(job_timeout)]
-        procs = [subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL) for _ in range(workers)]
+        procs = start_workers(command, env, workers)
         members = list(setup["tokens"])
         started = time.perf_counter()
         jobs = await enqueue_terminate(pool, members, run_id="bench", filter=FILTER,
@@ -249,24 +284,7 @@ async def on_workers(
         wall = time.perf_counter() - started
         counters = proc.ask("counters")
         line = summarise(f"{workers} arq workers", counters, wall, spec, per_portal)
-        done_twice = retried = 0
-        finals: Counter[str] = Counter()
-        for path in journals.glob("bench/*.jsonl"):
-            seen: Counter[str] = Counter()
-            last: dict[str, str] = {}
-            runs = 0
-            for raw in path.read_text().splitlines():
-                try:
-                    r = json.loads(raw)
-                except ValueError:
-                    continue
-                runs += r.get("event") == "run_start"
-                if "item" in r:
-                    last[r["item"]] = r["outcome"]
-                    seen[r["item"]] += r["outcome"] == "done"
-            done_twice += sum(1 for n in seen.values() if n > 1)
-            retried += runs > 1
-            finals.update(last.values())
+        done_twice, retried, finals = audit_journals(journals)
         line.update(
             killed_after_terminated=killed_at,
             portal_jobs_ok=len(report.portals) - sum(not r.ok for r in report.portals.values()),
