@@ -26,9 +26,24 @@ from typing import Any
 from bitrix_bizproc.emulator import EmulatedPortal, Plan, PortalConfig
 from bitrix_bizproc.emulator.limits import LeakyBucket
 
-__all__ = ["PortalProcess"]
+__all__ = ["PortalProcess", "gated_gather"]
 
 DEAL = ("crm", "CCrmDocumentDeal", "DEAL")
+
+
+def gated_gather(n: int) -> tuple[asyncio.Future[None], asyncio.Future[list[bool]]]:
+    """``n`` coroutines gathered, each waiting on the gate after its first step: asyncio's own start-up work.
+
+    Set the gate's result to let them finish, then await the gathering. The probes of what asyncio alone
+    costs before an awaits-based path can send (time, collections, instructions) all start these.
+    """
+    gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def one() -> bool:
+        await gate
+        return True
+
+    return gate, asyncio.gather(*(one() for _ in range(n)))
 
 
 class _PeakBucket(LeakyBucket):

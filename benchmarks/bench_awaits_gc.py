@@ -21,6 +21,7 @@ import statistics
 import time
 from typing import Any
 
+from _harness import gated_gather
 from bench_first_send import URL, InstantTransport
 
 from bitrix_bizproc import BizprocClient
@@ -77,18 +78,11 @@ async def awaits(ids: list[str], collect: bool) -> tuple[float, float, int]:
 
 
 async def empty(n: int) -> tuple[float, float, int]:
-    loop = asyncio.get_running_loop()
-    gate: asyncio.Future[None] = loop.create_future()
-
-    async def one() -> bool:
-        await gate
-        return True
-
     gc.collect()
     seen = _Collections()
     gc.callbacks.append(seen)
     started = time.perf_counter()
-    gathered = asyncio.gather(*(one() for _ in range(n)))
+    gate, gathered = gated_gather(n)
     await asyncio.sleep(0)  # every coroutine has run its first step
     seconds = time.perf_counter() - started
     gc.callbacks.remove(seen)

@@ -36,7 +36,7 @@ from typing import Any
 
 import aiohttp
 import attrs
-from _harness import PortalProcess
+from _harness import PortalProcess, gated_gather
 
 from bitrix_bizproc import BizprocClient, BucketSpec
 from bitrix_bizproc.jobs import Progress, terminate_workflows
@@ -247,16 +247,10 @@ async def terminate_case(
 
 async def _asyncio_start_once(n: int) -> float:
     loop = asyncio.get_running_loop()
-    gate: asyncio.Future[None] = loop.create_future()
     first: asyncio.Future[float] = loop.create_future()
-
-    async def one() -> bool:
-        await gate
-        return True
-
     gc.collect()
     started = time.perf_counter()
-    gathered = asyncio.gather(*(one() for _ in range(n)))
+    gate, gathered = gated_gather(n)
     loop.call_soon(lambda: first.set_result(time.perf_counter() - started))
     seconds = await first
     gate.set_result(None)

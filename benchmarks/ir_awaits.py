@@ -24,6 +24,7 @@ import re
 import subprocess
 import sys
 
+from _harness import gated_gather
 from bench_first_send import URL, InstantTransport
 
 from bitrix_bizproc import BizprocClient
@@ -55,16 +56,9 @@ async def _terminate(ids: list[str], mode: str) -> None:
 
 
 async def _asyncio_alone(n: int) -> None:
-    loop = asyncio.get_running_loop()
-    gate: asyncio.Future[None] = loop.create_future()
-
-    async def one() -> bool:
-        await gate
-        return True
-
     gc.collect()
-    gathered = asyncio.gather(*(one() for _ in range(n)))
-    loop.call_soon(os._exit, 0)  # after every coroutine's first step
+    _, gathered = gated_gather(n)
+    asyncio.get_running_loop().call_soon(os._exit, 0)  # after every coroutine's first step
     await gathered
 
 
