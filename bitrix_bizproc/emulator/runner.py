@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -120,15 +119,21 @@ class MethodRunner:
         *,
         in_batch: bool = False,
         bill: bool = True,
+        arrived: float | None = None,
     ) -> MethodOutcome:
-        """Run one method (the dispatcher checks scope and rights); ``bill=False`` skips accounting."""
+        """Run one method (the dispatcher checks scope and rights); ``bill=False`` skips accounting.
+
+        The ``time`` block is measured on the portal's clock, from ``arrived`` (when the request came in; the
+        method's own start by default) to now; ``processing`` is the method's own run. A simulated cost
+        (``PortalConfig.charge``) stands for a method that ran that long: it is charged to the operating
+        budget, never written into the block's times (a real portal's ``finish`` is when it answered).
+        """
         if bill:
             try:
                 self.check_budget(credential, method)
             except PortalError as refused:
                 return MethodOutcome(None, refused, None)
         start = self.clock()
-        started = time.perf_counter()
         result: HandlerResult | None = None
         error: PortalError | None = None
         try:
@@ -141,8 +146,8 @@ class MethodRunner:
             error = PortalError("INTERNAL_SERVER_ERROR", "Internal server error", 500)
         self.counters.commands += 1
         self.counters.methods[method] += 1
-        simulated = self.config.charge(method)
-        processing = simulated if simulated > 0 else time.perf_counter() - started
-        operating = self.charge(credential, method, simulated) if bill else None
-        finish = max(self.clock(), start + processing)
-        return MethodOutcome(result, error, time_block(start, finish, processing, self.tz, operating))
+        finish = self.clock()
+        processing = max(0.0, finish - start)
+        operating = self.charge(credential, method, self.config.charge(method)) if bill else None
+        begun = start if arrived is None else min(arrived, start)
+        return MethodOutcome(result, error, time_block(begun, finish, processing, self.tz, operating))
