@@ -93,12 +93,12 @@ async def test_clients_in_one_process_share_one_bucket(
     assert sum(c.stats.throttled_seconds for c in clients) > 0  # 50 calls > capacity: someone waited
 
 
-async def test_reservations_fill_the_capacity_then_queue_in_order(redis_client: Redis, key: str) -> None:
+async def test_reservations_fill_the_bucket_then_queue_in_order(redis_client: Redis, key: str) -> None:
     spec = BucketSpec(rate=0.1, burst=10, headroom=2)  # one slot per 10 s: the test's own pace is noise
     first, second = RedisBucket(redis_client, key, spec), RedisBucket(redis_client, key, spec)
-    waits = [await (first if i % 2 else second).reserve() for i in range(spec.capacity + 3)]
-    assert waits[: spec.capacity] == [0.0] * spec.capacity
-    queued = waits[spec.capacity :]
+    waits = [await (first if i % 2 else second).reserve() for i in range(spec.burst + 3)]
+    assert waits[: spec.burst] == [0.0] * spec.burst  # a first burst: the whole burst (by answer)
+    queued = waits[spec.burst :]
     assert 5 < queued[0] < queued[1] < queued[2]
     assert queued[2] > 25  # the third one in the queue waits three slots
 
@@ -161,3 +161,77 @@ def test_a_missing_redis_package_names_the_extra(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setitem(sys.modules, "redis", None)
     with pytest.raises(ImportError, match=r"bitrix_bizproc\[redis\]"):
         import bitrix_bizproc.redis  # noqa: F401
+
+
+async def _now(redis_client: Redis) -> float:
+    seconds, micro = await redis_client.time()
+    return float(seconds) + micro / 1e6
+
+
+async def test_a_first_burst_takes_the_whole_burst(redis_client: Redis, key: str) -> None:
+    """As the in-process bucket: nothing the portal holds can be older than the first request."""
+    spec = BucketSpec(rate=0.1, burst=10, headroom=2)  # one slot per 10 s: the test's own pace is noise
+    first, second = RedisBucket(redis_client, key, spec), RedisBucket(redis_client, key, spec)
+    waits = [await (first if i % 2 else second).reserve() for i in range(spec.burst)]
+    assert waits == [0.0] * spec.burst
+
+
+async def test_answers_reported_by_one_sharer_give_room_to_another(redis_client: Redis, key: str) -> None:
+    """The answer bound is shared: 10 answers back at once leave the portal holding at most 10, draining
+    from now: one slot frees in 10 s (by send time alone, 10 + 1 - 8 slots: 30 s)."""
+    spec = BucketSpec(rate=0.1, burst=10, headroom=2)
+    sender, other = RedisBucket(redis_client, key, spec), RedisBucket(redis_client, key, spec)
+    for _ in range(10):
+        assert await sender.reserve() == 0.0
+    for _ in range(10):
+        sender.on_answered()
+    await sender.aclose()  # the report went out in the background; wait for it
+    state = await redis_client.hgetall(key)
+    assert int(state[b"in_flight"]) == 0
+    wait = await other.reserve()
+    assert 5.0 < wait < 15.0
+
+
+async def test_a_lost_try_counts_as_arriving_one_allowance_later(redis_client: Redis, key: str) -> None:
+    spec = BucketSpec(rate=0.1, burst=10, headroom=2)  # the allowance: 20 s
+    bucket = RedisBucket(redis_client, key, spec)
+    await bucket.reserve()
+    bucket.on_answered(lost=True)
+    await bucket.aclose()
+    state = await redis_client.hgetall(key)
+    assert int(state[b"in_flight"]) == 0
+    assert float(state[b"answered_at"]) - await _now(redis_client) == pytest.approx(20.0, abs=2.0)
+
+
+async def test_a_spec_whose_headroom_misses_the_allowance_lags(redis_client: Redis, key: str) -> None:
+    """The send-time bound of a spec with ``rate x jitter_allowance`` over the burst: each request counts in
+    full for the allowance (100 s here) before it drains, as in-process (protocol/limits.py)."""
+    spec = BucketSpec(rate=0.1, burst=3, jitter_allowance=100.0)
+    assert spec.lag == 100.0
+    bucket = RedisBucket(redis_client, key, spec)
+    assert [await bucket.reserve() for _ in range(3)] == [0.0] * 3
+    assert await bucket.reserve() > 100.0  # not 10 s: the first three may all arrive 100 s late
+
+
+async def test_the_client_reports_every_answer_to_the_shared_bucket(
+    portal_factory: Any, redis_client: Redis, key: str
+) -> None:
+    portal = await portal_factory(limited_portal_config())
+    spec = BucketSpec(rate=RATE, burst=BURST)
+    bucket = RedisBucket(redis_client, key, spec)
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter=bucket) as client:
+        await asyncio.gather(*(client.call("user.get", {"ID": i}) for i in range(30)))
+    state = await redis_client.hgetall(key)
+    assert int(state[b"in_flight"]) == 0  # reserved, sent, answered: none left counted as on its way
+    assert portal.counters.rejections["QUERY_LIMIT_EXCEEDED"] == 0
+
+
+async def test_an_answer_counts_from_before_the_portal_ran_it(redis_client: Redis, key: str) -> None:
+    """``time.processing`` moves an answer back, but never before its reservation."""
+    spec = BucketSpec(rate=0.1, burst=10, headroom=2)
+    bucket = RedisBucket(redis_client, key, spec)
+    await bucket.reserve()
+    reserved = float((await redis_client.hgetall(key))[b"answered_at"])
+    bucket.on_answered(processing=3600.0)  # an odd figure: the request cannot have arrived before it left
+    await bucket.aclose()
+    assert float((await redis_client.hgetall(key))[b"answered_at"]) == pytest.approx(reserved, abs=0.5)
