@@ -177,19 +177,19 @@ class Limiter:
         was sent: the request took time to get there, so that figure is not the portal's (clamped, it would
         count the request from before the portal did).
         """
-        if self.bucket is None and self._shared_answered is None:
+        bucket = self.bucket
+        if bucket is None and self._shared_answered is None:
             return
         now = self._pace_clock()
         ran = 0.0
         if processing is not None and sent is not None and 0 < processing < now - sent:  # NaN fails
             ran = processing
-        if self.bucket is None:
-            assert self._shared_answered is not None
+        if bucket is not None:
+            bucket.answered(now, lost=lost, processing=ran)
+            if not lost and self._answer is not None and not self._answer.done():
+                self._answer.set_result(None)  # the answer bound may have room sooner: the pacer re-plans
+        elif self._shared_answered is not None:
             self._shared_answered(lost=lost, processing=ran)
-            return
-        self.bucket.answered(now, lost=lost, processing=ran)
-        if not lost and self._answer is not None and not self._answer.done():
-            self._answer.set_result(None)  # the answer bound may have room sooner: the pacer re-plans
 
     def release(self) -> None:
         """A request let go with ``hold=True`` will not be sent: give its place back."""

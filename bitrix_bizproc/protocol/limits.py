@@ -269,7 +269,9 @@ class LeakyBucket:
         if self._lagging:
             self._settle(now)
             return self._drained(now) + len(self._lagging)
-        return self._drained(now)
+        if now <= self._t:
+            return self._level
+        return max(0.0, self._level - (now - self._t) * self.rate)
 
     def _drained(self, now: float) -> float:
         if now <= self._t:
@@ -356,7 +358,12 @@ class LeakyBucket:
     def sent(self, now: float) -> None:
         """A held request has left: it counts from ``now`` and drains from then on; then :meth:`answered`."""
         self.held = max(0, self.held - 1)
-        self._count(now)
+        if self._lag:
+            self._count(now)
+        else:  # the common case, inline
+            base = max(now, self._t)
+            self._level = self._drained(base) + 1.0
+            self._t = base
         self.in_flight += 1
 
     def answered(self, now: float, *, lost: bool = False, processing: float = 0.0) -> None:
