@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from .conftest import NO_REDIS_PY, free_port
 
@@ -20,6 +23,7 @@ from redis.backoff import NoBackoff
 
 from bitrix_bizproc import BizprocClient, BucketSpec, TransportError
 from bitrix_bizproc.emulator import EmulatedPortal, Plan, PortalConfig
+from bitrix_bizproc.protocol.limits import LeakyBucket
 from bitrix_bizproc.redis import RedisBucket
 
 WORKER = Path(__file__).with_name("_worker.py")
@@ -235,3 +239,52 @@ async def test_an_answer_counts_from_before_the_portal_ran_it(redis_client: Redi
     bucket.on_answered(processing=3600.0)  # an odd figure: the request cannot have arrived before it left
     await bucket.aclose()
     assert float((await redis_client.hgetall(key))[b"answered_at"]) == pytest.approx(reserved, abs=0.5)
+
+
+OPS = st.sampled_from(["reserve", "reserve", "reserve", "answer", "lost", "reject", "accept"])
+
+
+@st.composite
+def _slow_specs(draw: st.DrawFn) -> BucketSpec:
+    """Specs slow enough (100 s a slot and more) that the test's own pace is noise in every wait."""
+    rate = draw(st.floats(0.001, 0.01))
+    burst = draw(st.integers(1, 12))
+    allowance = draw(st.floats(0.0, 3000.0))
+    headroom = draw(st.none() | st.integers(0, burst - 1))
+    if headroom is None:
+        return BucketSpec(rate=rate, burst=burst, jitter_allowance=allowance)
+    return BucketSpec(rate=rate, burst=burst, jitter_allowance=allowance, headroom=headroom)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spec=_slow_specs(), ops=st.lists(OPS, min_size=1, max_size=30))
+def test_redis_keeps_the_same_rule_as_the_local_bucket(
+    redis_port: int, spec: BucketSpec, ops: list[str]
+) -> None:
+    """The same reservations, answers, lost tries, rejections and successes, in the same order: the shared
+    bucket's waits are the in-process bucket's (protocol/limits.py), both bounds and the lag included."""
+
+    async def replay() -> None:
+        redis = Redis(host="127.0.0.1", port=redis_port)
+        shared = RedisBucket(redis, f"test:{uuid.uuid4().hex}", spec)
+        local = LeakyBucket(spec, now=0.0)  # all at "now": the few ms the replay takes are noise here
+        try:
+            for op in ops:
+                if op == "reserve":
+                    assert await shared.reserve() == pytest.approx(local.reserve(0.0), abs=0.5)
+                    continue
+                if op == "accept":
+                    shared.on_accepted()
+                    local.on_accepted()
+                    continue
+                if op == "reject":
+                    shared.on_rejected()
+                    local.on_rejected(0.0)
+                else:
+                    shared.on_answered(lost=op == "lost")
+                    local.answered(0.0, lost=op == "lost")
+                await shared.aclose()  # applied in this order before the next step
+        finally:
+            await redis.aclose()
+
+    asyncio.run(replay())
