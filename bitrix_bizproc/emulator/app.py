@@ -179,8 +179,9 @@ class RestHandler:
         start = portal.clock()
         outcome = run_batch(runner, credential, params, bill=per_method)
         finish = portal.clock()  # measured, as the commands' blocks are: the simulated costs are charged only
-        operating = runner.charge(credential, "batch", 0.0 if per_method else outcome.charged)
-        time = time_block(min(arrived, start), finish, max(0.0, finish - start), runner.tz, operating)
+        begun = min(arrived, start)
+        operating = runner.charge(credential, "batch", 0.0 if per_method else outcome.charged, started=begun)
+        time = time_block(begun, finish, max(0.0, finish - start), runner.tz, operating)
         return {"result": outcome.body, "time": time}, outcome.commands
 
     async def _fault(self, request: web.Request, fault: Fault) -> web.StreamResponse | None:

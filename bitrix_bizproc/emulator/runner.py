@@ -103,13 +103,17 @@ class MethodRunner:
         if self.budget.blocked(credential.key, method, self.clock(), self.config.plan.operating_limit):
             raise _operating_limit_error()
 
-    def charge(self, credential: Credential, method: str, seconds: float) -> tuple[float, int]:
-        """Record ``seconds`` against the method; the (operating, reset_at) pair after it."""
+    def charge(
+        self, credential: Credential, method: str, seconds: float, *, started: float
+    ) -> tuple[float, int]:
+        """Record ``seconds`` against the method for a call that ``started`` then; (operating, reset_at).
+
+        A basket counts down from the start of its first call (settings/performance/limits.md).
+        """
         now = self.clock()
-        self.budget.record(credential.key, method, now, seconds)
-        return self.budget.operating(credential.key, method, now), self.budget.reset_at(
-            credential.key, method, now
-        )
+        key = credential.key
+        self.budget.record(key, method, started, seconds)
+        return self.budget.operating(key, method, now), self.budget.reset_at(key, method, now, started)
 
     def run(
         self,
@@ -148,6 +152,8 @@ class MethodRunner:
         self.counters.methods[method] += 1
         finish = self.clock()
         processing = max(0.0, finish - start)
-        operating = self.charge(credential, method, self.config.charge(method)) if bill else None
         begun = start if arrived is None else min(arrived, start)
+        operating = (
+            self.charge(credential, method, self.config.charge(method), started=begun) if bill else None
+        )
         return MethodOutcome(result, error, time_block(begun, finish, processing, self.tz, operating))
