@@ -81,3 +81,24 @@ async def test_inside_a_batch_each_command_is_checked_and_the_method_then_waits(
         await client.call(METHOD)
         assert portal.counters.rejections["OPERATION_TIME_LIMIT"] == rejected  # waited, not refused
     assert gate.waits == [pytest.approx(first + 600 - first, abs=1.0)]
+
+
+async def test_a_command_refused_inside_a_batch_holds_its_method_below_the_near_mark(emu: EmuFactory) -> None:
+    """A portal limit of 420 s, the client's 480: the batch's last command that ran reports 440 s, under
+    95 % of 480, so only the refused commands tell the client. It holds the method until the reset the
+    batch reported, and the next call of it waits instead of meeting a 429."""
+    clock = ManualClock()
+    config = PortalConfig(plan=Plan.custom(None, 0, operating_limit=420.0), method_processing={METHOD: 20.0})
+    portal = await emu(config, clock=clock)
+    gate = Gate(advance=clock.advance)
+    cmd = {f"c{i}": METHOD for i in range(30)}
+    client = BizprocClient.from_webhook(portal.webhook_url, limiter="off", clock=clock, sleep=gate)
+    async with client:
+        first = clock()
+        response = await client.call("batch", {"halt": 0, "cmd": cmd})
+        assert sorted(response.result["result_error"]) == sorted(f"c{i}" for i in range(22, 30))
+        assert response.result["result_time"]["c21"]["operating"] == 440.0
+        await client.call(METHOD)
+        assert client.stats.retries == {}
+    assert portal.counters.rejections["OPERATION_TIME_LIMIT"] == 0
+    assert gate.waits == [pytest.approx(first + 600 - first, abs=1.0)]
