@@ -13,7 +13,8 @@ bounds the portal's level without the send-time headroom (see :class:`LeakyBucke
 
 The bucket is local by default; a :class:`SharedBucket` (e.g. ``bitrix_bizproc.redis.RedisBucket``) keeps it
 outside the process so that every worker of one portal draws on the same budget. Reservations then go
-through the same FIFO pacer, one awaited reservation at a time.
+through the same FIFO pacer, one awaited reservation at a time; a shared bucket that also has
+``on_answered(*, lost, processing)`` hears of every answer as the local one does (the answer bound).
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ class Limiter:
         stats: Stats | None = None,
     ) -> None:
         self.shared = spec if isinstance(spec, SharedBucket) else None
+        # Optional on a shared bucket: answers (and places never used) for its answer bound.
+        self._shared_answered: Callable[..., None] | None = getattr(self.shared, "on_answered", None)
         self.spec = spec.spec if isinstance(spec, SharedBucket) else spec
         self._clock = clock  # wall time: the operating budget compares it with the portal's reset times
         # The bucket paces by elapsed time: a monotonic clock, so a wall-clock step (NTP, a suspended VM)
@@ -174,20 +177,27 @@ class Limiter:
         was sent: the request took time to get there, so that figure is not the portal's (clamped, it would
         count the request from before the portal did).
         """
-        if self.bucket is not None:
-            now = self._pace_clock()
-            ran = 0.0
-            if processing is not None and sent is not None and 0 < processing < now - sent:  # NaN fails
-                ran = processing
-            self.bucket.answered(now, lost=lost, processing=ran)
+        bucket = self.bucket
+        if bucket is None and self._shared_answered is None:
+            return
+        now = self._pace_clock()
+        ran = 0.0
+        if processing is not None and sent is not None and 0 < processing < now - sent:  # NaN fails
+            ran = processing
+        if bucket is not None:
+            bucket.answered(now, lost=lost, processing=ran)
             if not lost and self._answer is not None and not self._answer.done():
                 self._answer.set_result(None)  # the answer bound may have room sooner: the pacer re-plans
+        elif self._shared_answered is not None:
+            self._shared_answered(lost=lost, processing=ran)
 
     def release(self) -> None:
         """A request let go with ``hold=True`` will not be sent: give its place back."""
         if self.bucket is not None:
             self.bucket.release()
             self._has_left()
+        elif self._shared_answered is not None:
+            self._shared_answered(lost=False, processing=0.0)  # its reservation ends now, unused
 
     async def _wait_bucket(self) -> None:
         started = self._pace_clock()
@@ -256,6 +266,8 @@ class Limiter:
                 if not fut.done():
                     fut.set_result(None)
                     break
+            else:
+                self.release()  # every waiter left meanwhile: the slot reserved is not used
         if self._throttling:
             self._throttling = False
             logger.info("rate limit: queue drained")

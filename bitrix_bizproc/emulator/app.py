@@ -96,6 +96,7 @@ class RestHandler:
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         portal = self.portal
+        arrived = portal.clock()  # the block's ``start``: when the request came in
         parts = request.match_info["tail"].split("/")
         method = parts[-1].lower().removesuffix(".json")
         if len(parts) not in (1, 3):
@@ -115,9 +116,9 @@ class RestHandler:
         if not method:
             raise PortalError("ERROR_METHOD_NOT_FOUND", "Method not found!", 404)
         if method == "batch":
-            body, commands = self._batch(credential, params)
+            body, commands = self._batch(credential, params, arrived)
         else:
-            outcome = portal.runner.run(credential, method, params)
+            outcome = portal.runner.run(credential, method, params, arrived=arrived)
             if outcome.error is not None:
                 raise outcome.error
             assert outcome.result is not None
@@ -166,7 +167,9 @@ class RestHandler:
                 token = header[7:].strip()
         return auth.access(token if isinstance(token, str) else None)
 
-    def _batch(self, credential: Credential, params: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    def _batch(
+        self, credential: Credential, params: dict[str, Any], arrived: float
+    ) -> tuple[dict[str, Any], int]:
         portal = self.portal
         runner = portal.runner
         per_method = portal.config.batch_billing is BatchBilling.PER_METHOD
@@ -175,9 +178,10 @@ class RestHandler:
         portal.counters.batches += 1
         start = portal.clock()
         outcome = run_batch(runner, credential, params, bill=per_method)
-        operating = runner.charge(credential, "batch", 0.0 if per_method else outcome.charged)
-        finish = max(portal.clock(), start + outcome.processing)
-        time = time_block(start, finish, outcome.processing, runner.tz, operating)
+        finish = portal.clock()  # measured, as the commands' blocks are: the simulated costs are charged only
+        begun = min(arrived, start)
+        operating = runner.charge(credential, "batch", 0.0 if per_method else outcome.charged, started=begun)
+        time = time_block(begun, finish, max(0.0, finish - start), runner.tz, operating)
         return {"result": outcome.body, "time": time}, outcome.commands
 
     async def _fault(self, request: web.Request, fault: Fault) -> web.StreamResponse | None:

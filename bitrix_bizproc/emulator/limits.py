@@ -112,10 +112,10 @@ class OperatingBudget:
         baskets = self._live((credential, method), now)
         return sum(b.seconds for b in baskets) if baskets else 0.0
 
-    def reset_at(self, credential: str, method: str, now: float) -> int:
-        """Unix time the oldest live basket expires (``now`` + 10 min when none is live)."""
+    def reset_at(self, credential: str, method: str, now: float, started: float | None = None) -> int:
+        """Unix time the oldest live basket expires (10 min after ``started``, or ``now``, when none is)."""
         baskets = self._live((credential, method), now)
-        start = baskets[0].start if baskets else now
+        start = baskets[0].start if baskets else now if started is None else started
         return int(start + WINDOW_SECONDS)
 
     def record(self, credential: str, method: str, now: float, seconds: float) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -104,13 +103,17 @@ class MethodRunner:
         if self.budget.blocked(credential.key, method, self.clock(), self.config.plan.operating_limit):
             raise _operating_limit_error()
 
-    def charge(self, credential: Credential, method: str, seconds: float) -> tuple[float, int]:
-        """Record ``seconds`` against the method; the (operating, reset_at) pair after it."""
+    def charge(
+        self, credential: Credential, method: str, seconds: float, *, started: float
+    ) -> tuple[float, int]:
+        """Record ``seconds`` against the method for a call that ``started`` then; (operating, reset_at).
+
+        A basket counts down from the start of its first call (settings/performance/limits.md).
+        """
         now = self.clock()
-        self.budget.record(credential.key, method, now, seconds)
-        return self.budget.operating(credential.key, method, now), self.budget.reset_at(
-            credential.key, method, now
-        )
+        key = credential.key
+        self.budget.record(key, method, started, seconds)
+        return self.budget.operating(key, method, now), self.budget.reset_at(key, method, now, started)
 
     def run(
         self,
@@ -120,15 +123,21 @@ class MethodRunner:
         *,
         in_batch: bool = False,
         bill: bool = True,
+        arrived: float | None = None,
     ) -> MethodOutcome:
-        """Run one method (the dispatcher checks scope and rights); ``bill=False`` skips accounting."""
+        """Run one method (the dispatcher checks scope and rights); ``bill=False`` skips accounting.
+
+        The ``time`` block is measured on the portal's clock, from ``arrived`` (when the request came in; the
+        method's own start by default) to now; ``processing`` is the method's own run. A simulated cost
+        (``PortalConfig.charge``) stands for a method that ran that long: it is charged to the operating
+        budget, never written into the block's times (a real portal's ``finish`` is when it answered).
+        """
         if bill:
             try:
                 self.check_budget(credential, method)
             except PortalError as refused:
                 return MethodOutcome(None, refused, None)
         start = self.clock()
-        started = time.perf_counter()
         result: HandlerResult | None = None
         error: PortalError | None = None
         try:
@@ -141,8 +150,10 @@ class MethodRunner:
             error = PortalError("INTERNAL_SERVER_ERROR", "Internal server error", 500)
         self.counters.commands += 1
         self.counters.methods[method] += 1
-        simulated = self.config.charge(method)
-        processing = simulated if simulated > 0 else time.perf_counter() - started
-        operating = self.charge(credential, method, simulated) if bill else None
-        finish = max(self.clock(), start + processing)
-        return MethodOutcome(result, error, time_block(start, finish, processing, self.tz, operating))
+        finish = self.clock()
+        processing = max(0.0, finish - start)
+        begun = start if arrived is None else min(arrived, start)
+        operating = (
+            self.charge(credential, method, self.config.charge(method), started=begun) if bill else None
+        )
+        return MethodOutcome(result, error, time_block(begun, finish, processing, self.tz, operating))

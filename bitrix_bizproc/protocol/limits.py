@@ -17,6 +17,7 @@ figures are ignored.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -76,15 +77,39 @@ def _seconds(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
         raise ConfigurationError(f"{attribute.name} must be between 0 and 3600 seconds, got {value!r}")
 
 
+_DEFAULT_ALLOWANCE = 1.5
+
+
+def _covered(rate: object, headroom: object) -> float:
+    """The delay ``headroom`` slots cover at ``rate`` (the default allowance if either is not valid yet)."""
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
+        return _DEFAULT_ALLOWANCE  # the validators refuse it
+    if isinstance(headroom, bool) or not isinstance(headroom, int) or headroom < 0:
+        return _DEFAULT_ALLOWANCE
+    return min(3600.0, headroom / rate)
+
+
 def _default_headroom(spec: BucketSpec) -> int:
-    """The slots that drain in ``jitter_allowance`` seconds, leaving at least one for the client."""
-    slots = spec.rate * spec.jitter_allowance
-    if not slots < spec.burst:  # infinity and NaN included (the validators refuse NaN)
-        return spec.burst - 1
-    return min(spec.burst - 1, math.ceil(round(slots, 9)))  # round: 100 * 0.03 is 3 slots, not 4
+    """The slots that drain in ``jitter_allowance`` seconds, if the burst can spare them, or none.
+
+    Past ``burst - 1`` slots the send-time bound lags instead (:attr:`BucketSpec.lag`); of the two ways
+    to cover the allowance the one that sends faster for long is taken: ``burst - h`` requests may pend
+    while each lags ``jitter_allowance - h / rate``.
+    """
+    rate, burst, allowance = spec.rate, spec.burst, spec.jitter_allowance
+    slots = rate * allowance
+    if slots < burst:  # infinity and NaN fail (the validators refuse NaN)
+        headroom = math.ceil(round(slots, 9))  # round: 100 * 0.03 is 3 slots, not 4
+        if headroom <= burst - 1:
+            return headroom
+    headroom = burst - 1
+    lag = allowance - headroom / rate
+    if lag <= _EPSILON or burst / allowance <= 1.0 / lag + _EPSILON:
+        return headroom  # sends at least as fast as lagging the whole allowance
+    return 0
 
 
-@attrs.frozen
+@attrs.frozen(init=False)
 class BucketSpec:
     """A leaky bucket's shape: it drains ``rate`` requests per second and blocks above ``burst`` pending.
 
@@ -103,12 +128,35 @@ class BucketSpec:
     no headroom, so a first burst takes the whole ``burst`` and, once answers come back, only the round
     trips' worth of slots stays free. Over a LAN or loopback a smaller allowance will do; a bucket sped up
     N times for a test or a demo wants the allowance divided by N as well.
+
+    ``headroom=`` alone covers ``headroom / rate`` seconds (the allowance follows from it). When the
+    headroom covers less than the allowance (both given, or a ``rate x jitter_allowance`` of ``burst`` or
+    more, where at most ``burst - 1`` slots can stay free), the send-time bound counts each request in
+    full for the rest, :attr:`lag` seconds after it left, before letting it drain: every spec accepted is
+    honoured, at the cost of a slower send-time bound for such a spec.
     """
 
     rate: float = attrs.field(converter=_rate, validator=_positive)
     burst: int = attrs.field(validator=[_whole, _positive])
     jitter_allowance: float = attrs.field(default=1.5, converter=_jitter, validator=_seconds, kw_only=True)
     headroom: int = attrs.field(default=attrs.Factory(_default_headroom, takes_self=True), kw_only=True)
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        *,
+        jitter_allowance: float | None = None,
+        headroom: int | None = None,
+    ) -> None:
+        if jitter_allowance is None:
+            jitter_allowance = _DEFAULT_ALLOWANCE
+            if headroom is not None:  # the headroom given is the delay covered: the allowance follows
+                jitter_allowance = _covered(rate, headroom)
+        if headroom is None:
+            self.__attrs_init__(rate, burst, jitter_allowance=jitter_allowance)
+        else:
+            self.__attrs_init__(rate, burst, jitter_allowance=jitter_allowance, headroom=headroom)
 
     @headroom.validator
     def _check_headroom(self, attribute: attrs.Attribute[int], value: int) -> None:
@@ -119,6 +167,12 @@ class BucketSpec:
     def capacity(self) -> int:
         """How many requests the client lets pend at once (``burst`` minus the headroom)."""
         return self.burst - self.headroom
+
+    @property
+    def lag(self) -> float:
+        """Seconds a sent request counts in full in the send-time bound: the allowance the headroom misses."""
+        lag = self.jitter_allowance - self.headroom / self.rate
+        return lag if lag > _EPSILON else 0.0
 
 
 PRESETS: dict[str, BucketSpec | None] = {
@@ -161,7 +215,10 @@ class LeakyBucket:
 
     * by send time: each request drains from the moment it left, and ``headroom`` slots stay free for
       requests that reach the portal later than they left (up to ``jitter_allowance``), so the portal's
-      level is at most this count plus the headroom, as long as no request is held up longer than that;
+      level is at most this count plus the headroom, as long as no request is held up longer than that.
+      A spec whose headroom covers less than the allowance counts each request in full for the rest
+      (:attr:`BucketSpec.lag`) before it drains: a request sent at ``s`` reaches the portal by
+      ``s + lag + headroom / rate``, which the headroom covers;
     * by answer: a request has reached the portal by the time its answer is back, so counted from its
       answer it drains no sooner than the portal's copy; one still on its way counts in full and does not
       drain. This bound holds however late a request arrives and needs no headroom: a first burst takes
@@ -173,6 +230,8 @@ class LeakyBucket:
     __slots__ = (
         "_answered",
         "_answered_t",
+        "_lag",
+        "_lagging",
         "_level",
         "_rate_factor",
         "_t",
@@ -191,6 +250,8 @@ class LeakyBucket:
         self.spec = spec
         self._level = 0.0  # pending requests at time ``_t`` (after the last reserved send)
         self._t = now
+        self._lag = spec.lag
+        self._lagging: deque[float] = deque()  # when each request sent within its lag starts to drain
         self._answered = 0.0  # the same, each request counted from its answer: at time ``_answered_t``
         self._answered_t = now
         self._rate_factor = 1.0
@@ -205,9 +266,52 @@ class LeakyBucket:
 
     def level(self, now: float) -> float:
         """Pending requests at ``now`` as far as this client knows (counting reservations up to ``now``)."""
+        if self._lagging:
+            self._settle(now)
+            return self._drained(now) + len(self._lagging)
         if now <= self._t:
             return self._level
         return max(0.0, self._level - (now - self._t) * self.rate)
+
+    def _drained(self, now: float) -> float:
+        if now <= self._t:
+            return self._level
+        return max(0.0, self._level - (now - self._t) * self.rate)
+
+    def _settle(self, now: float) -> None:
+        """Requests whose lag is over by ``now`` join the draining count, each from the end of its lag."""
+        lagging = self._lagging
+        while lagging and lagging[0] <= now:
+            base = max(lagging.popleft(), self._t)
+            self._level = self._drained(base) + 1.0
+            self._t = base
+
+    def _count(self, now: float) -> None:
+        """Count one request sent (or booked) at ``now`` in the send-time bound."""
+        if self._lag:
+            lagging = self._lagging
+            at = now + self._lag
+            lagging.append(max(at, lagging[-1]) if lagging else at)
+            return
+        base = max(now, self._t)
+        self._level = self._drained(base) + 1.0
+        self._t = base
+
+    def _lagged_delay(self, now: float, base: float, need: float) -> float:
+        """Seconds from ``now`` until the send-time count, lagging requests included, is at most ``need``."""
+        self._settle(base)
+        rate = self.rate
+        t, level, left = base, self._drained(base), len(self._lagging)
+        for at in self._lagging:  # in full until ``at``, draining from then
+            if level + left <= need + _EPSILON:
+                return t - now
+            target = need - left
+            if target >= 0 and t + (level - target) / rate <= at:
+                return t + (level - target) / rate - now
+            level = max(0.0, level - (at - t) * rate) + 1.0
+            t, left = at, left - 1
+        over = level - need
+        return t - now + (over / rate if over > _EPSILON else 0.0)
 
     def _answered_level(self, now: float) -> float:
         if now <= self._answered_t:
@@ -218,8 +322,11 @@ class LeakyBucket:
         """Seconds from ``now`` until one more request fits, without reserving it."""
         rate = self.rate
         base = max(now, self._t)
-        over = self.level(base) + self.held + 1.0 - self.spec.capacity
-        by_send = base - now + (over / rate if over > _EPSILON else 0.0)
+        if self._lagging:
+            by_send = self._lagged_delay(now, base, self.spec.capacity - self.held - 1.0)
+        else:
+            over = self._drained(base) + self.held + 1.0 - self.spec.capacity
+            by_send = base - now + (over / rate if over > _EPSILON else 0.0)
         room = self.spec.burst - self.in_flight - self.held - 1.0  # what the answered requests may fill
         if room < 0 or by_send <= 0:
             return by_send
@@ -251,9 +358,12 @@ class LeakyBucket:
     def sent(self, now: float) -> None:
         """A held request has left: it counts from ``now`` and drains from then on; then :meth:`answered`."""
         self.held = max(0, self.held - 1)
-        base = max(now, self._t)
-        self._level = self.level(base) + 1.0
-        self._t = base
+        if self._lag:
+            self._count(now)
+        else:  # the common case, inline
+            base = max(now, self._t)
+            self._level = self._drained(base) + 1.0
+            self._t = base
         self.in_flight += 1
 
     def answered(self, now: float, *, lost: bool = False, processing: float = 0.0) -> None:
@@ -285,16 +395,15 @@ class LeakyBucket:
         Its answer is never reported, so it stays in flight: only the send-time bound frees its place.
         """
         wait = self.delay(now)
-        send_at = now + wait
-        self._level = self.level(send_at) + 1.0
-        self._t = send_at
+        self._count(now + wait)
         self.in_flight += 1
         return wait
 
     def on_rejected(self, now: float) -> None:
         """The portal said ``QUERY_LIMIT_EXCEEDED``: assume the bucket full; drain slower for a while."""
         base = max(now, self._t)  # never below the send-time count: it may be above capacity, still arriving
-        self._level = max(self.level(base), float(self.spec.capacity))
+        self._settle(base)  # requests still in their lag stay counted in full on top
+        self._level = max(self._drained(base), float(self.spec.capacity))
         self._t = base
         self._answered = float(self.spec.burst)  # both bounds were wrong (another client?): full
         self._answered_t = max(now, self._answered_t)

@@ -31,12 +31,11 @@ async def test_operating_is_real_and_reset_at_points_ten_minutes_after_the_first
     portal = await stub_factory(PortalConfig(method_processing={"test.echo": 2.5}), clock=clock)
     first_call = clock()
     _, body = await post(portal.webhook_url + "test.echo", json={})
-    assert body["time"]["operating"] == 2.5 and body["time"]["processing"] == 2.5
+    assert body["time"]["operating"] == 2.5  # charged; the block's times are measured (test_time_block.py)
     assert body["time"]["operating_reset_at"] == int(first_call + 600)
     clock.advance(30)
     _, body = await post(portal.webhook_url + "test.echo", json={})
     assert body["time"]["operating"] == 5.0
-    assert body["time"]["duration"] >= 2.5
     _, other = await post(portal.webhook_url + "test.list", json={})
     assert other["time"]["operating"] == 0  # operating is per method
 

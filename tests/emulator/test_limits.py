@@ -170,3 +170,32 @@ async def test_a_new_config_can_replace_the_old_one(stub: EmulatedPortal, post: 
     stub.config = PortalConfig(overload=True)
     assert (await post(stub.webhook_url + "test.echo", json={}))[1]["error"] == "OVERLOAD_LIMIT"
     assert stub.runner.config is stub.config
+
+
+class TickingClock:
+    """A clock that moves a whole second at every reading: a call visibly takes time on it."""
+
+    def __init__(self, start: float = 1778747192.910734) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+async def test_a_basket_counts_down_from_the_start_of_its_first_call(
+    stub_factory: PortalFactory, post: Post
+) -> None:
+    """settings/performance/limits.md: "if the first call in the basket started at 10:05:20 ...,
+    operating_reset_at will correspond to 10:15:20"; its example block has ``operating_reset_at`` =
+    ``start`` + 600 (1778747192.910734 -> 1778747792), whenever the call finished."""
+    config = PortalConfig(plan=Plan.custom(None, 0, 480.0), method_processing={"test.echo": 3.3})
+    portal = await stub_factory(config, clock=TickingClock())
+    _, body = await post(portal.webhook_url + "test.echo", json={})
+    block = body["time"]
+    assert block["finish"] > block["start"] + 1  # the call took time on this clock
+    assert block["operating_reset_at"] == int(block["start"] + 600)
+    _, batch = await post(portal.webhook_url + "batch", json={"cmd": {"a": "test.list"}})
+    assert batch["result"]["result_time"]["a"]["operating_reset_at"] == int(
+        batch["result"]["result_time"]["a"]["start"] + 600
+    )

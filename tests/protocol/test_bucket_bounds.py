@@ -232,3 +232,53 @@ def test_what_is_free_can_be_taken() -> None:
         bucket.answered(0.0)
     bucket.answered(0.0, lost=True)  # reached the portal at 0 too: it holds 10 now
     assert bucket.free(0.0) == 0 or bucket.hold(0.0)
+
+
+@st.composite
+def _specs(draw: st.DrawFn) -> BucketSpec:
+    """Any spec the client accepts: fast or slow, small or large, an allowance the burst cannot cover."""
+    rate = draw(st.floats(0.2, 200.0))
+    burst = draw(st.integers(1, 60))
+    allowance = draw(st.floats(0.0, 3.0))
+    headroom = draw(st.none() | st.integers(0, burst - 1))
+    if headroom is None:
+        return BucketSpec(rate=rate, burst=burst, jitter_allowance=allowance)
+    return BucketSpec(rate=rate, burst=burst, jitter_allowance=allowance, headroom=headroom)
+
+
+NEVER = 1e6  # an answer that never comes back while the test runs: the request stays on its way
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    _specs(),
+    st.lists(
+        st.tuples(ARRIVAL, st.sampled_from([0.0, 0.01, 0.3, 2.0, NEVER]) | ANSWER, st.booleans()),
+        min_size=1,
+        max_size=80,
+    ),
+)
+def test_no_spec_accepted_lets_the_portal_overflow(
+    spec: BucketSpec, draws: list[tuple[float, float, bool]]
+) -> None:
+    """The portal's bucket as the docs state it (settings/performance/limits.md, "Request Rate Limits"):
+    each request adds one, the count drains ``rate`` per second, a request arriving above ``burst`` is
+    refused. Whatever the spec (a ``rate x jitter_allowance`` of ``burst`` or more, a headroom given apart
+    from the allowance) and however late within the allowance each request arrives, answered or not, the
+    portal never holds more than ``burst``."""
+    delays = [(fraction * spec.jitter_allowance, answer, lost) for fraction, answer, lost in draws]
+    peak, _ = _replay(spec, delays)
+    assert peak <= spec.burst + 1e-6
+
+
+def test_a_fast_bucket_across_the_internet_sends_as_fast_as_it_soundly_can() -> None:
+    """100/s and a burst of 50 with the default 1.5 s allowance, no answers: the 150 requests of any 1.5 s
+    may all arrive at once, so at most 50 may leave in any 1.5 s (33/s, not 100/s), but not one by one
+    either (a burst of one request, 49 kept free, sent one per second)."""
+    spec = BucketSpec(rate=100.0, burst=50)
+    bucket = LeakyBucket(spec, now=0.0)
+    sends = [bucket.reserve(0.0) for _ in range(500)]
+    for i, t in enumerate(sends):
+        assert sum(1 for u in sends[: i + 1] if u > t - spec.jitter_allowance) <= spec.burst
+    assert sends[49] == 0.0  # the first burst goes at once
+    assert sends[-1] == pytest.approx((500 - 50) / 50 * 1.5, abs=1.0)  # 33/s from then on

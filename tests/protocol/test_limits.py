@@ -32,19 +32,31 @@ def test_bad_option_is_loud(option: object, error: type[Exception]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("spec", "headroom"),
+    ("spec", "headroom", "lag"),
     [
-        (BucketSpec(rate=2.0, burst=50), 3),  # standard: 1.5 s of jitter is 3 slots
-        (BucketSpec(rate=5.0, burst=250), 8),  # enterprise: 7.5 slots, rounded up
-        (BucketSpec(rate=100.0, burst=50, jitter_allowance=1.5 / 50), 3),  # standard sped up 50x, all of it
-        (BucketSpec(rate=100.0, burst=50), 49),  # a fast bucket across the internet: the burst is one request
-        (BucketSpec(rate=2.0, burst=50, jitter_allowance=0), 0),
-        (BucketSpec(rate=2.0, burst=50, headroom=10), 10),  # given directly, the allowance is not used
-        (BucketSpec(rate=float("inf"), burst=5), 4),
+        (BucketSpec(rate=2.0, burst=50), 3, 0.0),  # standard: 1.5 s of jitter is 3 slots
+        (BucketSpec(rate=5.0, burst=250), 8, 0.0),  # enterprise: 7.5 slots, rounded up
+        (BucketSpec(rate=100.0, burst=50, jitter_allowance=1.5 / 50), 3, 0.0),  # standard sped up 50x
+        # A fast bucket across the internet: 150 slots drain in the allowance, more than the burst. No
+        # headroom can cover it: each request counts in full for the whole allowance (50 per 1.5 s at most:
+        # keeping 49 free instead, the burst was one request, and 100/s left reached the portal bunched).
+        (BucketSpec(rate=100.0, burst=50), 0, 1.5),
+        (BucketSpec(rate=10.0, burst=10, jitter_allowance=1.0), 9, 0.1),  # 10 slots: 9 and 0.1 s as fast
+        (BucketSpec(rate=2.0, burst=50, jitter_allowance=0), 0, 0.0),
+        (BucketSpec(rate=2.0, burst=50, headroom=10), 10, 0.0),  # given directly: it covers 5 s
+        (BucketSpec(rate=2.0, burst=50, headroom=2, jitter_allowance=1.5), 2, 0.5),  # both: it lags the rest
+        (BucketSpec(rate=float("inf"), burst=5), 0, 1.5),
     ],
 )
-def test_headroom_covers_the_jitter_allowance(spec: BucketSpec, headroom: int) -> None:
+def test_headroom_covers_the_jitter_allowance(spec: BucketSpec, headroom: int, lag: float) -> None:
     assert spec.headroom == headroom and spec.capacity == spec.burst - headroom
+    assert spec.lag == pytest.approx(lag)
+    assert spec.headroom / spec.rate + spec.lag >= spec.jitter_allowance - 1e-9  # the whole allowance
+
+
+def test_a_headroom_alone_sets_the_allowance_it_covers() -> None:
+    spec = BucketSpec(rate=10.0, burst=5, headroom=2)
+    assert spec.jitter_allowance == pytest.approx(0.2) and spec.lag == 0.0
 
 
 @pytest.mark.parametrize(
@@ -74,7 +86,7 @@ def test_burst_goes_out_at_once_then_paced_by_the_drain() -> None:
 
 def test_reservations_never_exceed_the_portal_bucket() -> None:
     """Replay the reserved send times against a model of the portal: nothing is ever refused."""
-    spec = BucketSpec(rate=100.0, burst=50)
+    spec = BucketSpec(rate=100.0, burst=50, jitter_allowance=1.5 / 50)  # headroom 3
     bucket = LeakyBucket(spec)
     sends = sorted(bucket.reserve(0.0) for _ in range(2000))
     level, last = 0.0, 0.0

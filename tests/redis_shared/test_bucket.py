@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from .conftest import NO_REDIS_PY, free_port
 
@@ -20,6 +23,7 @@ from redis.backoff import NoBackoff
 
 from bitrix_bizproc import BizprocClient, BucketSpec, TransportError
 from bitrix_bizproc.emulator import EmulatedPortal, Plan, PortalConfig
+from bitrix_bizproc.protocol.limits import LeakyBucket
 from bitrix_bizproc.redis import RedisBucket
 
 WORKER = Path(__file__).with_name("_worker.py")
@@ -93,12 +97,12 @@ async def test_clients_in_one_process_share_one_bucket(
     assert sum(c.stats.throttled_seconds for c in clients) > 0  # 50 calls > capacity: someone waited
 
 
-async def test_reservations_fill_the_capacity_then_queue_in_order(redis_client: Redis, key: str) -> None:
+async def test_reservations_fill_the_bucket_then_queue_in_order(redis_client: Redis, key: str) -> None:
     spec = BucketSpec(rate=0.1, burst=10, headroom=2)  # one slot per 10 s: the test's own pace is noise
     first, second = RedisBucket(redis_client, key, spec), RedisBucket(redis_client, key, spec)
-    waits = [await (first if i % 2 else second).reserve() for i in range(spec.capacity + 3)]
-    assert waits[: spec.capacity] == [0.0] * spec.capacity
-    queued = waits[spec.capacity :]
+    waits = [await (first if i % 2 else second).reserve() for i in range(spec.burst + 3)]
+    assert waits[: spec.burst] == [0.0] * spec.burst  # a first burst: the whole burst (by answer)
+    queued = waits[spec.burst :]
     assert 5 < queued[0] < queued[1] < queued[2]
     assert queued[2] > 25  # the third one in the queue waits three slots
 
@@ -161,3 +165,126 @@ def test_a_missing_redis_package_names_the_extra(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setitem(sys.modules, "redis", None)
     with pytest.raises(ImportError, match=r"bitrix_bizproc\[redis\]"):
         import bitrix_bizproc.redis  # noqa: F401
+
+
+async def _now(redis_client: Redis) -> float:
+    seconds, micro = await redis_client.time()
+    return float(seconds) + micro / 1e6
+
+
+async def test_a_first_burst_takes_the_whole_burst(redis_client: Redis, key: str) -> None:
+    """As the in-process bucket: nothing the portal holds can be older than the first request."""
+    spec = BucketSpec(rate=0.1, burst=10, headroom=2)  # one slot per 10 s: the test's own pace is noise
+    first, second = RedisBucket(redis_client, key, spec), RedisBucket(redis_client, key, spec)
+    waits = [await (first if i % 2 else second).reserve() for i in range(spec.burst)]
+    assert waits == [0.0] * spec.burst
+
+
+async def test_answers_reported_by_one_sharer_give_room_to_another(redis_client: Redis, key: str) -> None:
+    """The answer bound is shared: 10 answers back at once leave the portal holding at most 10, draining
+    from now: one slot frees in 10 s (by send time alone, 10 + 1 - 8 slots: 30 s)."""
+    spec = BucketSpec(rate=0.1, burst=10, headroom=2)
+    sender, other = RedisBucket(redis_client, key, spec), RedisBucket(redis_client, key, spec)
+    for _ in range(10):
+        assert await sender.reserve() == 0.0
+    for _ in range(10):
+        sender.on_answered()
+    await sender.aclose()  # the report went out in the background; wait for it
+    state = await redis_client.hgetall(key)
+    assert int(state[b"in_flight"]) == 0
+    wait = await other.reserve()
+    assert 5.0 < wait < 15.0
+
+
+async def test_a_lost_try_counts_as_arriving_one_allowance_later(redis_client: Redis, key: str) -> None:
+    spec = BucketSpec(rate=0.1, burst=10, headroom=2)  # the allowance: 20 s
+    bucket = RedisBucket(redis_client, key, spec)
+    await bucket.reserve()
+    bucket.on_answered(lost=True)
+    await bucket.aclose()
+    state = await redis_client.hgetall(key)
+    assert int(state[b"in_flight"]) == 0
+    assert float(state[b"answered_at"]) - await _now(redis_client) == pytest.approx(20.0, abs=2.0)
+
+
+async def test_a_spec_whose_headroom_misses_the_allowance_lags(redis_client: Redis, key: str) -> None:
+    """The send-time bound of a spec with ``rate x jitter_allowance`` over the burst: each request counts in
+    full for the allowance (100 s here) before it drains, as in-process (protocol/limits.py)."""
+    spec = BucketSpec(rate=0.1, burst=3, jitter_allowance=100.0)
+    assert spec.lag == 100.0
+    bucket = RedisBucket(redis_client, key, spec)
+    assert [await bucket.reserve() for _ in range(3)] == [0.0] * 3
+    assert await bucket.reserve() > 100.0  # not 10 s: the first three may all arrive 100 s late
+
+
+async def test_the_client_reports_every_answer_to_the_shared_bucket(
+    portal_factory: Any, redis_client: Redis, key: str
+) -> None:
+    portal = await portal_factory(limited_portal_config())
+    spec = BucketSpec(rate=RATE, burst=BURST)
+    bucket = RedisBucket(redis_client, key, spec)
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter=bucket) as client:
+        await asyncio.gather(*(client.call("user.get", {"ID": i}) for i in range(30)))
+    state = await redis_client.hgetall(key)
+    assert int(state[b"in_flight"]) == 0  # reserved, sent, answered: none left counted as on its way
+    assert portal.counters.rejections["QUERY_LIMIT_EXCEEDED"] == 0
+
+
+async def test_an_answer_counts_from_before_the_portal_ran_it(redis_client: Redis, key: str) -> None:
+    """``time.processing`` moves an answer back, but never before its reservation."""
+    spec = BucketSpec(rate=0.1, burst=10, headroom=2)
+    bucket = RedisBucket(redis_client, key, spec)
+    await bucket.reserve()
+    reserved = float((await redis_client.hgetall(key))[b"answered_at"])
+    bucket.on_answered(processing=3600.0)  # an odd figure: the request cannot have arrived before it left
+    await bucket.aclose()
+    assert float((await redis_client.hgetall(key))[b"answered_at"]) == pytest.approx(reserved, abs=0.5)
+
+
+OPS = st.sampled_from(["reserve", "reserve", "reserve", "answer", "lost", "reject", "accept"])
+
+
+@st.composite
+def _slow_specs(draw: st.DrawFn) -> BucketSpec:
+    """Specs slow enough (100 s a slot and more) that the test's own pace is noise in every wait."""
+    rate = draw(st.floats(0.001, 0.01))
+    burst = draw(st.integers(1, 12))
+    allowance = draw(st.floats(0.0, 3000.0))
+    headroom = draw(st.none() | st.integers(0, burst - 1))
+    if headroom is None:
+        return BucketSpec(rate=rate, burst=burst, jitter_allowance=allowance)
+    return BucketSpec(rate=rate, burst=burst, jitter_allowance=allowance, headroom=headroom)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spec=_slow_specs(), ops=st.lists(OPS, min_size=1, max_size=30))
+def test_redis_keeps_the_same_rule_as_the_local_bucket(
+    redis_port: int, spec: BucketSpec, ops: list[str]
+) -> None:
+    """The same reservations, answers, lost tries, rejections and successes, in the same order: the shared
+    bucket's waits are the in-process bucket's (protocol/limits.py), both bounds and the lag included."""
+
+    async def replay() -> None:
+        redis = Redis(host="127.0.0.1", port=redis_port)
+        shared = RedisBucket(redis, f"test:{uuid.uuid4().hex}", spec)
+        local = LeakyBucket(spec, now=0.0)  # all at "now": the few ms the replay takes are noise here
+        try:
+            for op in ops:
+                if op == "reserve":
+                    assert await shared.reserve() == pytest.approx(local.reserve(0.0), abs=0.5)
+                    continue
+                if op == "accept":
+                    shared.on_accepted()
+                    local.on_accepted()
+                    continue
+                if op == "reject":
+                    shared.on_rejected()
+                    local.on_rejected(0.0)
+                else:
+                    shared.on_answered(lost=op == "lost")
+                    local.answered(0.0, lost=op == "lost")
+                await shared.aclose()  # applied in this order before the next step
+        finally:
+            await redis.aclose()
+
+    asyncio.run(replay())
