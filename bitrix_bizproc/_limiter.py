@@ -258,9 +258,14 @@ class Limiter:
                 continue
             if wait > 0:
                 self._throttle()
-                await self._sleep(wait)
+                try:
+                    await self._sleep(wait)
+                except BaseException:
+                    self.release()  # the pacer stops (the client closes): the slot reserved is not used
+                    raise
                 if self._epoch() != epoch:
-                    continue  # the portal rejected a request meanwhile: this slot no longer exists
+                    self.release()  # the portal rejected a request meanwhile: this slot no longer exists
+                    continue
             while self._waiters:
                 fut = self._waiters.popleft()
                 if not fut.done():
