@@ -19,11 +19,17 @@ __all__ = ["delegate_action", "offboard_employee"]
 OffboardAction = Literal["terminate", "kill", "delegate"]
 
 
+# "User is not responsible for the task", as an English and a Russian portal say it (the docs' page of
+# bizproc.task.delegate, "Possible error codes", in both languages).
+_NOT_RESPONSIBLE = ("not responsible", "не является ответственным")
+
+
 def _no_longer_theirs(error: BitrixError) -> bool:
     """The task is gone or no longer the user's (delegated by an earlier attempt whose answer was lost)."""
     if isinstance(error, NotFoundError) and error.code == "ERROR_TASK_NOT_FOUND":
         return True
-    return error.code == "ERROR_DELEGATION_NOT_ALLOWED" and "not responsible" in error.description.lower()
+    text = error.description.lower()
+    return error.code == "ERROR_DELEGATION_NOT_ALLOWED" and any(p in text for p in _NOT_RESPONSIBLE)
 
 
 def delegate_action(from_user: int, to_user: int) -> Action:
