@@ -84,7 +84,14 @@ def _document_type_check(
     """Instances carry no type field: smart-process and list types are matched on the DOCUMENT_ID prefix."""
     if document_type is None:
         return None
-    if document_type.module == "crm" and not document_type.type.startswith("DYNAMIC_"):
+    if document_type.module != "crm":  # a list element or a Drive file: DOCUMENT_ID is a bare number
+        raise ClientValidationError(
+            f"document type {document_type.to_wire()!r}: a running workflow does not say which list or "
+            "storage its document is in (its DOCUMENT_ID is the bare element or file id), so these "
+            "workflows cannot be told from those of another one; filter on TEMPLATE_ID (the templates of "
+            "that document type) instead",
+        )
+    if not document_type.type.startswith("DYNAMIC_"):
         return None
     prefix = document_type.type + "_"
     return lambda row: str(row.get("DOCUMENT_ID") or "").startswith(prefix)
@@ -138,13 +145,14 @@ async def terminate_workflows(
     Raises :class:`JobAbortedError` if credentials are refused or the portal stays down.
     """
     action = workflow_action(mode, status)
-    checked = check_instance_filter(filter)
-    if document_type is not None:
-        checked.setdefault("MODULE_ID", document_type.module)
-        checked.setdefault("ENTITY", document_type.entity)
+    keep = _document_type_check(document_type)
+    wire = dict(WORKFLOW_SPEC.check_filter(filter) or {})
+    if document_type is not None:  # a condition of its own: the type alone is a filter
+        wire.setdefault("MODULE_ID", document_type.module)
+        wire.setdefault("ENTITY", document_type.entity)
+    checked = check_instance_filter(wire)
     _refuse_patterns(checked)
     check = RowCheck.build(WORKFLOW_SPEC, checked)  # refuses what it cannot evaluate, before any request
-    keep = _document_type_check(document_type)
     started = clock()
     report = JobReport(job="terminate_workflows", action=action.name, dry_run=dry_run)
     options = JobOptions(dry_run, journal, progress, confirm, retry_failed, concurrency, clock)
