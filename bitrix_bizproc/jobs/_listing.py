@@ -21,9 +21,10 @@ from ..models.filters import TASK_SPEC, WORKFLOW_SPEC, FilterLike
 from ..models.user import User
 from ..models.workflow import WorkflowInstance
 from ..protocol.encoding import digits
-from ..protocol.errors import ClientValidationError, NotFoundError
+from ..protocol.errors import ClientValidationError, NotFoundError, UnsupportedOperationError
 from ..protocol.local_filters import DateCondition, split_filter
 from ._recheck import RowCheck
+from .journal import Journal
 from .progress import ProgressCallback, ProgressTracker
 from .report import Exclusion, JobReport
 
@@ -32,6 +33,7 @@ __all__ = [
     "OpenTask",
     "UserRef",
     "check_instance_filter",
+    "exclude_stale_carryover",
     "find_dismissed_user",
     "note_exclusions",
     "open_tasks",
@@ -140,6 +142,43 @@ async def snapshot_instance_ids(
     return Listing(list(ids), [e for i, e in excluded.items() if i not in ids])
 
 
+_PROBE = 50  # carried-over IDs checked per listing request
+
+
+async def exclude_stale_carryover(
+    client: BizprocClient, log: Journal | None, action: str, listing: Listing, report: JobReport
+) -> Listing:
+    """Exclude the workflows a journal carries over that still run but were not listed again.
+
+    A resumed run re-sends what an earlier run left unsettled (failed transiently, in flight, answer
+    lost). One that stopped matching since (its task taken over, its ``MODIFIED`` moved on) but still runs
+    must not be acted on: it is excluded, with the reason, and journaled so. One that no longer runs is
+    left to the send, which settles it (not found: done by the earlier send, or already gone).
+    """
+    if log is None:
+        return listing
+    listed = {*listing.items, *(e.item for e in listing.excluded)}
+    carried = [e.item for e in log.entries(action) if e.needs_retry and e.item not in listed]
+    if not carried:
+        return listing
+    reason = "carried over from the journal and still running, but no longer listed by the job's filter"
+    running: list[str] = []
+    try:
+        for start in range(0, len(carried), _PROBE):
+            running += (await snapshot_instance_ids(client, {"ID": carried[start : start + _PROBE]})).items
+    except UnsupportedOperationError:  # the far side cannot list by ID: none of them is re-sent
+        running = carried
+        reason = "carried over from the journal, no longer listed, and not checkable here: not re-sent"
+    if not running:
+        return listing
+    stale = [Exclusion(item, reason) for item in running]
+    report.excluded.extend(stale)
+    warning = f"{len(stale)} items carried over from the journal no longer match; excluded, not re-sent"
+    report.warnings.append(warning)
+    logger.warning("%s: %s", report.job, warning)
+    return Listing(listing.items, [*listing.excluded, *stale])
+
+
 @attrs.frozen
 class UserRef:
     """A dismissed employee found through ``user.get``."""
@@ -160,8 +199,27 @@ def _user_name(user: User) -> str:
     return " ".join(p for p in (user.name, user.last_name) if p) or f"user {user.id}"
 
 
+def _same(value: str | None, wanted: str) -> bool:
+    return value is not None and value.strip().casefold() == wanted.casefold()
+
+
+def _named(user: User, filter: Mapping[str, Any]) -> bool:
+    """Whether ``user`` is the one ``filter`` names (its ID, or its first and last name), whatever the
+    portal made of the filter: ``user.get`` silently drops a condition on a field the scope may not read."""
+    if "ID" in filter:
+        return user.id is not None and user.id == int(filter["ID"])
+    return user.id is not None and all(
+        _same(getattr(user, attr), str(filter[key]))
+        for key, attr in (("NAME", "name"), ("LAST_NAME", "last_name"))
+        if key in filter
+    )
+
+
 async def find_dismissed_user(client: BizprocClient, user: int | str) -> UserRef:
-    """The dismissed (``ACTIVE`` false) user with this ID or "First Last" name; exactly one must match."""
+    """The dismissed (``ACTIVE`` false) user with this ID or "First Last" name; exactly one must match.
+
+    Each user the portal returns is checked against the ID or name asked for and must read as inactive.
+    """
     if isinstance(user, bool):
         raise ClientValidationError("user must be an ID or a name")
     text = str(user).strip()
@@ -174,10 +232,17 @@ async def find_dismissed_user(client: BizprocClient, user: int | str) -> UserRef
         filter = {"NAME": first, "ACTIVE": False}
         if last.strip():
             filter["LAST_NAME"] = last.strip()
-    matches = [u for u in await client.users.list(filter=filter).collect() if u.id is not None]
+    listed = await client.users.list(filter=filter).collect()
+    matches = [u for u in listed if _named(u, filter) and u.active is False]
     if not matches:
-        active = await client.users.list(filter={**filter, "ACTIVE": True}).collect(limit=1)
+        active = [
+            u
+            for u in await client.users.list(filter={**filter, "ACTIVE": True}).collect()
+            if _named(u, filter) and u.active is True
+        ]
         why = f"; user {active[0].id} ({_user_name(active[0])}) is still active" if active else ""
+        if len(listed) > len(matches):
+            why += f"; the portal returned {len(listed)} other users (it ignored part of the filter)"
         raise NotFoundError(f"no dismissed (inactive) user matches {text!r}{why}", code="USER_NOT_FOUND")
     if len(matches) > 1:
         found = ", ".join(f"{u.id} ({_user_name(u)})" for u in matches[:10])

@@ -8,7 +8,14 @@ from typing import Literal
 
 from .._client import BizprocClient
 from ..protocol.errors import BitrixError, NotFoundError, ValidationError
-from ._listing import Listing, OpenTask, find_dismissed_user, note_exclusions, open_tasks
+from ._listing import (
+    Listing,
+    OpenTask,
+    exclude_stale_carryover,
+    find_dismissed_user,
+    note_exclusions,
+    open_tasks,
+)
 from ._runner import Action, Confirm, JobOptions, JournalArg, opened_journal, run_job
 from .progress import ProgressCallback
 from .report import Exclusion, JobReport
@@ -109,6 +116,8 @@ async def offboard_employee(
     with opened_journal(journal) as log:
         listing = _listing(*await open_tasks(client, found.id, progress=progress, clock=clock), command.name)
         note_exclusions(report, listing)
+        if command.name != "delegate":  # a task no longer the user's refuses delegation by itself
+            listing = await exclude_stale_carryover(client, log, command.name, listing, report)
         ran = await run_job(
             client, listing.items, command, report, log, options,
             started=started, excluded=listing.excluded, user=found.id,

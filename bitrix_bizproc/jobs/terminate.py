@@ -11,7 +11,7 @@ from .._client import BizprocClient
 from ..models.documents import DocumentType
 from ..models.filters import WORKFLOW_SPEC, FilterLike
 from ..protocol.errors import BitrixError, ClientValidationError, ValidationError, WorkflowNotFoundError
-from ._listing import check_instance_filter, note_exclusions, snapshot_instance_ids
+from ._listing import check_instance_filter, exclude_stale_carryover, note_exclusions, snapshot_instance_ids
 from ._recheck import RowCheck
 from ._runner import Action, Confirm, JobOptions, JournalArg, opened_journal, run_job
 from .progress import ProgressCallback
@@ -161,6 +161,7 @@ async def terminate_workflows(
             client, checked, check=check, keep=keep, progress=progress, clock=clock
         )
         note_exclusions(report, listing)
+        listing = await exclude_stale_carryover(client, log, action.name, listing, report)
         ran = await run_job(
             client, listing.items, action, report, log, options,
             started=started, excluded=listing.excluded, filter=checked,
