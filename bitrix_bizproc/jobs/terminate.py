@@ -11,6 +11,7 @@ from .._client import BizprocClient
 from ..models.documents import DocumentType
 from ..models.filters import WORKFLOW_SPEC, FilterLike
 from ..protocol.errors import BitrixError, ClientValidationError, ValidationError, WorkflowNotFoundError
+from ..services._checks import positive_id
 from ._listing import check_instance_filter, exclude_stale_carryover, note_exclusions, snapshot_instance_ids
 from ._recheck import RowCheck
 from ._runner import Action, Confirm, JobOptions, JournalArg, opened_journal, run_job
@@ -72,10 +73,19 @@ def instance_filter(
     if started_after is not None:
         out[">=STARTED"] = _iso(started_after)
     if template_id is not None:
-        out["TEMPLATE_ID"] = int(template_id)
-    if started_by is not None:
-        out["STARTED_BY"] = int(started_by)
+        out["TEMPLATE_ID"] = _id(template_id, "template_id")
+    if started_by is not None:  # 0: started by the system (an automation rule, an event)
+        system = type(started_by) is int and started_by == 0
+        out["STARTED_BY"] = 0 if system else _id(started_by, "started_by")
     return out
+
+
+def _id(value: Any, what: str) -> int:
+    """A positive ID: an int or a digit string; ``True`` or ``12.7`` is refused, not read as 1 or 12."""
+    checked = positive_id(value, what)
+    if not isinstance(checked, int):
+        raise ClientValidationError(f"{what} must be a positive integer, not a batch reference")
+    return checked
 
 
 def _document_type_check(
