@@ -124,6 +124,7 @@ async def offboard_employee(
         )  # fmt: skip
     if not ran:
         return report
-    if verify:
-        report.remaining = len((await open_tasks(client, found.id, clock=clock))[0])
+    if verify:  # counted in the job's own items: tasks to delegate, or the workflows behind them
+        left = (await open_tasks(client, found.id, clock=clock))[0]
+        report.remaining = len(_listing(left, [], command.name).items)
     return report

@@ -17,7 +17,7 @@ from bitrix_bizproc.emulator import EmulatedPortal, FaultKind, PortalError
 from bitrix_bizproc.emulator.handlers import dispatch
 from bitrix_bizproc.jobs import Journal, JournalOutcome, ReportOutcome, offboard_employee
 
-from ._seed import PortalFactory, seed_dismissed_employee
+from ._seed import PortalFactory, refusing, seed_dismissed_employee
 from .conftest import FAST_RETRY
 
 RU_NOT_RESPONSIBLE = "Пользователь не является ответственным за задание"
@@ -75,3 +75,15 @@ async def test_a_task_delegated_by_someone_else_on_a_russian_portal_is_already_g
         )
     assert report.count(ReportOutcome.ALREADY_GONE) == 2 and report.count(ReportOutcome.DONE) == 3
     assert report.failures == [] and report.ok
+
+
+async def test_what_is_left_is_counted_in_the_jobs_own_items(portal_factory: PortalFactory) -> None:
+    """``remaining`` counts workflows when the job acts on workflows (not tasks), as ``matched`` does."""
+    refused: set[str] = set()
+    portal = await portal_factory(dispatcher=refusing(refused))
+    anna = seed_dismissed_employee(portal, workflows=3, tasks_each=2)
+    refused.add(sorted(anna.workflows)[0])
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter=None, retry=FAST_RETRY) as client:
+        report = await offboard_employee(client, user=anna.user_id)
+    assert report.matched == 3 and report.count(ReportOutcome.FAILED) == 1
+    assert report.remaining == 1  # one workflow (with two open tasks) is left
