@@ -23,7 +23,7 @@ from ..models.workflow import WorkflowInstance
 from ..protocol.encoding import digits
 from ..protocol.errors import ClientValidationError, NotFoundError, UnsupportedOperationError
 from ..protocol.local_filters import DateCondition, split_filter
-from ._recheck import RowCheck
+from ._recheck import RowCheck, sent_as_checked
 from .journal import Journal
 from .progress import ProgressCallback, ProgressTracker
 from .report import Exclusion, JobReport
@@ -86,7 +86,7 @@ def check_instance_filter(filter: FilterLike) -> dict[str, Any]:
         raise ClientValidationError(
             "an empty filter matches every running workflow; give at least one condition"
         )
-    return checked
+    return sent_as_checked(WORKFLOW_SPEC, checked)  # a date means the same instant there and here
 
 
 async def snapshot_instance_ids(
