@@ -55,7 +55,8 @@ async def _check_recipient(client: BizprocClient, to_user: int | None, from_user
         raise ValidationError(
             f"cannot delegate user {from_user}'s tasks to user {from_user}: pick another user"
         )
-    found = await client.users.list(filter={"ID": int(to_user), "ACTIVE": True}).collect()
+    listed = await client.users.list(filter={"ID": int(to_user), "ACTIVE": True}).collect()
+    found = [u for u in listed if u.id == int(to_user) and u.active is True]  # user.get drops keys silently
     if not found:
         raise ValidationError(f"user {to_user} does not exist or is not active: cannot take over tasks")
     return int(to_user)

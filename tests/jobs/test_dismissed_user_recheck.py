@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from bitrix_bizproc import BizprocClient, NotFoundError
+from bitrix_bizproc import BizprocClient, NotFoundError, ValidationError
 from bitrix_bizproc.emulator.handlers import dispatch
 from bitrix_bizproc.jobs import offboard_employee
 
-from ._seed import PortalFactory
+from ._seed import PortalFactory, seed_dismissed_employee
 from .conftest import FAST_RETRY
 
 
@@ -51,3 +51,15 @@ async def test_a_user_the_portal_returns_but_that_was_not_asked_for_is_never_off
     async with BizprocClient.from_webhook(portal.webhook_url, limiter=None, retry=FAST_RETRY) as client:
         with pytest.raises(NotFoundError):
             await offboard_employee(client, user=target, dry_run=True)
+
+
+async def test_a_dismissed_recipient_is_refused_even_when_the_portal_drops_active(
+    portal_factory: PortalFactory,
+) -> None:
+    portal = await portal_factory(dispatcher=_dropping("ACTIVE"))
+    anna = seed_dismissed_employee(portal, workflows=2)
+    gone = portal.state.add_user("Oleg", "Gone", active=False)
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter=None, retry=FAST_RETRY) as client:
+        with pytest.raises(ValidationError, match="not active"):
+            await offboard_employee(client, user=anna.user_id, action="delegate", to_user=gone.id)
+    assert not [t for t in portal.state.tasks if t.user_id == gone.id]
