@@ -325,6 +325,8 @@ def plan_items(
         entry = journal.entry(item, action) if journal is not None else None
         if entry is not None and entry.outcome is JournalOutcome.EXCLUDED:
             report.counts[ReportOutcome.EXCLUDED.value] += 1
+            why = entry.description or entry.code or "no reason recorded"
+            report.excluded.append(Exclusion(item, f"excluded by an earlier run: {why}"))
         elif entry is not None and entry.outcome.final:
             report.counts[ReportOutcome.SKIPPED_DONE.value] += 1
         elif (
