@@ -79,6 +79,23 @@ def _fails_locally(row: Mapping[str, Any], conditions: tuple[DateCondition, ...]
     return any(c.holds(row.get(c.field)) is False for c in conditions)
 
 
+_MODULES = frozenset({"crm", "lists", "disk", "iblock", "tasks", "rpa"})  # a DOCUMENT_ID triple starts so
+
+
+def _refuse_triples(checked: Mapping[str, Any]) -> None:
+    """A ``[module, entity, id]`` document triple given as DOCUMENT_ID: the instances list reads a list as
+    IN and compares the last part only, so ``['lists', ..., '123']`` names "123" of every module."""
+    for key, value in checked.items():
+        if key.lstrip("!") != "DOCUMENT_ID" or not isinstance(value, list | tuple) or len(value) != 3:
+            continue
+        if isinstance(value[0], str) and value[0] in _MODULES:
+            module, entity, last = value
+            raise ClientValidationError(
+                f"{key}={list(value)!r} is a document triple, which this filter would read as three "
+                f"IDs; write {{'MODULE_ID': {module!r}, 'ENTITY': {entity!r}, 'DOCUMENT_ID': {last!r}}}",
+            )
+
+
 def check_instance_filter(filter: FilterLike) -> dict[str, Any]:
     """The checked wire filter; refuses unknown fields/operators and an empty filter (it would match all)."""
     checked = WORKFLOW_SPEC.check_filter(filter)
@@ -86,6 +103,7 @@ def check_instance_filter(filter: FilterLike) -> dict[str, Any]:
         raise ClientValidationError(
             "an empty filter matches every running workflow; give at least one condition"
         )
+    _refuse_triples(checked)
     return sent_as_checked(WORKFLOW_SPEC, checked)  # a date means the same instant there and here
 
 

@@ -39,3 +39,19 @@ async def test_a_document_type_alone_is_a_filter(portal: EmulatedPortal, client:
     report = await terminate_workflows(client, filter={}, document_type=DocumentType.deal())
     assert report.count(ReportOutcome.DONE) == 4 and report.remaining == 0
     assert {w.id for w in deals}.isdisjoint(w.id for w in state.instances) and state.running_count == 2
+
+
+@pytest.mark.parametrize(
+    "triple",
+    [
+        ["crm", "CCrmDocumentDeal", "DEAL_1"],
+        ("lists", "Bitrix\\Lists\\BizprocDocumentLists", "123"),
+    ],
+)
+async def test_a_document_id_triple_is_refused_not_read_as_three_ids(
+    portal: EmulatedPortal, client: BizprocClient, triple: list[str]
+) -> None:
+    """A list is IN there: ``[module, entity, id]`` would match DOCUMENT_ID "123" of every module."""
+    with pytest.raises(ValidationError, match="MODULE_ID"):
+        await terminate_workflows(client, filter={"DOCUMENT_ID": triple})
+    assert portal.counters.requests == 0
