@@ -69,7 +69,8 @@ class PortalSettings:
     extended_filter_operators: bool = False
     instances_support_start_minus_one: bool = False  # the live server always counts instances
     workflow_not_found_code: str = ""  # kill/terminate of an unknown ID: an empty code ...
-    workflow_not_found_description: str = "WorkflowNotFound"  # ... and this description
+    # ... and this description: BPCGWP_INVALID_WF of an English portal (lang/en workflowpersister.php)
+    workflow_not_found_description: str = "The business process is not found."
     task_retention_seconds: float | None = 86_400.0  # cloud: tasks of finished workflows live one day
     delegate_partially: bool = True  # task.delegate moves the valid tasks even when others fail
     template_error_codes: bool = False  # template update/delete: the docs' codes instead of the server's ""

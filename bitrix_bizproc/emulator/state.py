@@ -211,8 +211,12 @@ class PortalState:
         return True
 
     def kill(self, workflow_id: str) -> bool:
-        """Delete a running instance and all its data (tasks, tokens, log)."""
-        workflow = self.instances.remove(workflow_id) or self.finished.pop(workflow_id, None)
+        """Delete a running instance and all its data (tasks, tokens, log).
+
+        A finished one is not found: ``CBPDocument::killWorkflow`` terminates first and deletes only if
+        that found the workflow running (bizproc classes/general/document.php); its record stays.
+        """
+        workflow = self.instances.remove(workflow_id)
         if workflow is None:
             return False
         self.killed[workflow_id] = self.clock()

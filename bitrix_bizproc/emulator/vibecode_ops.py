@@ -74,6 +74,11 @@ def _invalid(message: str) -> GatewayError:
     return GatewayError(400, "VALIDATION_ERROR", message)
 
 
+def _names_a_workflow(text: str) -> bool:
+    """The portal's not-found text is about a workflow ("The business process is not found.")."""
+    return any(word in text.lower() for word in ("workflow", "business process", "бизнес-процесс"))
+
+
 def from_portal(exc: PortalError) -> GatewayError:
     """The gateway's answer to a refusal from Bitrix24."""
     code, text = exc.code, exc.description
@@ -85,7 +90,7 @@ def from_portal(exc: PortalError) -> GatewayError:
         return GatewayError(429, "RATE_LIMITED", "Request limit exceeded", retry_after=2)
     if code.endswith("NOT_FOUND") or any(hint in text.lower() for hint in _NOT_FOUND):
         return GatewayError(
-            404, "ENTITY_NOT_FOUND", "Workflow not found" if "workflow" in text.lower() else text
+            404, "ENTITY_NOT_FOUND", "Workflow not found" if _names_a_workflow(text) else text
         )
     return GatewayError(400, code or "BITRIX_ERROR", text)
 

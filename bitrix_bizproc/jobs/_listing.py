@@ -21,9 +21,10 @@ from ..models.filters import TASK_SPEC, WORKFLOW_SPEC, FilterLike
 from ..models.user import User
 from ..models.workflow import WorkflowInstance
 from ..protocol.encoding import digits
-from ..protocol.errors import ClientValidationError, NotFoundError
+from ..protocol.errors import ClientValidationError, NotFoundError, UnsupportedOperationError
 from ..protocol.local_filters import DateCondition, split_filter
-from ._recheck import RowCheck
+from ._recheck import RowCheck, sent_as_checked
+from .journal import Journal
 from .progress import ProgressCallback, ProgressTracker
 from .report import Exclusion, JobReport
 
@@ -32,6 +33,7 @@ __all__ = [
     "OpenTask",
     "UserRef",
     "check_instance_filter",
+    "exclude_stale_carryover",
     "find_dismissed_user",
     "note_exclusions",
     "open_tasks",
@@ -77,6 +79,23 @@ def _fails_locally(row: Mapping[str, Any], conditions: tuple[DateCondition, ...]
     return any(c.holds(row.get(c.field)) is False for c in conditions)
 
 
+_MODULES = frozenset({"crm", "lists", "disk", "iblock", "tasks", "rpa"})  # a DOCUMENT_ID triple starts so
+
+
+def _refuse_triples(checked: Mapping[str, Any]) -> None:
+    """A ``[module, entity, id]`` document triple given as DOCUMENT_ID: the instances list reads a list as
+    IN and compares the last part only, so ``['lists', ..., '123']`` names "123" of every module."""
+    for key, value in checked.items():
+        if key.lstrip("!") != "DOCUMENT_ID" or not isinstance(value, list | tuple) or len(value) != 3:
+            continue
+        if isinstance(value[0], str) and value[0] in _MODULES:
+            module, entity, last = value
+            raise ClientValidationError(
+                f"{key}={list(value)!r} is a document triple, which this filter would read as three "
+                f"IDs; write {{'MODULE_ID': {module!r}, 'ENTITY': {entity!r}, 'DOCUMENT_ID': {last!r}}}",
+            )
+
+
 def check_instance_filter(filter: FilterLike) -> dict[str, Any]:
     """The checked wire filter; refuses unknown fields/operators and an empty filter (it would match all)."""
     checked = WORKFLOW_SPEC.check_filter(filter)
@@ -84,7 +103,8 @@ def check_instance_filter(filter: FilterLike) -> dict[str, Any]:
         raise ClientValidationError(
             "an empty filter matches every running workflow; give at least one condition"
         )
-    return checked
+    _refuse_triples(checked)
+    return sent_as_checked(WORKFLOW_SPEC, checked)  # a date means the same instant there and here
 
 
 async def snapshot_instance_ids(
@@ -140,6 +160,43 @@ async def snapshot_instance_ids(
     return Listing(list(ids), [e for i, e in excluded.items() if i not in ids])
 
 
+_PROBE = 50  # carried-over IDs checked per listing request
+
+
+async def exclude_stale_carryover(
+    client: BizprocClient, log: Journal | None, action: str, listing: Listing, report: JobReport
+) -> Listing:
+    """Exclude the workflows a journal carries over that still run but were not listed again.
+
+    A resumed run re-sends what an earlier run left unsettled (failed transiently, in flight, answer
+    lost). One that stopped matching since (its task taken over, its ``MODIFIED`` moved on) but still runs
+    must not be acted on: it is excluded, with the reason, and journaled so. One that no longer runs is
+    left to the send, which settles it (not found: done by the earlier send, or already gone).
+    """
+    if log is None:
+        return listing
+    listed = {*listing.items, *(e.item for e in listing.excluded)}
+    carried = [e.item for e in log.entries(action) if e.needs_retry and e.item not in listed]
+    if not carried:
+        return listing
+    reason = "carried over from the journal and still running, but no longer listed by the job's filter"
+    running: list[str] = []
+    try:
+        for start in range(0, len(carried), _PROBE):
+            running += (await snapshot_instance_ids(client, {"ID": carried[start : start + _PROBE]})).items
+    except UnsupportedOperationError:  # the far side cannot list by ID: none of them is re-sent
+        running = carried
+        reason = "carried over from the journal, no longer listed, and not checkable here: not re-sent"
+    if not running:
+        return listing
+    stale = [Exclusion(item, reason) for item in running]
+    report.excluded.extend(stale)
+    warning = f"{len(stale)} items carried over from the journal no longer match; excluded, not re-sent"
+    report.warnings.append(warning)
+    logger.warning("%s: %s", report.job, warning)
+    return Listing(listing.items, [*listing.excluded, *stale])
+
+
 @attrs.frozen
 class UserRef:
     """A dismissed employee found through ``user.get``."""
@@ -160,8 +217,27 @@ def _user_name(user: User) -> str:
     return " ".join(p for p in (user.name, user.last_name) if p) or f"user {user.id}"
 
 
+def _same(value: str | None, wanted: str) -> bool:
+    return value is not None and value.strip().casefold() == wanted.casefold()
+
+
+def _named(user: User, filter: Mapping[str, Any]) -> bool:
+    """Whether ``user`` is the one ``filter`` names (its ID, or its first and last name), whatever the
+    portal made of the filter: ``user.get`` silently drops a condition on a field the scope may not read."""
+    if "ID" in filter:
+        return user.id is not None and user.id == int(filter["ID"])
+    return user.id is not None and all(
+        _same(getattr(user, attr), str(filter[key]))
+        for key, attr in (("NAME", "name"), ("LAST_NAME", "last_name"))
+        if key in filter
+    )
+
+
 async def find_dismissed_user(client: BizprocClient, user: int | str) -> UserRef:
-    """The dismissed (``ACTIVE`` false) user with this ID or "First Last" name; exactly one must match."""
+    """The dismissed (``ACTIVE`` false) user with this ID or "First Last" name; exactly one must match.
+
+    Each user the portal returns is checked against the ID or name asked for and must read as inactive.
+    """
     if isinstance(user, bool):
         raise ClientValidationError("user must be an ID or a name")
     text = str(user).strip()
@@ -174,10 +250,17 @@ async def find_dismissed_user(client: BizprocClient, user: int | str) -> UserRef
         filter = {"NAME": first, "ACTIVE": False}
         if last.strip():
             filter["LAST_NAME"] = last.strip()
-    matches = [u for u in await client.users.list(filter=filter).collect() if u.id is not None]
+    listed = await client.users.list(filter=filter).collect()
+    matches = [u for u in listed if _named(u, filter) and u.active is False]
     if not matches:
-        active = await client.users.list(filter={**filter, "ACTIVE": True}).collect(limit=1)
+        active = [
+            u
+            for u in await client.users.list(filter={**filter, "ACTIVE": True}).collect()
+            if _named(u, filter) and u.active is True
+        ]
         why = f"; user {active[0].id} ({_user_name(active[0])}) is still active" if active else ""
+        if len(listed) > len(matches):
+            why += f"; the portal returned {len(listed)} other users (it ignored part of the filter)"
         raise NotFoundError(f"no dismissed (inactive) user matches {text!r}{why}", code="USER_NOT_FOUND")
     if len(matches) > 1:
         found = ", ".join(f"{u.id} ({_user_name(u)})" for u in matches[:10])

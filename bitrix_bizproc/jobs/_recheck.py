@@ -21,7 +21,7 @@ from ..models.filters import ListSpec
 from ..protocol.batch import Ref
 from ..protocol.errors import ClientValidationError
 
-__all__ = ["RowCheck"]
+__all__ = ["RowCheck", "sent_as_checked"]
 
 _MISSING = object()
 _ORDERED = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b}
@@ -53,6 +53,27 @@ def _as_datetime(value: Any) -> _dt.datetime:
     if isinstance(value, _dt.date):  # a date: midnight UTC, as instance_filter() sends it
         return _dt.datetime(value.year, value.month, value.day, tzinfo=_dt.UTC)
     raise TypeError(value)
+
+
+def sent_as_checked(spec: ListSpec, wire: Mapping[str, Any]) -> dict[str, Any]:
+    """``wire`` with each date written as the instant the re-check compares against, offset included.
+
+    The portal reads a date with PHP ``strtotime`` in its own zone (``2024-01-01`` is its midnight), the
+    re-check as midnight UTC: rows between the two were neither listed nor counted as left.
+    """
+    out = dict(wire)
+    for key, value in wire.items():
+        field = key.lstrip("<>=!")
+        if spec.kinds.get(field) != "datetime" or value is None or isinstance(value, Ref):
+            continue
+        try:
+            if isinstance(value, list | tuple):
+                out[key] = [_as_datetime(v).isoformat() for v in value]
+            else:
+                out[key] = _as_datetime(value).isoformat()
+        except (TypeError, ValueError):  # left as given: the re-check refuses it with the reason
+            continue
+    return out
 
 
 def _normalise(kind: str, value: Any) -> Any:

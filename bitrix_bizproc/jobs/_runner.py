@@ -222,7 +222,10 @@ class _Run:
         for item, outcome, failure in settled:
             self._record(item, outcome, failure)
             self.in_flight.discard(item)
-        first = errors[0] if errors else None
+        # Only a chunk no item of which got through can be systemic: an answer the action reads as done
+        # (every task of a chunk re-sent after a lost answer is "not responsible" now) is no refusal.
+        through = any(o in (ReportOutcome.DONE, ReportOutcome.ALREADY_GONE) for _, o, _ in settled)
+        first = errors[0] if errors and not through else None
         if first is not None and _systemic(first, errors):
             self.consecutive_chunk_failures += 1
             if _fatal(first) or self.consecutive_chunk_failures >= self.max_chunk_failures:
@@ -322,6 +325,8 @@ def plan_items(
         entry = journal.entry(item, action) if journal is not None else None
         if entry is not None and entry.outcome is JournalOutcome.EXCLUDED:
             report.counts[ReportOutcome.EXCLUDED.value] += 1
+            why = entry.description or entry.code or "no reason recorded"
+            report.excluded.append(Exclusion(item, f"excluded by an earlier run: {why}"))
         elif entry is not None and entry.outcome.final:
             report.counts[ReportOutcome.SKIPPED_DONE.value] += 1
         elif (

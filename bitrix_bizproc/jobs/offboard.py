@@ -8,7 +8,14 @@ from typing import Literal
 
 from .._client import BizprocClient
 from ..protocol.errors import BitrixError, NotFoundError, ValidationError
-from ._listing import Listing, OpenTask, find_dismissed_user, note_exclusions, open_tasks
+from ._listing import (
+    Listing,
+    OpenTask,
+    exclude_stale_carryover,
+    find_dismissed_user,
+    note_exclusions,
+    open_tasks,
+)
 from ._runner import Action, Confirm, JobOptions, JournalArg, opened_journal, run_job
 from .progress import ProgressCallback
 from .report import Exclusion, JobReport
@@ -19,11 +26,17 @@ __all__ = ["delegate_action", "offboard_employee"]
 OffboardAction = Literal["terminate", "kill", "delegate"]
 
 
+# "User is not responsible for the task", as an English and a Russian portal say it (the docs' page of
+# bizproc.task.delegate, "Possible error codes", in both languages).
+_NOT_RESPONSIBLE = ("not responsible", "не является ответственным")
+
+
 def _no_longer_theirs(error: BitrixError) -> bool:
     """The task is gone or no longer the user's (delegated by an earlier attempt whose answer was lost)."""
     if isinstance(error, NotFoundError) and error.code == "ERROR_TASK_NOT_FOUND":
         return True
-    return error.code == "ERROR_DELEGATION_NOT_ALLOWED" and "not responsible" in error.description.lower()
+    text = error.description.lower()
+    return error.code == "ERROR_DELEGATION_NOT_ALLOWED" and any(p in text for p in _NOT_RESPONSIBLE)
 
 
 def delegate_action(from_user: int, to_user: int) -> Action:
@@ -42,7 +55,8 @@ async def _check_recipient(client: BizprocClient, to_user: int | None, from_user
         raise ValidationError(
             f"cannot delegate user {from_user}'s tasks to user {from_user}: pick another user"
         )
-    found = await client.users.list(filter={"ID": int(to_user), "ACTIVE": True}).collect()
+    listed = await client.users.list(filter={"ID": int(to_user), "ACTIVE": True}).collect()
+    found = [u for u in listed if u.id == int(to_user) and u.active is True]  # user.get drops keys silently
     if not found:
         raise ValidationError(f"user {to_user} does not exist or is not active: cannot take over tasks")
     return int(to_user)
@@ -103,12 +117,15 @@ async def offboard_employee(
     with opened_journal(journal) as log:
         listing = _listing(*await open_tasks(client, found.id, progress=progress, clock=clock), command.name)
         note_exclusions(report, listing)
+        if command.name != "delegate":  # a task no longer the user's refuses delegation by itself
+            listing = await exclude_stale_carryover(client, log, command.name, listing, report)
         ran = await run_job(
             client, listing.items, command, report, log, options,
             started=started, excluded=listing.excluded, user=found.id,
         )  # fmt: skip
     if not ran:
         return report
-    if verify:
-        report.remaining = len((await open_tasks(client, found.id, clock=clock))[0])
+    if verify:  # counted in the job's own items: tasks to delegate, or the workflows behind them
+        left = (await open_tasks(client, found.id, clock=clock))[0]
+        report.remaining = len(_listing(left, [], command.name).items)
     return report

@@ -11,7 +11,8 @@ from .._client import BizprocClient
 from ..models.documents import DocumentType
 from ..models.filters import WORKFLOW_SPEC, FilterLike
 from ..protocol.errors import BitrixError, ClientValidationError, ValidationError, WorkflowNotFoundError
-from ._listing import check_instance_filter, note_exclusions, snapshot_instance_ids
+from ..services._checks import positive_id
+from ._listing import check_instance_filter, exclude_stale_carryover, note_exclusions, snapshot_instance_ids
 from ._recheck import RowCheck
 from ._runner import Action, Confirm, JobOptions, JournalArg, opened_journal, run_job
 from .progress import ProgressCallback
@@ -72,10 +73,19 @@ def instance_filter(
     if started_after is not None:
         out[">=STARTED"] = _iso(started_after)
     if template_id is not None:
-        out["TEMPLATE_ID"] = int(template_id)
-    if started_by is not None:
-        out["STARTED_BY"] = int(started_by)
+        out["TEMPLATE_ID"] = _id(template_id, "template_id")
+    if started_by is not None:  # 0: started by the system (an automation rule, an event)
+        system = type(started_by) is int and started_by == 0
+        out["STARTED_BY"] = 0 if system else _id(started_by, "started_by")
     return out
+
+
+def _id(value: Any, what: str) -> int:
+    """A positive ID: an int or a digit string; ``True`` or ``12.7`` is refused, not read as 1 or 12."""
+    checked = positive_id(value, what)
+    if not isinstance(checked, int):
+        raise ClientValidationError(f"{what} must be a positive integer, not a batch reference")
+    return checked
 
 
 def _document_type_check(
@@ -84,7 +94,14 @@ def _document_type_check(
     """Instances carry no type field: smart-process and list types are matched on the DOCUMENT_ID prefix."""
     if document_type is None:
         return None
-    if document_type.module == "crm" and not document_type.type.startswith("DYNAMIC_"):
+    if document_type.module != "crm":  # a list element or a Drive file: DOCUMENT_ID is a bare number
+        raise ClientValidationError(
+            f"document type {document_type.to_wire()!r}: a running workflow does not say which list or "
+            "storage its document is in (its DOCUMENT_ID is the bare element or file id), so these "
+            "workflows cannot be told from those of another one; filter on TEMPLATE_ID (the templates of "
+            "that document type) instead",
+        )
+    if not document_type.type.startswith("DYNAMIC_"):
         return None
     prefix = document_type.type + "_"
     return lambda row: str(row.get("DOCUMENT_ID") or "").startswith(prefix)
@@ -138,13 +155,14 @@ async def terminate_workflows(
     Raises :class:`JobAbortedError` if credentials are refused or the portal stays down.
     """
     action = workflow_action(mode, status)
-    checked = check_instance_filter(filter)
-    if document_type is not None:
-        checked.setdefault("MODULE_ID", document_type.module)
-        checked.setdefault("ENTITY", document_type.entity)
+    keep = _document_type_check(document_type)
+    wire = dict(WORKFLOW_SPEC.check_filter(filter) or {})
+    if document_type is not None:  # a condition of its own: the type alone is a filter
+        wire.setdefault("MODULE_ID", document_type.module)
+        wire.setdefault("ENTITY", document_type.entity)
+    checked = check_instance_filter(wire)
     _refuse_patterns(checked)
     check = RowCheck.build(WORKFLOW_SPEC, checked)  # refuses what it cannot evaluate, before any request
-    keep = _document_type_check(document_type)
     started = clock()
     report = JobReport(job="terminate_workflows", action=action.name, dry_run=dry_run)
     options = JobOptions(dry_run, journal, progress, confirm, retry_failed, concurrency, clock)
@@ -153,6 +171,7 @@ async def terminate_workflows(
             client, checked, check=check, keep=keep, progress=progress, clock=clock
         )
         note_exclusions(report, listing)
+        listing = await exclude_stale_carryover(client, log, action.name, listing, report)
         ran = await run_job(
             client, listing.items, action, report, log, options,
             started=started, excluded=listing.excluded, filter=checked,

@@ -224,7 +224,11 @@ class NotFoundError(BitrixError):
 
 
 class WorkflowNotFoundError(NotFoundError):
-    """The workflow is not running (any more): what kill/terminate answer for an unknown or finished ID."""
+    """The workflow is not running (any more): what kill/terminate answer for an unknown or finished ID.
+
+    An empty code and a localised text: "The business process is not found.", "Бизнес-процесс не найден",
+    or "WorkflowNotFound".
+    """
 
 
 class ValidationError(BitrixError):
@@ -359,8 +363,18 @@ _CODE_CLASSES: dict[str, type[BitrixError]] = {
 # Source: bitrix/modules/bizproc/lib/restservice.php (public mirrors), CBPWorkflowPersister::LoadWorkflow.
 _KILL_TERMINATE = ("bizproc.workflow.kill", "bizproc.workflow.terminate")
 _TEMPLATE_CHANGE = ("bizproc.workflow.template.update", "bizproc.workflow.template.delete")
+# kill/terminate of an ID with no running instance: CBPWorkflowPersister::retrieveWorkflow throws the
+# localised BPCGWP_INVALID_WF (lang/en and lang/ru workflowpersister.php; seen live: zenland-dev/n8n-nodes-
+# bitrix24 CHANGELOG 0.8.2); "WorkflowNotFound" only for a row whose state is empty (loadWorkflow).
+_WORKFLOW_NOT_FOUND = (
+    "WorkflowNotFound",
+    "the business process is not found.",
+    "the business process is not found",
+    "бизнес-процесс не найден",
+    "бизнес-процесс не найден.",
+)
 _EMPTY_CODE_ANSWERS: dict[tuple[str, str], type[BitrixError]] = {
-    **{(m, "WorkflowNotFound"): WorkflowNotFoundError for m in _KILL_TERMINATE},
+    **{(m, text): WorkflowNotFoundError for m in _KILL_TERMINATE for text in _WORKFLOW_NOT_FOUND},
     **{(m, "workflow template not found."): NotFoundError for m in _TEMPLATE_CHANGE},
     **{(m, "no fields to update."): ValidationError for m in _TEMPLATE_CHANGE},
     **{

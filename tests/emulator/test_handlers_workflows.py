@@ -255,6 +255,14 @@ def test_kill_deletes_everything(state: PortalState) -> None:
     assert (state.running_count, state.killed_count) == (0, 1)
 
 
+def test_kill_of_a_terminated_workflow_is_not_found_and_keeps_its_record(state: PortalState) -> None:
+    """CBPDocument::killWorkflow (classes/general/document.php) deletes only what its terminate found."""
+    wid = _started(state, 1)[0]
+    call(state, ADMIN, "bizproc.workflow.terminate", id=wid)
+    assert error_of(state, ADMIN, "bizproc.workflow.kill", id=wid)[0] == ""
+    assert wid in state.finished and wid not in state.killed
+
+
 @pytest.mark.parametrize("method", ["bizproc.workflow.kill", "bizproc.workflow.terminate"])
 @pytest.mark.parametrize("bad", [None, "", 0, 12345])
 def test_empty_or_non_string_id(state: PortalState, method: str, bad: object) -> None:
@@ -267,7 +275,10 @@ def test_empty_or_non_string_id(state: PortalState, method: str, bad: object) ->
 
 @pytest.mark.parametrize("method", ["bizproc.workflow.kill", "bizproc.workflow.terminate"])
 def test_unknown_id_answers_with_an_empty_code(state: PortalState, method: str) -> None:
-    assert error_of(state, ADMIN, method, id="66e412fdc9bd44.36306599") == ("", "WorkflowNotFound")
+    # BPCGWP_INVALID_WF: avshatalov48/bitrix-core-business modules/bizproc/lang/en/classes/general/
+    # workflowpersister.php, thrown by retrieveWorkflow (classes/general/workflowpersister.php)
+    wanted = ("", "The business process is not found.")
+    assert error_of(state, ADMIN, method, id="66e412fdc9bd44.36306599") == wanted
     state.settings.workflow_not_found_code = "ERROR_WORKFLOW_NOT_FOUND"
     assert error_of(state, ADMIN, method, id="nope")[0] == "ERROR_WORKFLOW_NOT_FOUND"
 

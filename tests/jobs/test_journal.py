@@ -113,3 +113,15 @@ def test_a_whole_last_record_without_its_newline_is_kept_in_memory_and_on_disk(t
         "a", "kill", JournalOutcome.DONE
     )  # as it was read
     assert [r["item"] for r in _lines(path)] == ["a", "a", "b"]
+
+
+def test_an_item_excluded_by_an_earlier_run_is_reported_with_its_reason(tmp_path: Path) -> None:
+    """Every count has its items: an excluded count comes with the excluded item and why."""
+    with Journal(tmp_path / "j.jsonl") as journal:
+        journal.record(
+            [JournalEntry("odd", "kill", JournalOutcome.EXCLUDED, "FILTER_MISMATCH", "STARTED=... does not")]
+        )
+        report = JobReport(job="t", action="kill", dry_run=False)
+        assert plan_items(["odd", "new"], "kill", journal, report, retry_failed=False) == ["new"]
+    assert report.count(ReportOutcome.EXCLUDED) == len(report.excluded) == 1
+    assert report.excluded[0].item == "odd" and "STARTED=... does not" in report.excluded[0].reason

@@ -77,6 +77,11 @@ def test_outcome_unknown_is_a_transport_error() -> None:
     [
         ("bizproc.workflow.terminate", "WorkflowNotFound", e.WorkflowNotFoundError),
         ("bizproc.workflow.kill", "WorkflowNotFound", e.WorkflowNotFoundError),
+        # BPCGWP_INVALID_WF, lang/en and lang/ru of bizproc workflowpersister.php (bitrix-core-business)
+        ("bizproc.workflow.terminate", "The business process is not found.", e.WorkflowNotFoundError),
+        ("bizproc.workflow.kill", "The business process is not found", e.WorkflowNotFoundError),
+        ("bizproc.workflow.kill", "Бизнес-процесс не найден", e.WorkflowNotFoundError),
+        ("bizproc.task.list", "The business process is not found.", e.ValidationError),
         (
             "bizproc.workflow.template.update",
             "You can update ONLY templates created by current application",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -10,7 +11,14 @@ import pytest
 from bitrix_bizproc._client import BizprocClient
 from bitrix_bizproc.emulator import EmulatedPortal
 from bitrix_bizproc.emulator.vibecode import VibecodeGateway
-from bitrix_bizproc.jobs import JobReport, ReportOutcome, terminate_workflows
+from bitrix_bizproc.jobs import (
+    JobReport,
+    Journal,
+    JournalEntry,
+    JournalOutcome,
+    ReportOutcome,
+    terminate_workflows,
+)
 
 from .conftest import DEAL_TYPE, Connect
 
@@ -55,3 +63,20 @@ async def test_mass_termination_reports_as_through_a_webhook(
     assert _gone(plain, mode) == doomed and _gone(portal, mode) == doomed_here
     assert portal.state.running_count == plain.state.running_count == 20
     assert gateway.batches >= 3  # terminations went out as gateway batches of at most 50
+
+
+async def test_a_resume_through_the_gateway_does_not_resend_what_it_cannot_check(
+    portal: EmulatedPortal, connect: Connect, key: str, tmp_path: Path
+) -> None:
+    """The gateway cannot list instances by ID: a carried-over item no longer listed is excluded, not sent."""
+    template_id, doomed = _seed(portal)
+    victim = sorted(doomed)[0]
+    journal = tmp_path / "j.jsonl"
+    with Journal(journal) as log:  # an earlier run failed it transiently
+        failed = JournalEntry(victim, "terminate", JournalOutcome.FAILED, "BITRIX_UNAVAILABLE", "", True)
+        await log.commit([failed])
+    other = portal.state.add_template("Other", DEAL_TYPE)
+    portal.state.instances.update(victim, template_id=other.id)  # no longer matches the filter
+    report = await terminate_workflows(connect(key), filter={"TEMPLATE_ID": template_id}, journal=journal)
+    assert victim in {w.id for w in portal.state.instances}
+    assert report.count(ReportOutcome.EXCLUDED) == 1 and report.count(ReportOutcome.DONE) == 129

@@ -71,7 +71,7 @@ def terminate(state: PortalState, ctx: CallContext, params: dict[str, Any]) -> H
 
 
 def kill(state: PortalState, ctx: CallContext, params: dict[str, Any]) -> HandlerResult:
-    """Delete a workflow (running, or the record of a finished one) with all its data."""
+    """Delete a running workflow with all its data; a finished one is not found (its record stays)."""
     workflow_id = _workflow_id(params)
     if not state.kill(workflow_id):
         raise _not_found(state)
