@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import aclosing
 from typing import Any
 
@@ -33,10 +33,12 @@ __all__ = [
     "OpenTask",
     "UserRef",
     "check_instance_filter",
-    "exclude_stale_carryover",
     "find_dismissed_user",
+    "instance_probe",
     "note_exclusions",
+    "open_task_probe",
     "open_tasks",
+    "recheck_carryover",
     "snapshot_instance_ids",
 ]
 
@@ -52,6 +54,7 @@ class Listing:
 
     items: list[str]
     excluded: list[Exclusion] = attrs.Factory(list)
+    held: list[Exclusion] = attrs.Factory(list)  # carried-over items that cannot be checked: not sent
 
 
 def note_exclusions(report: JobReport, listing: Listing) -> None:
@@ -160,18 +163,24 @@ async def snapshot_instance_ids(
     return Listing(list(ids), [e for i, e in excluded.items() if i not in ids])
 
 
-_PROBE = 50  # carried-over IDs checked per listing request
+_PROBE = 50  # carried-over IDs looked up per request: one page, so no paging gap can hide a row
+
+Probe = Callable[[list[str]], Awaitable[dict[str, str]]]
+"""Carried-over items (at most ``_PROBE``) -> why each one that still runs provably fails the job's filter."""
 
 
-async def exclude_stale_carryover(
-    client: BizprocClient, log: Journal | None, action: str, listing: Listing, report: JobReport
+async def recheck_carryover(
+    log: Journal | None, action: str, listing: Listing, report: JobReport, probe: Probe
 ) -> Listing:
-    """Exclude the workflows a journal carries over that still run but were not listed again.
+    """Exclude the carried-over items that still run but provably no longer match; hold the uncheckable.
 
     A resumed run re-sends what an earlier run left unsettled (failed transiently, in flight, answer
-    lost). One that stopped matching since (its task taken over, its ``MODIFIED`` moved on) but still runs
-    must not be acted on: it is excluded, with the reason, and journaled so. One that no longer runs is
-    left to the send, which settles it (not found: done by the earlier send, or already gone).
+    lost). One the new listing did not return may have stopped matching (its task taken over, its
+    ``MODIFIED`` moved on), or the listing may have missed it (offset paging skips rows when others
+    leave). ``probe`` looks such items up by ID and re-checks them: one that still runs and fails is
+    excluded with the check's reason; one that passes, or no longer runs, is sent (the portal's
+    not-found settles it). Where the far side cannot look items up (the gateway), none is excluded or
+    sent: they are held (reported unknown or not attempted, with the reason) and stay in the journal.
     """
     if log is None:
         return listing
@@ -179,22 +188,81 @@ async def exclude_stale_carryover(
     carried = [e.item for e in log.entries(action) if e.needs_retry and e.item not in listed]
     if not carried:
         return listing
-    reason = "carried over from the journal and still running, but no longer listed by the job's filter"
-    running: list[str] = []
+    failing: dict[str, str] = {}
     try:
         for start in range(0, len(carried), _PROBE):
-            running += (await snapshot_instance_ids(client, {"ID": carried[start : start + _PROBE]})).items
-    except UnsupportedOperationError:  # the far side cannot list by ID: none of them is re-sent
-        running = carried
-        reason = "carried over from the journal, no longer listed, and not checkable here: not re-sent"
-    if not running:
+            failing.update(await probe(carried[start : start + _PROBE]))
+    except UnsupportedOperationError as exc:
+        why = f"carried over, not listed again, and not checkable here ({exc.description})"
+        held = [Exclusion(item, why) for item in carried]
+        shown = ", ".join(carried[:10]) + (" ..." if len(carried) > 10 else "")
+        warning = (
+            f"{len(held)} items carried over from the journal cannot be checked here ({exc.description}): "
+            f"not sent, kept in the journal for a run that can check them (a webhook or an app): {shown}"
+        )
+        report.warnings.append(warning)
+        logger.warning("%s: %s", report.job, warning)
+        return attrs.evolve(listing, held=held)
+    if not failing:
         return listing
-    stale = [Exclusion(item, reason) for item in running]
+    stale = [Exclusion(item, f"carried over from the journal: {why}") for item, why in failing.items()]
     report.excluded.extend(stale)
     warning = f"{len(stale)} items carried over from the journal no longer match; excluded, not re-sent"
     report.warnings.append(warning)
     logger.warning("%s: %s", report.job, warning)
-    return Listing(listing.items, [*listing.excluded, *stale])
+    return attrs.evolve(listing, excluded=[*listing.excluded, *stale])
+
+
+async def _running_rows(
+    client: BizprocClient, ids: list[str], select: list[str]
+) -> dict[str, Mapping[str, Any]]:
+    """The running instances among ``ids``, as wire name -> value; one page at most.
+
+    A portal that ignored the ID filter would list every instance: only ``len(ids)`` rows are read, and
+    only the IDs asked for are kept (one not found is sent again, and the portal settles it).
+    """
+    fields = list(dict.fromkeys(["ID", *select]))
+    read = wire_values(WorkflowInstance, fields)
+    wanted = set(ids)
+    walk = client.workflows.instance_rows({"ID": ids}, select=fields)  # a list is IN; the gateway refuses
+    rows = (read(raw) for raw in await walk.collect(limit=len(ids)))
+    return {row["ID"]: row for row in rows if row["ID"] in wanted}
+
+
+def instance_probe(
+    client: BizprocClient, check: RowCheck, keep: Callable[[Mapping[str, Any]], bool] | None
+) -> Probe:
+    """A running carried-over instance fails if it fails ``check`` or ``keep`` (the job's own tests)."""
+    select = [*(["DOCUMENT_ID"] if keep is not None else []), *check.select]
+
+    async def probe(ids: list[str]) -> dict[str, str]:
+        failing: dict[str, str] = {}
+        for row_id, row in (await _running_rows(client, ids, select)).items():
+            why = check.why_not_values(row)
+            if why is None and keep is not None and not keep(row):
+                why = f"DOCUMENT_ID={row.get('DOCUMENT_ID')!r} is not of the job's document type"
+            if why is not None:
+                failing[row_id] = f"still running, but {why}"
+        return failing
+
+    return probe
+
+
+def open_task_probe(client: BizprocClient, user_id: int) -> Probe:
+    """A running carried-over workflow fails if the user provably has no open task in it any more."""
+
+    async def probe(ids: list[str]) -> dict[str, str]:
+        running = list(await _running_rows(client, ids, []))
+        if not running:
+            return {}
+        filter = {"USER_ID": user_id, "STATUS": 0, "WORKFLOW_ID": running}
+        check = RowCheck.build(TASK_SPEC, filter)
+        walk = client.tasks.list(filter=filter, select=["ID", *check.select])
+        theirs = {str(t.workflow_id) async for t in walk if check.why_not(t) is None}
+        why = f"still running, but user {user_id} has no open task in it any more"
+        return {wf_id: why for wf_id in running if wf_id not in theirs}
+
+    return probe
 
 
 @attrs.frozen
@@ -233,6 +301,9 @@ def _named(user: User, filter: Mapping[str, Any]) -> bool:
     )
 
 
+_NAMESAKES = 50  # active users read to say who is still active: one page, not every user of a portal
+
+
 async def find_dismissed_user(client: BizprocClient, user: int | str) -> UserRef:
     """The dismissed (``ACTIVE`` false) user with this ID or "First Last" name; exactly one must match.
 
@@ -255,7 +326,7 @@ async def find_dismissed_user(client: BizprocClient, user: int | str) -> UserRef
     if not matches:
         active = [
             u
-            for u in await client.users.list(filter={**filter, "ACTIVE": True}).collect()
+            for u in await client.users.list(filter={**filter, "ACTIVE": True}).collect(limit=_NAMESAKES)
             if _named(u, filter) and u.active is True
         ]
         why = f"; user {active[0].id} ({_user_name(active[0])}) is still active" if active else ""

@@ -23,7 +23,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -417,7 +417,13 @@ class JobOptions:
             raise ClientValidationError(f"concurrency must be an int in 1..64, got {value!r}")
 
 
-def _check_same_job(log: Journal, job: str, action: str, params: dict[str, Any]) -> None:
+Recorded = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+"""A journal's recorded run parameters as this version would write them (an older one wrote them as given)."""
+
+
+def _check_same_job(
+    log: Journal, job: str, action: str, params: dict[str, Any], recorded: Recorded | None = None
+) -> None:
     """Refuse to resume a journal written by another job (its unfinished items would be sent too)."""
     runs = [e for e in log.events if e.get("event") == "run_start"]
     if not runs:
@@ -425,6 +431,8 @@ def _check_same_job(log: Journal, job: str, action: str, params: dict[str, Any])
     last = runs[-1]
     wanted = json.loads(json.dumps({"job": job, "action": action, **params}, default=str))
     found = {key: last.get(key) for key in wanted}
+    if recorded is not None:
+        found = json.loads(json.dumps(dict(recorded(found)), default=str))
     if found != wanted:
         raise ClientValidationError(
             f"the journal {str(log.path)!r} belongs to another job ({found}); "
@@ -442,20 +450,29 @@ async def run_job(
     *,
     started: float,
     excluded: Sequence[Exclusion] = (),
+    held: Sequence[Exclusion] = (),
+    recorded: Recorded | None = None,
     **event: Any,
 ) -> bool:
     """Plan ``items`` against the journal, then list them (dry run) or apply ``action``; True if it ran.
 
     ``excluded`` rows (listed, but failing the job's filter re-check) are counted, never acted on, and
-    journaled as ``excluded`` so that no resume acts on them either.
+    journaled as ``excluded`` so that no resume acts on them either. ``held`` items (carried over from
+    the journal, not checkable here) are not sent and their journal records are left as they are: each
+    counts as ``unknown`` if an earlier send may have done it, else ``not_attempted``. ``recorded``
+    rewrites the journal's recorded ``event`` parameters as this version writes them before comparing.
     """
     if log is not None:
-        _check_same_job(log, report.job, action.name, event)
+        _check_same_job(log, report.job, action.name, event, recorded)
     report.matched = len(items)
     if excluded:
         report.counts[ReportOutcome.EXCLUDED.value] += len(excluded)
+    for kept in held:
+        entry = log.entry(kept.item, action.name) if log is not None else None
+        uncertain = entry is not None and entry.uncertain
+        report.counts[(ReportOutcome.UNKNOWN if uncertain else ReportOutcome.NOT_ATTEMPTED).value] += 1
     requests_before = client.stats.requests
-    skip = [e.item for e in excluded]
+    skip = [e.item for e in (*excluded, *held)]
     todo = plan_items(items, action.name, log, report, retry_failed=options.retry_failed, excluded=skip)
     if not options.dry_run and todo and options.confirm is not None:
         asked = options.clock()

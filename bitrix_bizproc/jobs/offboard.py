@@ -11,10 +11,11 @@ from ..protocol.errors import BitrixError, NotFoundError, ValidationError
 from ._listing import (
     Listing,
     OpenTask,
-    exclude_stale_carryover,
     find_dismissed_user,
     note_exclusions,
+    open_task_probe,
     open_tasks,
+    recheck_carryover,
 )
 from ._runner import Action, Confirm, JobOptions, JournalArg, opened_journal, run_job
 from .progress import ProgressCallback
@@ -117,11 +118,12 @@ async def offboard_employee(
     with opened_journal(journal) as log:
         listing = _listing(*await open_tasks(client, found.id, progress=progress, clock=clock), command.name)
         note_exclusions(report, listing)
-        if command.name != "delegate":  # a task no longer the user's refuses delegation by itself
-            listing = await exclude_stale_carryover(client, log, command.name, listing, report)
+        if command.name != "delegate":  # a task no longer the user's open one refuses delegation itself
+            probe = open_task_probe(client, found.id)
+            listing = await recheck_carryover(log, command.name, listing, report, probe)
         ran = await run_job(
             client, listing.items, command, report, log, options,
-            started=started, excluded=listing.excluded, user=found.id,
+            started=started, excluded=listing.excluded, held=listing.held, user=found.id,
         )  # fmt: skip
     if not ran:
         return report

@@ -11,9 +11,15 @@ from .._client import BizprocClient
 from ..models.documents import DocumentType
 from ..models.filters import WORKFLOW_SPEC, FilterLike
 from ..protocol.errors import BitrixError, ClientValidationError, ValidationError, WorkflowNotFoundError
-from ..services._checks import positive_id
-from ._listing import check_instance_filter, exclude_stale_carryover, note_exclusions, snapshot_instance_ids
-from ._recheck import RowCheck
+from ..services._checks import positive_int
+from ._listing import (
+    check_instance_filter,
+    instance_probe,
+    note_exclusions,
+    recheck_carryover,
+    snapshot_instance_ids,
+)
+from ._recheck import RowCheck, sent_as_checked
 from ._runner import Action, Confirm, JobOptions, JournalArg, opened_journal, run_job
 from .progress import ProgressCallback
 from .report import JobReport
@@ -73,19 +79,20 @@ def instance_filter(
     if started_after is not None:
         out[">=STARTED"] = _iso(started_after)
     if template_id is not None:
-        out["TEMPLATE_ID"] = _id(template_id, "template_id")
+        out["TEMPLATE_ID"] = positive_int(template_id, "template_id")
     if started_by is not None:  # 0: started by the system (an automation rule, an event)
         system = type(started_by) is int and started_by == 0
-        out["STARTED_BY"] = 0 if system else _id(started_by, "started_by")
+        out["STARTED_BY"] = 0 if system else positive_int(started_by, "started_by")
     return out
 
 
-def _id(value: Any, what: str) -> int:
-    """A positive ID: an int or a digit string; ``True`` or ``12.7`` is refused, not read as 1 or 12."""
-    checked = positive_id(value, what)
-    if not isinstance(checked, int):
-        raise ClientValidationError(f"{what} must be a positive integer, not a batch reference")
-    return checked
+def _recorded(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A journal's run_start parameters with the filter's dates as sent now (older versions kept them as
+    given, e.g. ``2024-01-01``): the same job stays the same job."""
+    stored = params.get("filter")
+    if not isinstance(stored, dict):
+        return dict(params)
+    return {**params, "filter": sent_as_checked(WORKFLOW_SPEC, stored)}
 
 
 def _document_type_check(
@@ -171,10 +178,12 @@ async def terminate_workflows(
             client, checked, check=check, keep=keep, progress=progress, clock=clock
         )
         note_exclusions(report, listing)
-        listing = await exclude_stale_carryover(client, log, action.name, listing, report)
+        probe = instance_probe(client, check, keep)
+        listing = await recheck_carryover(log, action.name, listing, report, probe)
         ran = await run_job(
             client, listing.items, action, report, log, options,
-            started=started, excluded=listing.excluded, filter=checked,
+            started=started, excluded=listing.excluded, held=listing.held,
+            recorded=_recorded, filter=checked,
         )  # fmt: skip
     if not ran:
         return report

@@ -63,3 +63,26 @@ async def test_a_dismissed_recipient_is_refused_even_when_the_portal_drops_activ
         with pytest.raises(ValidationError, match="not active"):
             await offboard_employee(client, user=anna.user_id, action="delegate", to_user=gone.id)
     assert not [t for t in portal.state.tasks if t.user_id == gone.id]
+
+
+async def test_a_not_found_message_reads_one_page_of_active_users_when_the_portal_drops_name(
+    portal_factory: PortalFactory,
+) -> None:
+    """Building the "still active" hint must not walk every active user of a portal that drops NAME."""
+    calls: list[int] = []
+    dropping = _dropping("NAME")
+
+    def dispatcher(state: Any, ctx: Any, method: str, params: dict[str, Any]) -> Any:
+        if method == "user.get":
+            calls.append(int(params.get("START") or 0))
+        return dropping(state, ctx, method, params)
+
+    portal = await portal_factory(dispatcher=dispatcher)
+    state = portal.state
+    state.add_user("Admin", "Adminov", id=1, is_admin=True)
+    for i in range(160):  # four pages of active users, none of them the one asked for
+        state.add_user(f"Worker{i}", "Busy")
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter=None, retry=FAST_RETRY) as client:
+        with pytest.raises(NotFoundError):
+            await offboard_employee(client, user="Nobody", dry_run=True)
+    assert len(calls) == 2  # the inactive users (none), then one page of active ones

@@ -8,9 +8,15 @@ terminate a workflow that is no longer what the user asked for.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
+from typing import Any
+
+import attrs
 
 from bitrix_bizproc import BizprocClient
+from bitrix_bizproc.emulator import PortalError
+from bitrix_bizproc.emulator.handlers import dispatch
 from bitrix_bizproc.jobs import Journal, JournalOutcome, ReportOutcome, offboard_employee, terminate_workflows
 
 from ._seed import CUTOFF, NEW, PortalFactory, flaky, seed_dismissed_employee, seed_instances
@@ -41,7 +47,8 @@ async def test_a_carried_workflow_whose_task_was_taken_over_is_not_terminated_on
         second = await offboard_employee(client, user=anna.user_id, journal=journal)
     assert victim in {w.id for w in portal.state.instances}  # still running: never terminated
     assert dict(second.counts) == {"excluded": 1} and second.ok
-    assert [e.item for e in second.excluded] == [victim] and "no longer listed" in second.excluded[0].reason
+    assert [e.item for e in second.excluded] == [victim]
+    assert f"user {anna.user_id} has no open task in it" in second.excluded[0].reason
     with Journal(journal) as log:  # journaled: a third run leaves it alone too
         entry = log.entry(victim, "terminate")
         assert entry is not None and entry.outcome is JournalOutcome.EXCLUDED
@@ -66,3 +73,98 @@ async def test_a_carried_workflow_modified_past_the_filter_is_not_terminated_on_
         second = await terminate_workflows(client, filter=filter, journal=journal)
     assert victim in {w.id for w in portal.state.instances}
     assert dict(second.counts) == {"excluded": 1} and second.ok
+    assert "does not satisfy <MODIFIED" in second.excluded[0].reason  # the re-check's own reason
+
+
+def _gap_at_page_two(stuck: set[str]) -> tuple[Any, dict[str, bool]]:
+    """Terminating ``stuck`` fails; armed, an in-scope workflow finishes just before page 2 is read.
+
+    Offset paging then skips the first row of page 2 (protocol-facts §5): it still runs and still matches.
+    """
+    gap = {"armed": False, "done": False}
+    codes = itertools.cycle(["INTERNAL_SERVER_ERROR", "ERROR_CORE"])  # mixed: not one systemic failure
+
+    def dispatcher(state: Any, ctx: Any, name: str, params: dict[str, Any]) -> Any:
+        if name == "bizproc.workflow.terminate" and str(params.get("ID")) in stuck:
+            raise PortalError(next(codes), "Internal error", 500)
+        armed = gap["armed"] and not gap["done"]
+        if name == "bizproc.workflow.instances" and armed and int(params.get("START") or 0) == 50:
+            gap["done"] = True
+            state.kill(min(w.id for w in state.instances))
+        return dispatch(state, ctx, name, params)
+
+    return dispatcher, gap
+
+
+async def test_a_carried_workflow_missed_by_a_paging_gap_is_still_terminated_on_resume(
+    portal_factory: PortalFactory, tmp_path: Path
+) -> None:
+    stuck: set[str] = set()
+    dispatcher, gap = _gap_at_page_two(stuck)
+    portal = await portal_factory(dispatcher=dispatcher)
+    order = sorted(seed_instances(portal, old=60).old)
+    victim = order[50]  # the first row of page 2 (ID order): the one the gap skips
+    stuck.update(order)
+    filter = {"<STARTED": CUTOFF}
+    journal = tmp_path / "j.jsonl"
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter=None, retry=FAST_RETRY) as client:
+        first = await terminate_workflows(client, filter=filter, journal=journal)
+        assert first.count(ReportOutcome.FAILED) == 60
+        stuck.clear()
+        gap["armed"] = True
+        second = await terminate_workflows(client, filter=filter, journal=journal)
+    assert gap["done"]
+    assert victim not in {w.id for w in portal.state.instances}  # terminated, as asked
+    assert dict(second.counts) == {"done": 59, "already_gone": 1}
+    assert second.excluded == [] and second.remaining == 0 and second.ok
+    with Journal(journal) as log:
+        entry = log.entry(victim, "terminate")
+        assert entry is not None and entry.outcome is JournalOutcome.DONE
+
+
+async def test_a_carried_workflow_whose_task_the_listing_missed_is_terminated_on_resume(
+    portal_factory: PortalFactory, tmp_path: Path
+) -> None:
+    """Offboarding: a carried workflow is excluded only if the user provably has no open task in it."""
+    stuck: set[str] = set()
+    hidden: set[str] = set()
+    flake = flaky(stuck, times=10_000)
+
+    def dispatcher(state: Any, ctx: Any, name: str, params: dict[str, Any]) -> Any:
+        answer = flake(state, ctx, name, params)
+        filter = {k.upper(): v for k, v in (params.get("FILTER") or {}).items()}
+        if name == "bizproc.task.list" and "WORKFLOW_ID" not in filter:
+            kept = [r for r in answer.result if r.get("WORKFLOW_ID") not in hidden]
+            answer = attrs.evolve(answer, result=kept, total=len(kept))
+        return answer
+
+    portal = await portal_factory(dispatcher=dispatcher)
+    anna = seed_dismissed_employee(portal, workflows=6)
+    victim = sorted(anna.workflows)[0]
+    stuck.add(victim)
+    journal = tmp_path / "j.jsonl"
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter=None, retry=FAST_RETRY) as client:
+        first = await offboard_employee(client, user=anna.user_id, journal=journal)
+        assert first.count(ReportOutcome.FAILED) == 1
+        stuck.clear()
+        hidden.add(victim)  # the next listing misses the victim's task, which is still Anna's and open
+        second = await offboard_employee(client, user=anna.user_id, journal=journal, verify=False)
+    assert victim not in {w.id for w in portal.state.instances}
+    assert second.excluded == [] and dict(second.counts) == {"done": 1}
+
+
+async def test_a_journal_written_before_dates_were_normalised_can_be_resumed(
+    portal_factory: PortalFactory, tmp_path: Path
+) -> None:
+    portal = await portal_factory()
+    seeded = seed_instances(portal, old=3)
+    journal = tmp_path / "j.jsonl"
+    with Journal(journal) as log:  # the run_start an earlier version wrote: the date as given
+        await log.commit_event(
+            "run_start", job="terminate_workflows", action="terminate", items=3,
+            filter={"<MODIFIED": "2024-01-01"},
+        )  # fmt: skip
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter=None, retry=FAST_RETRY) as client:
+        report = await terminate_workflows(client, filter={"<MODIFIED": "2024-01-01"}, journal=journal)
+    assert dict(report.counts) == {"done": 3}
+    assert not seeded.old & {w.id for w in portal.state.instances}

@@ -68,7 +68,8 @@ async def test_mass_termination_reports_as_through_a_webhook(
 async def test_a_resume_through_the_gateway_does_not_resend_what_it_cannot_check(
     portal: EmulatedPortal, connect: Connect, key: str, tmp_path: Path
 ) -> None:
-    """The gateway cannot list instances by ID: a carried-over item no longer listed is excluded, not sent."""
+    """The gateway cannot list instances by ID: a carried-over item no longer listed is neither sent nor
+    excluded (nothing proves it stopped matching); it is reported not attempted and kept for a retry."""
     template_id, doomed = _seed(portal)
     victim = sorted(doomed)[0]
     journal = tmp_path / "j.jsonl"
@@ -79,4 +80,30 @@ async def test_a_resume_through_the_gateway_does_not_resend_what_it_cannot_check
     portal.state.instances.update(victim, template_id=other.id)  # no longer matches the filter
     report = await terminate_workflows(connect(key), filter={"TEMPLATE_ID": template_id}, journal=journal)
     assert victim in {w.id for w in portal.state.instances}
-    assert report.count(ReportOutcome.EXCLUDED) == 1 and report.count(ReportOutcome.DONE) == 129
+    assert dict(report.counts) == {"not_attempted": 1, "done": 129} and report.excluded == []
+    assert not report.ok  # not settled: a run that can check it must
+    assert any(victim in w and "cannot" in w for w in report.warnings)
+    with Journal(journal) as log:  # still there for a run that can check it
+        entry = log.entry(victim, "terminate")
+        assert entry is not None and entry.outcome is JournalOutcome.FAILED and entry.needs_retry
+
+
+async def test_a_lost_answer_carried_through_the_gateway_stays_uncertain(
+    portal: EmulatedPortal, connect: Connect, key: str, tmp_path: Path
+) -> None:
+    """An earlier send whose answer was lost did terminate the workflow: that is why it is not listed.
+
+    It must not be reported or journaled "excluded" (that would erase the journal's uncertainty).
+    """
+    template_id, doomed = _seed(portal)
+    victim = sorted(doomed)[0]
+    journal = tmp_path / "j.jsonl"
+    with Journal(journal) as log:
+        lost = JournalEntry(victim, "terminate", JournalOutcome.UNKNOWN, "BITRIX_UNAVAILABLE", "", True)
+        await log.commit([lost])
+    assert portal.state.terminate(victim)  # what the lost send did
+    report = await terminate_workflows(connect(key), filter={"TEMPLATE_ID": template_id}, journal=journal)
+    assert dict(report.counts) == {"unknown": 1, "done": 129} and report.excluded == [] and not report.ok
+    with Journal(journal) as log:
+        entry = log.entry(victim, "terminate")
+        assert entry is not None and entry.outcome is JournalOutcome.UNKNOWN and entry.needs_retry
