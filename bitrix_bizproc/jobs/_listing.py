@@ -165,6 +165,14 @@ async def snapshot_instance_ids(
 
 _PROBE = 50  # carried-over IDs looked up per request: one page, so no paging gap can hide a row
 
+
+class _NotCheckable(Exception):
+    """The far side's answer to a look-up by ID cannot be trusted (it listed other items)."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
 Probe = Callable[[list[str]], Awaitable[dict[str, str]]]
 """Carried-over items (at most ``_PROBE``) -> why each one that still runs provably fails the job's filter."""
 
@@ -192,7 +200,7 @@ async def recheck_carryover(
     try:
         for start in range(0, len(carried), _PROBE):
             failing.update(await probe(carried[start : start + _PROBE]))
-    except UnsupportedOperationError as exc:
+    except (UnsupportedOperationError, _NotCheckable) as exc:
         why = f"carried over, not listed again, and not checkable here ({exc.description})"
         held = [Exclusion(item, why) for item in carried]
         shown = ", ".join(carried[:10]) + (" ..." if len(carried) > 10 else "")
@@ -218,15 +226,18 @@ async def _running_rows(
 ) -> dict[str, Mapping[str, Any]]:
     """The running instances among ``ids``, as wire name -> value; one page at most.
 
-    A portal that ignored the ID filter would list every instance: only ``len(ids)`` rows are read, and
-    only the IDs asked for are kept (one not found is sent again, and the portal settles it).
+    An ID not returned is not running (sent again: the portal's not-found settles it). A portal that
+    ignored the ID filter (it drops keys it does not take) lists other instances instead, which proves
+    nothing about those asked for: :class:`_NotCheckable` (only ``len(ids)`` rows are read).
     """
     fields = list(dict.fromkeys(["ID", *select]))
     read = wire_values(WorkflowInstance, fields)
     wanted = set(ids)
     walk = client.workflows.instance_rows({"ID": ids}, select=fields)  # a list is IN; the gateway refuses
-    rows = (read(raw) for raw in await walk.collect(limit=len(ids)))
-    return {row["ID"]: row for row in rows if row["ID"] in wanted}
+    rows = [read(raw) for raw in await walk.collect(limit=len(ids))]
+    if any(row["ID"] not in wanted for row in rows):
+        raise _NotCheckable("the portal ignored the ID filter of bizproc.workflow.instances")
+    return {row["ID"]: row for row in rows}
 
 
 def instance_probe(

@@ -467,6 +467,7 @@ async def run_job(
     report.matched = len(items)
     if excluded:
         report.counts[ReportOutcome.EXCLUDED.value] += len(excluded)
+    report.held.extend(held)
     for kept in held:
         entry = log.entry(kept.item, action.name) if log is not None else None
         uncertain = entry is not None and entry.uncertain

@@ -69,6 +69,7 @@ class JobReport:
     declined: bool = False  # the confirmation was answered "no": nothing was changed
     requests: int | None = None  # HTTP requests the client sent for the action phase (retries included)
     excluded: list[Exclusion] = attrs.field(factory=list)  # listed rows failing the re-check
+    held: list[Exclusion] = attrs.field(factory=list)  # carried over, not checkable here: not sent, kept
     warnings: list[str] = attrs.field(factory=list)  # e.g. the portal ignored part of the filter
 
     def count(self, outcome: ReportOutcome) -> int:
@@ -115,6 +116,7 @@ class JobReport:
             "aborted": self.aborted,
             "requests": self.requests,
             "excluded": [attrs.asdict(e) for e in self.excluded],
+            "held": [attrs.asdict(e) for e in self.held],
             "warnings": list(self.warnings),
         }
 
@@ -144,6 +146,11 @@ class JobReport:
             out.extend(f"    {e}" for e in self.excluded[:max_failures])
             if len(self.excluded) > max_failures:
                 out.append(f"    ... and {len(self.excluded) - max_failures} more")
+        if self.held:
+            out.append("  held (carried over, not checkable here: not sent, kept in the journal):")
+            out.extend(f"    {e}" for e in self.held[:max_failures])
+            if len(self.held) > max_failures:
+                out.append(f"    ... and {len(self.held) - max_failures} more")
         if self.failures:
             by_code = Counter(f.code or "(no code)" for f in self.failures)
             out.append("  failures by code: " + ", ".join(f"{c} x{n}" for c, n in by_code.most_common()))

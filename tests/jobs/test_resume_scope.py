@@ -19,7 +19,7 @@ from bitrix_bizproc.emulator import PortalError
 from bitrix_bizproc.emulator.handlers import dispatch
 from bitrix_bizproc.jobs import Journal, JournalOutcome, ReportOutcome, offboard_employee, terminate_workflows
 
-from ._seed import CUTOFF, NEW, PortalFactory, flaky, seed_dismissed_employee, seed_instances
+from ._seed import CUTOFF, NEW, OLD, PortalFactory, flaky, seed_dismissed_employee, seed_instances
 from .conftest import FAST_RETRY
 
 
@@ -168,3 +168,46 @@ async def test_a_journal_written_before_dates_were_normalised_can_be_resumed(
         report = await terminate_workflows(client, filter={"<MODIFIED": "2024-01-01"}, journal=journal)
     assert dict(report.counts) == {"done": 3}
     assert not seeded.old & {w.id for w in portal.state.instances}
+
+
+async def test_a_portal_that_drops_the_id_filter_holds_the_carried_items_it_cannot_check(
+    portal_factory: PortalFactory, tmp_path: Path
+) -> None:
+    """protocol-facts §5: a portal drops filter keys it does not take, silently. Had it dropped ``ID``, the
+    look-up lists other workflows, and a carried one outside that page is unchecked: it is held (neither
+    terminated nor excluded), never sent as if it had stopped running."""
+    stuck: set[str] = set()
+    flake = flaky(stuck, times=10_000)
+    dropping = {"on": False}
+
+    def dispatcher(state: Any, ctx: Any, name: str, params: dict[str, Any]) -> Any:
+        if dropping["on"] and name == "bizproc.workflow.instances":
+            kept = {k: v for k, v in (params.get("FILTER") or {}).items() if k != "ID"}
+            params = {**params, "FILTER": kept}
+        return flake(state, ctx, name, params)
+
+    portal = await portal_factory(dispatcher=dispatcher)
+    seeded = seed_instances(portal, old=60)
+    others = [w.id for w in portal.state.add_instances(3, started=OLD - 30 * 86_400)]
+    for other in others:  # running, first in ID order (started earlier), never matching
+        portal.state.instances.update(other, modified=NEW)
+    victim = sorted(seeded.old)[-1]
+    assert max(others) < victim  # an unfiltered listing of one row shows another workflow
+    stuck.add(victim)
+    filter = {"<MODIFIED": CUTOFF}
+    journal = tmp_path / "j.jsonl"
+    async with BizprocClient.from_webhook(portal.webhook_url, limiter=None, retry=FAST_RETRY) as client:
+        first = await terminate_workflows(client, filter=filter, journal=journal)
+        assert first.count(ReportOutcome.FAILED) == 1
+        portal.state.instances.update(victim, modified=NEW)  # it moved on: no longer matches
+        stuck.clear()
+        dropping["on"] = True
+        second = await terminate_workflows(client, filter=filter, journal=journal)
+    assert victim in {w.id for w in portal.state.instances}  # not terminated
+    assert dict(second.counts) == {"not_attempted": 1} and not second.ok
+    assert [h.item for h in second.held] == [victim]
+    assert "not checkable" in second.held[0].reason
+    assert any(victim in line for line in second.lines())  # named in the report, with its reason
+    with Journal(journal) as log:  # kept for a run that can check it
+        entry = log.entry(victim, "terminate")
+        assert entry is not None and entry.outcome is JournalOutcome.FAILED and entry.needs_retry

@@ -81,6 +81,7 @@ async def test_a_resume_through_the_gateway_does_not_resend_what_it_cannot_check
     report = await terminate_workflows(connect(key), filter={"TEMPLATE_ID": template_id}, journal=journal)
     assert victim in {w.id for w in portal.state.instances}
     assert dict(report.counts) == {"not_attempted": 1, "done": 129} and report.excluded == []
+    assert [h.item for h in report.held] == [victim]  # named, with the reason, not only counted
     assert not report.ok  # not settled: a run that can check it must
     assert any(victim in w and "cannot" in w for w in report.warnings)
     with Journal(journal) as log:  # still there for a run that can check it
@@ -104,6 +105,7 @@ async def test_a_lost_answer_carried_through_the_gateway_stays_uncertain(
     assert portal.state.terminate(victim)  # what the lost send did
     report = await terminate_workflows(connect(key), filter={"TEMPLATE_ID": template_id}, journal=journal)
     assert dict(report.counts) == {"unknown": 1, "done": 129} and report.excluded == [] and not report.ok
+    assert [h.item for h in report.held] == [victim]
     with Journal(journal) as log:
         entry = log.entry(victim, "terminate")
         assert entry is not None and entry.outcome is JournalOutcome.UNKNOWN and entry.needs_retry
