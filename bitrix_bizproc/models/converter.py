@@ -141,15 +141,12 @@ def _site_form(text: str) -> _dt.datetime | None:
     The result is aware (see :func:`assume_time_zone`); an impossible date or time (``31.02.2026``) raises
     ``ValueError``, as ``strptime`` does.
     """
-    found = _SITE_FORM.fullmatch(text) if text[2:3] == "." else None
-    if found is None:
+    if text[2:3] != "." or _SITE_FORM.fullmatch(text) is None:
         return None
-    day, month, year, hour, minute, second = found.groups()
-    if hour is None:
-        return _dt.datetime(int(year), int(month), int(day), 0, 0, 0, 0, _NAIVE_ZONE.get())
-    return _dt.datetime(
-        int(year), int(month), int(day), int(hour), int(minute), int(second), 0, _NAIVE_ZONE.get()
-    )
+    # Its parts in ISO order ("YYYY-mm-dd[ HH:MM:SS]"), read by fromisoformat: the datetime the parts make,
+    # or the same ValueError, several times faster than int() of each part.
+    read = _dt.datetime.fromisoformat(f"{text[6:10]}-{text[3:5]}-{text[:2]}{text[10:]}")
+    return _dt.datetime.combine(read, read.time(), _NAIVE_ZONE.get())
 
 
 def _datetime(value: Any, _: Any) -> _dt.datetime:
