@@ -167,114 +167,111 @@ class Session:
         """Refuse, before the limiter, a call the far side cannot take (every call fits a portal)."""
 
     async def _call(self, method: str, wire: dict[str, Any], idempotent: bool) -> ApiResponse:
+        """Send the call until it is answered, refused for good, or out of tries (one frame: no layers)."""
         self.stats.calls += 1
-        lost: list[bool] = [False]  # set once a try was sent and its answer lost
+        lost = False  # set once a try was sent and its answer lost
         try:
-            return await self._tries(method, wire, idempotent, lost)
+            attempt = 0
+            refreshed = 0
+            reloaded = False  # one store reload per call after a refused token: never a loop
+            debug = logger.isEnabledFor(logging.DEBUG)
+            observed = bool(self.hooks)
+            inner = batch_methods(wire) if method == "batch" else None
+            while True:
+                blocked = await self._wait_blocked(inner.values()) if inner else None  # a batch's methods
+                request, used = await self.auth.request(method, wire)  # built before a place is taken
+                waited = 0.0
+                if not self.limiter.try_acquire(method, hold=True):
+                    request, used, waited = await self._let_go(method, wire, request, used)
+                sent = self.limiter.sent()  # counted from now: the portal's bucket counts it when it arrives
+                if observed:  # the host it goes to: a renamed portal's new one once the transport knows it
+                    host, request_id = host_of(self._current_url(request.url)), next(self._request_ids)
+                    for held_method, held in (blocked or {}).items():  # an operating budget held the batch
+                        self.hooks.emit(ThrottleEvent(held_method, host, held))
+                    if waited > 0:
+                        self.hooks.emit(ThrottleEvent(method, host, waited))
+                    self.hooks.emit(RequestEvent(method, host, attempt + 1, request_id))
+                    sent_at = time.monotonic()
+                if debug:
+                    url = redact(request.url, self.auth.secrets())
+                    logger.debug("-> %s %s (try %d)", request.method, url, attempt + 1)
+                self.stats.requests += 1
+                response: HttpResponse | None = None
+                try:
+                    try:
+                        try:
+                            response = await self.transport.send(request)
+                        except BaseException:
+                            self.limiter.answered(lost=True)
+                            raise
+                        try:
+                            result = self._read(request, response, method)
+                        except BaseException:
+                            self.limiter.answered()
+                            raise
+                        ran = _processing(result.time) if result.time is not None else None
+                        self.limiter.answered(processing=ran, sent=sent)  # it ran that long after counted
+                    except BitrixError as exc:
+                        if observed:
+                            error = exc.code or type(exc).__name__
+                            self._answered(method, host, attempt, request_id, response, sent_at, error)
+                        raise
+                    if observed:
+                        self._answered(method, host, attempt, request_id, response, sent_at)
+                except ExpiredTokenError:
+                    if refreshed >= MAX_REFRESHES or not await self.auth.on_expired(used):
+                        raise
+                    refreshed += 1
+                    logger.info("%s: access token expired, refreshed; sending the call again", method)
+                    continue
+                except BitrixError as exc:
+                    if not reloaded and await self._reloaded(exc, used):
+                        reloaded = True  # a definite refusal: the portal ran nothing, any call may go again
+                        logger.info(
+                            "%s: access token refused, a newer one is stored; sending the call again", method
+                        )
+                        continue
+                    exc.method = exc.method or method
+                    lost = lost or is_ambiguous(exc)
+                    wait_hint = self._on_failure(method, exc, response)
+                    decision = self.retry.decide(
+                        exc, attempt, idempotent=idempotent, wait_hint=wait_hint, rng=self._rng
+                    )
+                    if decision is None:
+                        raise
+                    self._log_retry(method, exc, decision.reason, decision.delay, attempt)
+                    if observed:
+                        error = exc.code or type(exc).__name__
+                        reason = decision.reason.value
+                        self.hooks.emit(RetryEvent(method, host, attempt + 1, reason, decision.delay, error))
+                    if decision.delay > 0:
+                        await self._sleep(decision.delay)
+                    attempt += 1
+                    continue
+                if debug:
+                    logger.debug("<- %s HTTP %d", method, response.status)
+                self.limiter.on_accepted(method, result.time)
+                if inner is not None and isinstance(result.result, Mapping):
+                    self.limiter.budget.observe_batch(inner, result.result.get("result_time"), self._clock())
+                    self._observe_batch_blocks(inner, result.result.get("result_error"))
+                return attrs.evolve(result, after_unknown=True) if lost else result
         except BitrixError as exc:
-            if lost[0] and not is_ambiguous(exc):  # the call may have run on that earlier try
+            if lost and not is_ambiguous(exc):  # the call may have run on that earlier try
                 exc.details["after_unknown"] = True
             exc.scrub(self.auth.secrets())  # the portal may echo a code or token into the error
             self.stats.count_error(exc)
             raise
 
-    async def _tries(
-        self, method: str, wire: dict[str, Any], idempotent: bool, lost: list[bool]
-    ) -> ApiResponse:
-        attempt = 0
-        refreshed = 0
-        reloaded = False  # one store reload per call after a refused token: never a loop
-        debug = logger.isEnabledFor(logging.DEBUG)
-        observed = bool(self.hooks)
-        inner = batch_methods(wire) if method == "batch" else {}
-        while True:
-            blocked = await self._wait_blocked(inner.values()) if inner else {}  # a batch's methods only
-            request, used, waited = await self._built_and_let_go(method, wire)
-            sent = self.limiter.sent()  # counted from now: the portal's bucket counts it when it arrives
-            if observed:  # the host it goes to: a renamed portal's new one once the transport knows it
-                host, request_id = host_of(self._current_url(request.url)), next(self._request_ids)
-                for held_method, held in blocked.items():  # a method's operating budget held the batch
-                    self.hooks.emit(ThrottleEvent(held_method, host, held))
-                if waited > 0:
-                    self.hooks.emit(ThrottleEvent(method, host, waited))
-                self.hooks.emit(RequestEvent(method, host, attempt + 1, request_id))
-                sent_at = time.monotonic()
-            if debug:
-                url = redact(request.url, self.auth.secrets())
-                logger.debug("-> %s %s (try %d)", request.method, url, attempt + 1)
-            self.stats.requests += 1
-            response: HttpResponse | None = None
-            try:
-                try:
-                    try:
-                        response = await self.transport.send(request)
-                    except BaseException:
-                        self.limiter.answered(lost=True)
-                        raise
-                    try:
-                        result = self._read(request, response, method)
-                    except BaseException:
-                        self.limiter.answered()
-                        raise
-                    ran = _processing(result.time) if result.time is not None else None
-                    self.limiter.answered(processing=ran, sent=sent)  # it ran that long after it was counted
-                except BitrixError as exc:
-                    if observed:
-                        error = exc.code or type(exc).__name__
-                        self._answered(method, host, attempt, request_id, response, sent_at, error)
-                    raise
-                if observed:
-                    self._answered(method, host, attempt, request_id, response, sent_at)
-            except ExpiredTokenError:
-                if refreshed >= MAX_REFRESHES or not await self.auth.on_expired(used):
-                    raise
-                refreshed += 1
-                logger.info("%s: access token expired, refreshed; sending the call again", method)
-                continue
-            except BitrixError as exc:
-                if not reloaded and await self._reloaded(exc, used):
-                    reloaded = True  # a definite refusal: the portal ran nothing, any call may go again
-                    logger.info(
-                        "%s: access token refused, a newer one is stored; sending the call again", method
-                    )
-                    continue
-                exc.method = exc.method or method
-                lost[0] = lost[0] or is_ambiguous(exc)
-                wait_hint = self._on_failure(method, exc, response)
-                decision = self.retry.decide(
-                    exc, attempt, idempotent=idempotent, wait_hint=wait_hint, rng=self._rng
-                )
-                if decision is None:
-                    raise
-                self._log_retry(method, exc, decision.reason, decision.delay, attempt)
-                if observed:
-                    error = exc.code or type(exc).__name__
-                    self.hooks.emit(
-                        RetryEvent(method, host, attempt + 1, decision.reason.value, decision.delay, error)
-                    )
-                if decision.delay > 0:
-                    await self._sleep(decision.delay)
-                attempt += 1
-                continue
-            if debug:
-                logger.debug("<- %s HTTP %d", method, response.status)
-            self.limiter.on_accepted(method, result.time)
-            if method == "batch" and isinstance(result.result, Mapping):
-                self.limiter.budget.observe_batch(inner, result.result.get("result_time"), self._clock())
-                self._observe_batch_blocks(inner, result.result.get("result_error"))
-            return attrs.evolve(result, after_unknown=True) if lost[0] else result
+    async def _let_go(
+        self, method: str, wire: dict[str, Any], request: HttpRequest, used: object
+    ) -> tuple[HttpRequest, object, float]:
+        """Wait for the request's place in the bucket, held until :meth:`Limiter.sent`.
 
-    async def _built_and_let_go(self, method: str, wire: dict[str, Any]) -> tuple[HttpRequest, object, float]:
-        """The request, built first, then its place in the bucket, held until :meth:`Limiter.sent`.
-
-        Built before the place is taken, so the place is not held while it is encoded; built again after a
-        wait for the place, so it carries the access token current when it leaves (a refresh may happen
+        The request was built before the wait, so the place is not held while it is encoded; it is built
+        again after the wait, so it carries the access token current when it leaves (a refresh may happen
         during the wait), unless the auth's requests never change (``fixed_requests``: a webhook). Returns
         the request, its token identity and the seconds waited.
         """
-        request, used = await self.auth.request(method, wire)
-        if self.limiter.try_acquire(method, hold=True):
-            return request, used, 0.0
         started = self._clock()
         await self.limiter.acquire(method, hold=True)
         waited = self._clock() - started

@@ -6,6 +6,10 @@ per key and no map of arguments per row. The compiled reader reads a row exactly
 its hook refuses, and a key no field has, go to ``extra`` in the row's order; a field read twice (``ID``
 and ``id``) keeps the last value it took; a field the row lacks keeps its default.
 
+An optional field's step may name the hook of its inner type: the reader then tests for "no value" itself
+(``null``, ``""``, ``[]``, ``{}``, as the optional hook does) and calls the inner hook only for a real value,
+one call a value instead of two.
+
 Like attrs and cattrs, the source is generated: it names only positions (``v3``, ``a1``) and the model's
 own attribute names (identifiers, checked); keys, hooks and types are passed in, never written into it.
 """
@@ -18,13 +22,20 @@ from typing import Any
 
 import attrs
 
-__all__ = ["MAX_KEYS", "ShapeReader", "Step", "compile_shape"]
+__all__ = ["EMPTY_TYPES", "MAX_KEYS", "Inner", "ShapeReader", "Step", "compile_shape"]
 
-# How a key is read: the field's attribute name, its type, its hook, and the value types the hook returns
-# unchanged (stored as they come). ``None``: a key no field has (kept in ``extra``).
-Step = tuple[str, Any, Callable[[Any, Any], Any], frozenset[type]] | None
+Hook = Callable[[Any, Any], Any]
+# An optional field's inner type, its hook, and whether the optional reads every "no value" as ``None``
+# (otherwise the optional's own hook reads it: ``str | int | None`` keeps ``""``, ``list[int] | None``
+# makes ``[]``).
+Inner = tuple[Any, Hook, bool]
+# How a key is read: the field's attribute name, its type, its hook, the value types the hook returns
+# unchanged (stored as they come), and for an optional field its inner reading (or ``None``: the hook
+# reads every value). ``None``: a key no field has (kept in ``extra``).
+Step = tuple[str, Any, Hook, frozenset[type], Inner | None] | None
 ShapeReader = Callable[[dict[str, Any], tuple[str, ...]], Any]
 
+EMPTY_TYPES = (str, list, dict)  # "", [] and {} (and null) mean "no value" for an optional field
 MAX_KEYS = 256  # longer rows are read key by key (the compiled code would be large for one row)
 
 
@@ -53,13 +64,13 @@ def compile_shape(
         return None
     fields = attrs.fields_dict(cls)
     slot: dict[str, int] = {}  # attribute name -> the local that holds its value
-    namespace: dict[str, Any] = {"factory": cls, "refused": refused}
+    namespace: dict[str, Any] = {"factory": cls, "refused": refused, "empty": EMPTY_TYPES}
     body: list[str] = []
     for i, step in enumerate(steps):
         if step is None:
             body.append(f"    extra[keys[{i}]] = v{i}")
             continue
-        name, tp, hook, as_is = step
+        name, tp, hook, as_is, inner = step
         if name not in slot:
             passable, default = _omitted(fields[name])
             passable = passable and name != "extra"
@@ -68,18 +79,15 @@ def compile_shape(
             slot[name] = j = len(slot)
             namespace[f"d{j}"] = default
         j = slot[name]
+        namespace[f"s{i}"] = as_is
+        body += [f"    if type(v{i}) in s{i}:", f"        a{j} = v{i}"]
+        if inner is not None:  # the optional hook's own "no value" test, then its inner hook
+            namespace[f"o{i}"], namespace[f"p{i}"] = hook, tp
+            tp, hook, none = inner
+            body.append(f"    elif v{i} is None or (type(v{i}) in empty and not v{i}):")
+            body += [f"        a{j} = None"] if none else _tried(f"a{j} = o{i}(v{i}, p{i})", i)
         namespace[f"h{i}"], namespace[f"t{i}"] = hook, tp
-        indent = "    "
-        if as_is:
-            namespace[f"s{i}"] = as_is
-            body += [f"    if type(v{i}) in s{i}:", f"        a{j} = v{i}", "    else:"]
-            indent = "        "
-        body += [
-            f"{indent}try:",
-            f"{indent}    a{j} = h{i}(v{i}, t{i})",
-            f"{indent}except refused:",
-            f"{indent}    extra[keys[{i}]] = v{i}",
-        ]
+        body += ["    else:", *_tried(f"a{j} = h{i}(v{i}, t{i})", i)]
     values = "".join(f"v{i}, " for i in range(len(keys)))
     head = ["def read(row, keys):", "    extra = {}"]
     if keys:
@@ -90,3 +98,9 @@ def compile_shape(
     exec(compile(source, f"<{cls.__name__} row reader>", "exec"), namespace)
     reader: ShapeReader = namespace["read"]
     return reader
+
+
+def _tried(line: str, i: int) -> list[str]:
+    """``line`` (under an ``if``/``else``) with a refused value of key ``i`` kept in ``extra``."""
+    kept = f"            extra[keys[{i}]] = v{i}"
+    return ["        try:", f"            {line}", "        except refused:", kept]

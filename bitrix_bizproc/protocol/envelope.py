@@ -99,8 +99,13 @@ class TimeInfo:
         The same value as the attribute; a block still unread stays so (every answer's block is observed).
         """
         wire = self.__dict__.get("_wire")
-        value: float | None = getattr(self, name) if wire is None else opt_float(wire.get(name))
-        return value
+        if wire is None:
+            built: float | None = getattr(self, name)
+            return built
+        value = wire.get(name)
+        if type(value) is float and math.isfinite(value):  # what JSON gives: opt_float's own first case
+            return value
+        return opt_float(value)
 
     if not TYPE_CHECKING:  # to mypy every field is set, as it is once read
 
@@ -124,7 +129,7 @@ class TimeInfo:
             return getattr(self, name)
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # built once per answer: a __dict__ is set faster than frozen slots are
 class ApiResponse:
     """A successful answer: the ``result`` and, for lists, ``total`` and ``next``."""
 
@@ -307,20 +312,22 @@ def parse_response(
             method=method,
         )
     data = decode_json(body, status=status, method=method)
-    if isinstance(data, Mapping) and "error" in data and "result" not in data:
+    mapping = type(data) is dict or isinstance(data, Mapping)
+    if mapping and "error" in data and "result" not in data:
         raise error_from_body(data, status=status, method=method, retry_after=retry_after)
     if status >= 500:
         raise ServerError(f"HTTP {status}: {excerpt(body)!r}", status=status, method=method)
-    if not isinstance(data, Mapping) or "result" not in data:
+    if not mapping or "result" not in data:
         if status >= 400:
             raise error_from_code("", excerpt(body), status=status, method=method)
         raise ServerError(
             f"unexpected answer without 'result': {excerpt(body)!r}", status=status, method=method
         )
+    total, next_ = data.get("total"), data.get("next")  # each read by count_field when present
     return ApiResponse(
-        result=data["result"],
-        total=count_field(data.get("total"), "total", method=method),
-        next=count_field(data.get("next"), "next", method=method),
-        time=TimeInfo.from_wire(data.get("time")),
-        method=method,
+        data["result"],
+        None if total is None else count_field(total, "total", method=method),
+        None if next_ is None else count_field(next_, "next", method=method),
+        TimeInfo.from_wire(data.get("time")),
+        method,
     )

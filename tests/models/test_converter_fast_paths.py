@@ -33,8 +33,11 @@ from bitrix_bizproc.models import (
 )
 from bitrix_bizproc.models.converter import (
     _UNCONVERTIBLE,
+    LocalizedText,
     _bool,
+    _inner,
     _int,
+    _localized,
     _str,
     _structure_model,
     converter,
@@ -330,3 +333,47 @@ def test_a_row_too_long_to_compile_keeps_none_of_its_keys() -> None:
     assert all(len(keys) <= MAX_KEYS for keys in _remembered_shapes(hook))
     assert hook({"ID": "2"}, User) == User(id=2)
     assert ("ID",) in _remembered_shapes(hook)  # a usual shape is still compiled
+
+
+@attrs.frozen
+class _Optionals:
+    """Optional fields of every kind, to meet each "no value": ``null``, ``""``, ``[]``, ``{}``."""
+
+    number: int | None = attrs.field(default=None, metadata=wire("NUMBER"))
+    text: str | None = attrs.field(default=None, metadata=wire("TEXT"))
+    numbers: list[int] | None = attrs.field(default=None, metadata=wire("NUMBERS"))  # [] stays a list
+    names: dict[str, str] | None = attrs.field(default=None, metadata=wire("NAMES"))  # [] is an empty map
+    when: dt.datetime | None = attrs.field(default=None, metadata=wire("WHEN"))
+    flag: bool | None = attrs.field(default=None, metadata=wire("FLAG"))
+    title: LocalizedText | None = attrs.field(default=None, metadata=wire("TITLE"))  # keeps "", {} is a map
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+
+_NO_VALUES = st.sampled_from([None, "", [], {}, " ", 0, False, [0], {"0": ""}])
+
+
+@settings(deadline=None)  # no timing assert: each example compiles a reader
+@given(data=st.data())
+def test_optional_fields_read_as_their_hooks_read_them(data: st.DataObject) -> None:
+    """The compiled reader tests for "no value" itself and calls the inner hook only for a real value: the
+    same model as the optional hook gives, whatever the value (empties above all)."""
+    row = data.draw(st.dictionaries(_keys(_Optionals), st.one_of(_NO_VALUES, _values), max_size=10))
+    _same(row, _Optionals)
+
+
+@pytest.mark.parametrize(
+    ("tp", "expected"),
+    [
+        (int | None, (int, _int, True)),
+        (str | None, (str, _str, True)),  # "" is stored as it is: [] and {} are None
+        (bool | None, (bool, _bool, True)),
+        (LocalizedText | None, (LocalizedText, _localized, False)),  # "" is a text, {} an empty map
+        (list[int] | None, (list[int], None, False)),  # [] is an empty list
+    ],
+)
+def test_an_optional_hook_names_its_inner_reading(tp: Any, expected: tuple[Any, Any, bool]) -> None:
+    """What the compiled reader calls for an optional field's real value, and whether its empties are None."""
+    target, hook, none = _inner(converter.get_structure_hook(tp))  # type: ignore[misc]
+    assert (target, none) == (expected[0], expected[2])
+    assert hook is (expected[1] or converter.get_structure_hook(target))
+    assert _inner(_int) is None  # not an optional

@@ -4,11 +4,15 @@ a service's call is not normalized and checked twice, and a method name is check
 from __future__ import annotations
 
 import json
+from types import MappingProxyType
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bitrix_bizproc import BizprocClient, ClientValidationError, ValidationError
+from bitrix_bizproc._auth import _ENCODER, _encode
 from bitrix_bizproc._session import Session
 from bitrix_bizproc.emulator import EmulatedPortal
 
@@ -82,3 +86,24 @@ async def test_a_method_name_is_checked_every_time(emu: EmuFactory, method: Any)
                 continue
             with pytest.raises(ClientValidationError):
                 await client.call(method)
+
+
+_json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text()),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(deadline=None)
+@given(params=st.dictionaries(st.text(max_size=8), _json_values, max_size=6))
+def test_a_request_body_is_what_the_json_encoder_writes(params: dict[str, Any]) -> None:
+    """The body's encoder, built once, writes what ``JSONEncoder.encode`` does (NaN, text of any kind)."""
+    assert _encode(params) == _ENCODER.encode(params).encode()
+
+
+def test_a_body_the_encoder_cannot_write_is_refused_as_before() -> None:
+    with pytest.raises(TypeError):
+        _encode({"when": object()})
+    with pytest.raises(TypeError):  # a mapping of another kind goes the general way, which refuses it too
+        _encode(MappingProxyType({"a": 1}))
