@@ -275,7 +275,8 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built 
 def _c_encoder() -> Callable[[Any, int], Sequence[str]] | None:
     """``_ENCODER``'s C encoder, built once (``encode`` builds it for every body: half a small body's cost).
 
-    Without the check for circular values (parameters are normalized first: a circular one never gets here);
+    Without the check for circular values: parameters are normalized first, which refuses a circular one
+    (``RecursionError``); given one directly, the encoder also ends in ``RecursionError``, not ``ValueError``.
     ``None`` where the C encoder is missing or is built otherwise (another Python).
     """
     make = getattr(json.encoder, "c_make_encoder", None)

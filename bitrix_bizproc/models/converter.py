@@ -143,6 +143,8 @@ def _site_form(text: str) -> _dt.datetime | None:
     """
     if text[2:3] != "." or _SITE_FORM.fullmatch(text) is None:
         return None
+    if text[11:13] == "24":  # fromisoformat reads T24:00:00 as the next midnight (3.14+); strptime refuses
+        raise ValueError(f"hour must be in 0..23: {text!r}")
     # Its parts in ISO order ("YYYY-mm-dd[ HH:MM:SS]"), read by fromisoformat: the datetime the parts make,
     # or the same ValueError, several times faster than int() of each part.
     read = _dt.datetime.fromisoformat(f"{text[6:10]}-{text[3:5]}-{text[:2]}{text[10:]}")
@@ -242,8 +244,8 @@ def _inner(hook: StructureHook) -> Inner | None:
     target, none = found
     try:
         return target, converter.get_structure_hook(target), none
-    except _UNCONVERTIBLE:
-        return None
+    except Exception:  # no hook for it (cattrs' StructureHandlerNotFoundError, say): the optional hook reads
+        return None  # empties as None and looks the inner hook up only at a real value, as before
 
 
 def _as_is(hook: StructureHook) -> frozenset[type]:

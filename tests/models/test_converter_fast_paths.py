@@ -38,6 +38,7 @@ from bitrix_bizproc.models.converter import (
     _inner,
     _int,
     _localized,
+    _site_form,
     _str,
     _structure_model,
     converter,
@@ -377,3 +378,28 @@ def test_an_optional_hook_names_its_inner_reading(tp: Any, expected: tuple[Any, 
     assert (target, none) == (expected[0], expected[2])
     assert hook is (expected[1] or converter.get_structure_hook(target))
     assert _inner(_int) is None  # not an optional
+
+
+@attrs.frozen
+class _NoHookInside:
+    """A user's model: ``str | int`` has no structure hook of its own (cattrs has none for that union)."""
+
+    code: str | int | None = attrs.field(default=None, metadata=wire("CODE"))
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+
+@pytest.mark.parametrize("empty", [None, "", [], {}])
+def test_an_optional_whose_inner_type_has_no_hook_still_reads_an_empty_value(empty: Any) -> None:
+    """The optional hook looks its inner hook up only at a real value: an empty one reads as None, in the
+    compiled reader too (it must not look the inner hook up before it is needed)."""
+    expected = "" if empty == "" else None  # a text is in the union: "" is a value, as the optional hook says
+    for _ in range(2):  # the first row compiles the reader, the second is read by it
+        assert structure({"CODE": empty}, _NoHookInside) == _NoHookInside(code=expected)
+
+
+def test_a_site_form_date_at_24_00_is_refused_on_every_python() -> None:
+    """``strptime`` refuses hour 24; ``fromisoformat`` takes ``T24:00:00`` as the next midnight since 3.14."""
+    with pytest.raises(MalformedResponseError):
+        structure("31.12.2024 24:00:00", dt.datetime)
+    with pytest.raises(ValueError):
+        _site_form("31.12.2024 24:00:00")
