@@ -135,6 +135,13 @@ def _aware(value: _dt.datetime) -> _dt.datetime:
     return value.replace(tzinfo=_NAIVE_ZONE.get())
 
 
+def _fromisoformat(text: str) -> _dt.datetime:
+    """``datetime.fromisoformat``, hour 24 refused on every Python (3.14 reads it as the next midnight)."""
+    if text[11:13] == "24" and text[10:11] in ("T", " "):
+        raise ValueError(f"hour must be in 0..23: {text!r}")
+    return _dt.datetime.fromisoformat(text)
+
+
 def _site_form(text: str) -> _dt.datetime | None:
     """``dd.mm.YYYY[ HH:MM:SS]`` in ASCII digits, read exactly as ``strptime`` would (``None``: another form).
 
@@ -163,7 +170,7 @@ def _datetime(value: Any, _: Any) -> _dt.datetime:
         if site is not None:
             return site
         try:
-            return _aware(_dt.datetime.fromisoformat(text))
+            return _aware(_fromisoformat(text))
         except ValueError:
             for fmt in _PORTAL_FORMATS:
                 with contextlib.suppress(ValueError):
@@ -182,7 +189,7 @@ def _date(value: Any, _: Any) -> _dt.date:
                 day, month, year = found.groups()
                 return _dt.date(int(year), int(month), int(day))
             return _dt.datetime.strptime(text, _PORTAL_FORMATS[1]).date()
-        return _dt.datetime.fromisoformat(text).date() if "T" in text else _dt.date.fromisoformat(text)
+        return _fromisoformat(text).date() if "T" in text else _dt.date.fromisoformat(text)
     raise ValueError(f"not a date: {value!r}")
 
 

@@ -207,7 +207,10 @@ async def test_a_portal_that_drops_the_id_filter_holds_the_carried_items_it_cann
     assert dict(second.counts) == {"not_attempted": 1} and not second.ok
     assert [h.item for h in second.held] == [victim]
     assert "not checkable" in second.held[0].reason
-    assert any(victim in line for line in second.lines())  # named in the report, with its reason
+    lines = second.lines()
+    heading = lines.index("  held (carried over, not checkable here: not sent, kept in the journal):")
+    assert lines[heading + 1] == f"    {second.held[0]}"  # named in the summary, with its reason
+    assert second.to_dict()["held"] == [{"item": victim, "reason": second.held[0].reason}]
     with Journal(journal) as log:  # kept for a run that can check it
         entry = log.entry(victim, "terminate")
         assert entry is not None and entry.outcome is JournalOutcome.FAILED and entry.needs_retry

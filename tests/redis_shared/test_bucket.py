@@ -302,8 +302,9 @@ def _slow_specs(draw: st.DrawFn) -> BucketSpec:
         spec = BucketSpec(rate=rate, burst=burst, jitter_allowance=allowance)
     else:
         spec = BucketSpec(rate=rate, burst=burst, jitter_allowance=allowance, headroom=headroom)
-    # A lag of a few ms: Redis's clock moves that much between steps while the local replay's stands still,
-    # and a request lagging past it is a whole slot apart (not a difference of rule).
+    # A short lag (up to 10 s, against slots of 100 s and more): Redis's clock moves on between steps while
+    # the local replay's stands still, so a request may stop lagging on one side only, a whole slot apart
+    # (a difference of clocks, not of rule). Longer lags are replayed.
     assume(spec.lag == 0 or spec.lag > 10)
     return spec
 
