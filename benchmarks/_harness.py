@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing as mp
+import re
+import subprocess
+import sys
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any
@@ -26,9 +29,19 @@ from typing import Any
 from bitrix_bizproc.emulator import EmulatedPortal, Plan, PortalConfig
 from bitrix_bizproc.emulator.limits import LeakyBucket
 
-__all__ = ["PortalProcess", "gated_gather"]
+__all__ = ["PortalProcess", "callgrind_instructions", "gated_gather"]
 
 DEAL = ("crm", "CCrmDocumentDeal", "DEAL")
+
+
+def callgrind_instructions(script: str, *args: str) -> int:
+    """Instructions valgrind's callgrind counts for ``python script *args`` (a figure load does not move)."""
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, script]
+    done = subprocess.run([*command, *args], capture_output=True, text=True)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        raise SystemExit(f"callgrind gave no count for {args}:\n{done.stderr[-2000:]}")
+    return int(found.group(1))
 
 
 def gated_gather(n: int) -> tuple[asyncio.Future[None], asyncio.Future[list[bool]]]:

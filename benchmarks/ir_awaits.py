@@ -20,11 +20,8 @@ import argparse
 import asyncio
 import gc
 import os
-import re
-import subprocess
-import sys
 
-from _harness import gated_gather
+from _harness import callgrind_instructions, gated_gather
 from bench_first_send import URL, InstantTransport
 
 from bitrix_bizproc import BizprocClient
@@ -72,12 +69,7 @@ async def _child(mode: str, n: int) -> None:
 
 
 def _count(mode: str, n: int) -> int:
-    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__]
-    done = subprocess.run([*command, "--child", mode, "--items", str(n)], capture_output=True, text=True)
-    found = re.search(r"Collected : (\d+)", done.stderr)
-    if found is None:
-        raise SystemExit(f"callgrind gave no count for {mode}:\n{done.stderr[-2000:]}")
-    return int(found.group(1))
+    return callgrind_instructions(__file__, "--child", mode, "--items", str(n))
 
 
 def main() -> None:

@@ -15,11 +15,9 @@ import asyncio
 import gc
 import json
 import os
-import re
-import subprocess
-import sys
 from typing import Any
 
+from _harness import callgrind_instructions
 from bench_call_cpu import METHOD, PARAMS, StubTransport
 
 from bitrix_bizproc import BizprocClient
@@ -56,12 +54,7 @@ async def _child(mode: str, n: int) -> None:
 
 
 def _count(mode: str, n: int) -> int:
-    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__]
-    done = subprocess.run([*command, "--child", mode, "--calls", str(n)], capture_output=True, text=True)
-    found = re.search(r"Collected : (\d+)", done.stderr)
-    if found is None:
-        raise SystemExit(f"callgrind gave no count for {mode}:\n{done.stderr[-2000:]}")
-    return int(found.group(1))
+    return callgrind_instructions(__file__, "--child", mode, "--calls", str(n))
 
 
 def main() -> None:
