@@ -237,20 +237,27 @@ async def _in_flight(redis: Redis, key: str) -> int:
     return int((await redis.hgetall(key))[b"in_flight"])
 
 
+async def _one_past_the_burst(
+    redis_client: Redis, key: str
+) -> tuple[RedisBucket, Limiter, asyncio.Task[None]]:
+    """A limiter over a shared bucket whose burst was sent and answered; one more request waits for it."""
+    bucket = RedisBucket(redis_client, key, BucketSpec(rate=5.0, burst=3, jitter_allowance=0.0))
+    limiter = Limiter(bucket, clock=time.time)
+    for _ in range(3):
+        await limiter.acquire("user.get", hold=True)
+        limiter.answered(sent=limiter.sent())
+    waiting = asyncio.create_task(limiter.acquire("user.get", hold=True))
+    await asyncio.sleep(0.05)  # the pacer has reserved and sleeps out the wait
+    assert not waiting.done()
+    return bucket, limiter, waiting
+
+
 async def test_a_reservation_the_pacer_drops_on_a_rejection_is_given_back(
     redis_client: Redis, key: str
 ) -> None:
     """A rejection heard while the pacer sleeps out a reservation's wait ends that slot: its place in the
     shared count is given back, or it would stay counted as on its way for as long as the bucket is in use."""
-    spec = BucketSpec(rate=5.0, burst=3, jitter_allowance=0.0)
-    bucket = RedisBucket(redis_client, key, spec)
-    limiter = Limiter(bucket, clock=time.time)
-    for _ in range(spec.burst):
-        await limiter.acquire("user.get", hold=True)
-        limiter.answered(sent=limiter.sent())
-    fourth = asyncio.create_task(limiter.acquire("user.get", hold=True))
-    await asyncio.sleep(0.05)  # the pacer has reserved and sleeps out the wait
-    assert not fourth.done()
+    bucket, limiter, fourth = await _one_past_the_burst(redis_client, key)
     limiter.on_rejected()  # another process was refused meanwhile
     await fourth
     limiter.answered(sent=limiter.sent())
@@ -260,14 +267,7 @@ async def test_a_reservation_the_pacer_drops_on_a_rejection_is_given_back(
 
 
 async def test_a_reservation_of_a_closing_pacer_is_given_back(redis_client: Redis, key: str) -> None:
-    spec = BucketSpec(rate=5.0, burst=2, jitter_allowance=0.0)
-    bucket = RedisBucket(redis_client, key, spec)
-    limiter = Limiter(bucket, clock=time.time)
-    for _ in range(spec.burst):
-        await limiter.acquire("user.get", hold=True)
-        limiter.answered(sent=limiter.sent())
-    waiting = asyncio.create_task(limiter.acquire("user.get", hold=True))
-    await asyncio.sleep(0.05)  # the pacer has reserved and sleeps out the wait
+    bucket, limiter, waiting = await _one_past_the_burst(redis_client, key)
     await limiter.aclose()  # the client closes: the pacer is cancelled in its sleep
     waiting.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
