@@ -320,16 +320,16 @@ def test_redis_keeps_the_same_rule_as_the_local_bucket(
     async def replay() -> None:
         redis = Redis(host="127.0.0.1", port=redis_port)
         shared = RedisBucket(redis, f"test:{uuid.uuid4().hex}", spec)
-        # The local bucket replays everything at "now"; Redis's clock moves on while the replay runs, so a
-        # shared wait may drain, or an answer count from, up to that much later: the waits agree within it.
+        # The local bucket replays each step at the moment Redis's clock gives for it (the script reads the
+        # same clock a few ms later): both see the same times, so their waits agree.
         local = LeakyBucket(spec, now=0.0)
-        started = time.monotonic()
+        started = await _now(redis)
         try:
             for op in ops:
+                now = await _now(redis) - started
                 if op == "reserve":
-                    expected = local.reserve(0.0)
-                    wait = await shared.reserve()
-                    assert wait == pytest.approx(expected, abs=time.monotonic() - started + 0.05)
+                    expected = local.reserve(now)
+                    assert await shared.reserve() == pytest.approx(expected, abs=0.05)
                     continue
                 if op == "accept":
                     shared.on_accepted()
@@ -337,10 +337,10 @@ def test_redis_keeps_the_same_rule_as_the_local_bucket(
                     continue
                 if op == "reject":
                     shared.on_rejected()
-                    local.on_rejected(0.0)
+                    local.on_rejected(now)
                 else:
                     shared.on_answered(lost=op == "lost")
-                    local.answered(0.0, lost=op == "lost")
+                    local.answered(now, lost=op == "lost")
                 await shared.aclose()  # applied in this order before the next step
         finally:
             await redis.aclose()
